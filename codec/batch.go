@@ -1,0 +1,133 @@
+package codec
+
+import (
+	"strconv"
+
+	"github.com/gobwas/ws"
+)
+
+// Item is one message of a batch: its stream ID and its stored JSON.
+type Item struct {
+	ID     string
+	Stored []byte
+}
+
+// Batch is what a room sends in one flush window: its newest messages,
+// oldest first, how many older ones were dropped to respect the per-frame
+// cap, and whether the reader found a gap in the log before them.
+type Batch struct {
+	Room    string
+	Items   []Item
+	Dropped int
+	Gap     bool
+}
+
+// Last returns the ID of the batch's newest item, or "" for an empty batch.
+func (b *Batch) Last() string {
+	if len(b.Items) == 0 {
+		return ""
+	}
+	return b.Items[len(b.Items)-1].ID
+}
+
+const (
+	batchPrefix  = `{"type":"batch","room":"`
+	batchMsgs    = `","msgs":[`
+	batchDropped = `],"dropped":`
+	batchGap     = `,"gap":true`
+	itemIDPrefix = `{"id":"`
+	itemIDSuffix = `",`
+)
+
+// AppendBatchJSON appends the JSON object of b:
+//
+//	{"type":"batch","room":"R","msgs":[{"id":"..",...}],"dropped":N,"gap":true}
+//
+// "dropped" and "gap" appear only when set. Each message is its stored JSON
+// with the ID spliced in, so nothing is re-encoded. b.Room must be valid
+// (ValidRoom), which needs no escaping.
+func AppendBatchJSON(dst []byte, b *Batch) []byte {
+	dst = append(dst, batchPrefix...)
+	dst = append(dst, b.Room...)
+	dst = append(dst, batchMsgs...)
+	dst = AppendItemsJSON(dst, b.Items)
+	if b.Dropped > 0 {
+		dst = append(dst, batchDropped...)
+		dst = strconv.AppendInt(dst, int64(b.Dropped), 10)
+	} else {
+		dst = append(dst, ']')
+	}
+	if b.Gap {
+		dst = append(dst, batchGap...)
+	}
+	return append(dst, '}')
+}
+
+// AppendItemsJSON appends items as comma-separated message objects (no
+// brackets), each its stored JSON with the ID spliced in.
+func AppendItemsJSON(dst []byte, items []Item) []byte {
+	for i := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendItem(dst, &items[i])
+	}
+	return dst
+}
+
+// batchJSONLen returns len(AppendBatchJSON(nil, b)) without encoding.
+func batchJSONLen(b *Batch) int {
+	n := len(batchPrefix) + len(b.Room) + len(batchMsgs) + 1 // closing '}'
+	for i := range b.Items {
+		if i > 0 {
+			n++
+		}
+		n += itemLen(&b.Items[i])
+	}
+	if b.Dropped > 0 {
+		n += len(batchDropped) + decimalLen(b.Dropped)
+	} else {
+		n++
+	}
+	if b.Gap {
+		n += len(batchGap)
+	}
+	return n
+}
+
+// AppendBatchFrame appends b as one WebSocket text frame: header and JSON
+// payload in one contiguous run, ready to be written to every viewer.
+func AppendBatchFrame(dst []byte, b *Batch) []byte {
+	dst = AppendFrameHeader(dst, ws.OpText, batchJSONLen(b))
+	return AppendBatchJSON(dst, b)
+}
+
+// appendItem writes {"id":"ID", followed by the stored object without its
+// opening brace. An empty stored object "{}" becomes {"id":"ID"}.
+func appendItem(dst []byte, it *Item) []byte {
+	dst = append(dst, itemIDPrefix...)
+	dst = append(dst, it.ID...)
+	body := it.Stored[1:]
+	if len(body) > 0 && body[0] == '}' {
+		return append(append(dst, '"'), body...)
+	}
+	dst = append(dst, itemIDSuffix...)
+	return append(dst, body...)
+}
+
+func itemLen(it *Item) int {
+	body := it.Stored[1:]
+	if len(body) > 0 && body[0] == '}' {
+		return len(itemIDPrefix) + len(it.ID) + 1 + len(body)
+	}
+	return len(itemIDPrefix) + len(it.ID) + len(itemIDSuffix) + len(body)
+}
+
+func decimalLen(n int) int {
+	l := 1
+	for n >= 10 {
+		n /= 10
+		l++
+	}
+	return l
+}

@@ -1,0 +1,95 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Validation errors. Callers map them to stable wire error codes.
+var (
+	ErrInvalidRoom  = errors.New("codec: invalid room id")
+	ErrEmptyText    = errors.New("codec: empty text")
+	ErrTextTooLong  = errors.New("codec: text too long")
+	ErrInvalidUTF8  = errors.New("codec: invalid UTF-8")
+	ErrControlChar  = errors.New("codec: control character in text")
+	ErrInvalidColor = errors.New("codec: invalid color")
+	ErrInvalidMode  = errors.New("codec: invalid mode")
+)
+
+// MaxRoomLen is the longest room id.
+const MaxRoomLen = 64
+
+// Modes a comment can be displayed in.
+const (
+	ModeScroll = "scroll"
+	ModeTop    = "top"
+	ModeBottom = "bottom"
+)
+
+// DefaultColor is the color of a comment that names none.
+const DefaultColor = "#ffffff"
+
+// ValidRoom reports whether room is 1–64 characters of [A-Za-z0-9_.:-].
+func ValidRoom(room string) bool {
+	if len(room) == 0 || len(room) > MaxRoomLen {
+		return false
+	}
+	for i := 0; i < len(room); i++ {
+		c := room[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '_', c == '.', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// CheckText validates a comment's text: valid UTF-8, 1 to maxRunes runes,
+// and no control characters (newlines and tabs included: a comment is one
+// line that flies across the video).
+func CheckText(text string, maxRunes int) error {
+	if !utf8.ValidString(text) {
+		return ErrInvalidUTF8
+	}
+	n := 0
+	for _, r := range text {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return fmt.Errorf("%w: U+%04X", ErrControlChar, r)
+		}
+		n++
+	}
+	if n == 0 {
+		return ErrEmptyText
+	}
+	if n > maxRunes {
+		return fmt.Errorf("%w: %d > %d runes", ErrTextTooLong, n, maxRunes)
+	}
+	return nil
+}
+
+// CheckColor validates a "#rrggbb" color.
+func CheckColor(color string) error {
+	if len(color) != 7 || color[0] != '#' {
+		return fmt.Errorf("%w: %q", ErrInvalidColor, color)
+	}
+	for i := 1; i < 7; i++ {
+		c := color[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return fmt.Errorf("%w: %q", ErrInvalidColor, color)
+		}
+	}
+	return nil
+}
+
+// CheckMode validates a display mode.
+func CheckMode(mode string) error {
+	switch mode {
+	case ModeScroll, ModeTop, ModeBottom:
+		return nil
+	}
+	return fmt.Errorf("%w: %q", ErrInvalidMode, mode)
+}

@@ -1,0 +1,65 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrUnavailable reports that the log could not be reached or did not answer
+// in time. An Append that fails with it may or may not have been stored.
+var ErrUnavailable = errors.New("stream: unavailable")
+
+// Entry is one stored record. Data is the opaque payload given to Append; it
+// is shared and must not be modified.
+type Entry struct {
+	ID   ID
+	Data []byte
+}
+
+// Page is a run of one room's entries, oldest first.
+type Page struct {
+	Room    string
+	Entries []Entry
+	// Gap reports that entries after the requested position are missing
+	// from Entries: they were trimmed by retention, or a Query's Limit cut
+	// older ones off. The reader cannot get them back.
+	Gap bool
+}
+
+// Query selects entries of one room: those after After and, unless Through
+// is zero, at or before Through.
+type Query struct {
+	Room    string
+	After   ID
+	Through ID
+	// Limit caps the number of entries; zero means no cap.
+	Limit int
+	// Newest keeps the newest Limit entries instead of the oldest (the
+	// page is still oldest first) and sets Gap when older ones were cut.
+	Newest bool
+}
+
+// Cursor is a position to follow one room from.
+type Cursor struct {
+	Room  string
+	After ID
+}
+
+// Log is a set of per-room append-only logs with bounded retention. The
+// embedded Memory log and the Redis Streams log implement it with the same
+// semantics, so ingest and fan-out work unchanged on either.
+type Log interface {
+	// Append stores data as the newest entry of room and returns its ID.
+	// It returns only after the entry is stored.
+	Append(ctx context.Context, room string, data []byte) (ID, error)
+	// Range returns the entries q selects, oldest first.
+	Range(ctx context.Context, q Query) (Page, error)
+	// Last returns the ID of room's newest entry, or the zero ID when the
+	// room has none.
+	Last(ctx context.Context, room string) (ID, error)
+	// Read returns, for each cursor whose room has entries after it, up to
+	// count of them (oldest first). When no room has any, it waits up to
+	// block for one to arrive and returns an empty result on timeout.
+	Read(ctx context.Context, cursors []Cursor, count int, block time.Duration) ([]Page, error)
+}
