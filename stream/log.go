@@ -22,8 +22,12 @@ type Page struct {
 	Room    string
 	Entries []Entry
 	// Gap reports that entries after the requested position are missing
-	// from Entries: they were trimmed by retention, or a Query's Limit cut
-	// older ones off. The reader cannot get them back.
+	// from Entries: they were trimmed by retention, a Query's Limit cut
+	// older ones off, or the log was reset (a Redis restarted without its
+	// data). The reader cannot get them back. After a reset, Entries start
+	// from the new beginning of the log and their IDs may be lower than
+	// the position asked for: readers move their cursor to the last entry
+	// of the page, whatever it is.
 	Gap bool
 }
 
