@@ -1,0 +1,69 @@
+# Plain `make` lists the targets. Recipes are POSIX sh.
+
+GO ?= go
+PKGS ?= ./...
+TEST_TIMEOUT ?= 20m
+# RUN_ARGS passes extra flags to `danmu serve` in `make run`.
+RUN_ARGS ?=
+# BENCH selects benchmarks by regexp; BENCHTIME and BENCHCOUNT are passed to
+# -benchtime and -count (use BENCHCOUNT=10 to feed benchstat).
+BENCH ?= .
+BENCHTIME ?= 1s
+BENCHCOUNT ?= 1
+# FUZZTIME is how long each fuzz target runs in `make fuzz`.
+FUZZTIME ?= 30s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@echo 'usage: make <target> [VAR=value ...]'
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/danmu.
+	$(GO) build -o bin/danmu ./cmd/danmu
+
+.PHONY: run
+run: build ## Run bin/danmu serve in the foreground (embedded stream, 127.0.0.1; RUN_ARGS adds flags).
+	exec bin/danmu serve $(RUN_ARGS)
+
+.PHONY: test-deps
+test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379) are there.
+	scripts/ensure-redis.sh
+
+.PHONY: test
+test: test-deps ## Vet, then run every test with the race detector, uncached.
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+.PHONY: race
+race: test-deps ## Run every test with the race detector (cached results allowed).
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
+
+.PHONY: integration
+integration: test-deps ## Run only the tests named *Integration*, with the race detector.
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run Integration $(PKGS)
+
+.PHONY: bench
+bench: test-deps ## Run benchmarks (BENCH, BENCHTIME, BENCHCOUNT).
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT) -timeout 1h $(PKGS)
+
+.PHONY: fuzz
+fuzz: test-deps ## Run each fuzz target for FUZZTIME (default 30s).
+	@for pkg in $$($(GO) list $(PKGS)); do \
+		targets=$$($(GO) test -list '^Fuzz' "$$pkg") || exit 1; \
+		for target in $$(echo "$$targets" | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) "$$pkg" || exit 1; \
+		done; \
+	done
+
+.PHONY: soak
+soak: ## Run the soak test (scripts/soak.sh).
+	scripts/soak.sh
+
+.PHONY: clean
+clean: ## Remove built binaries, test binaries and profiles.
+	rm -rf bin perf/out
+	find . -name node_modules -prune -o \( -name '*.test' -o -name '*.prof' \) -type f -print -exec rm -f {} +
