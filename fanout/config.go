@@ -1,0 +1,70 @@
+package fanout
+
+import "time"
+
+// Defaults for Config's zero values.
+const (
+	// DefaultFlushInterval is measured: see docs/performance.md, "Flush window".
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultMaxBatch      = 100
+	DefaultReadCount     = 1000
+	DefaultReadBlock     = 2 * time.Second
+	DefaultRoomLinger    = 30 * time.Second
+	DefaultReplayLimit   = 1000
+	DefaultIOTimeout     = 5 * time.Second
+)
+
+// Config tunes a Hub. The zero value works.
+type Config struct {
+	// FlushInterval is the shortest time between two frames of one room.
+	// A message reaching a room that sent nothing for this long goes out at
+	// once; later ones gather until the window ends. Zero means
+	// DefaultFlushInterval.
+	FlushInterval time.Duration
+	// MaxBatch caps the messages in one frame. When more arrive within a
+	// window, the newest are kept and the frame counts the rest in
+	// "dropped". Zero means DefaultMaxBatch.
+	MaxBatch int
+	// ReadCount caps the entries read from one room's stream per read.
+	// Zero means DefaultReadCount.
+	ReadCount int
+	// ReadBlock is how long one stream read waits for new entries. Zero
+	// means DefaultReadBlock.
+	ReadBlock time.Duration
+	// RoomLinger is how long a room without local viewers is still
+	// followed, so that a viewer who reconnects finds it warm. Zero means
+	// DefaultRoomLinger.
+	RoomLinger time.Duration
+	// ReplayLimit caps the entries replayed to a viewer that joins with a
+	// since ID; older ones are reported as a gap. Zero means
+	// DefaultReplayLimit.
+	ReplayLimit int
+	// IOTimeout bounds each stream call a join makes (finding a room's
+	// newest entry, reading a replay). Zero means DefaultIOTimeout.
+	IOTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.ReadCount <= 0 {
+		c.ReadCount = DefaultReadCount
+	}
+	if c.ReadBlock <= 0 {
+		c.ReadBlock = DefaultReadBlock
+	}
+	if c.RoomLinger <= 0 {
+		c.RoomLinger = DefaultRoomLinger
+	}
+	if c.ReplayLimit <= 0 {
+		c.ReplayLimit = DefaultReplayLimit
+	}
+	if c.IOTimeout <= 0 {
+		c.IOTimeout = DefaultIOTimeout
+	}
+	return c
+}

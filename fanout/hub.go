@@ -1,0 +1,201 @@
+package fanout
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// Hub follows the streams of rooms with local viewers and flushes their
+// batches to the shards that hold those viewers.
+type Hub struct {
+	// Immutable after New.
+	cfg    Config
+	log    stream.Log
+	logger *slog.Logger
+
+	// changed wakes the follower when the set of followed rooms changes.
+	changed chan struct{}
+
+	// skipped counts stream entries that were not a stored message.
+	skipped atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		rooms    map[string]*room
+		shards   []*Shard
+		encoders []Encoder
+		// cancelRead interrupts the follower's current read so that it
+		// picks up a new room at once.
+		cancelRead context.CancelFunc
+	}
+}
+
+// New returns a Hub that follows log. Register encoders and create shards
+// before viewers join; start the follower with Run.
+func New(cfg Config, log stream.Log, logger *slog.Logger) *Hub {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h := &Hub{
+		cfg:     cfg.withDefaults(),
+		log:     log,
+		logger:  logger,
+		changed: make(chan struct{}, 1),
+	}
+	h.mu.rooms = make(map[string]*room)
+	return h
+}
+
+// RegisterEncoder adds a wire format and returns the index viewers of that
+// format join with.
+func (h *Hub) RegisterEncoder(e Encoder) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mu.encoders = append(h.mu.encoders, e)
+	return len(h.mu.encoders) - 1
+}
+
+// NewShard returns the shard of viewers owned by exec. Call it once per
+// event loop; the shard may be used only on that loop.
+func (h *Hub) NewShard(exec Executor) *Shard {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &Shard{hub: h, exec: exec, index: len(h.mu.shards), members: make(map[*room][]*Sub)}
+	h.mu.shards = append(h.mu.shards, s)
+	return s
+}
+
+// Online returns the number of local viewers of room. It satisfies the
+// ingest package's Presence interface.
+func (h *Hub) Online(_ context.Context, name string) (int, error) {
+	h.mu.Lock()
+	r := h.mu.rooms[name]
+	h.mu.Unlock()
+	if r == nil {
+		return 0, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.viewers, nil
+}
+
+// Skipped returns how many stream entries were skipped because they were
+// not a well-formed stored message.
+func (h *Hub) Skipped() uint64 { return h.skipped.Load() }
+
+// Run follows the streams of the rooms that have (or recently had) local
+// viewers until ctx ends.
+func (h *Hub) Run(ctx context.Context) error {
+	janitor := time.NewTicker(h.cfg.RoomLinger / 2)
+	defer janitor.Stop()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-janitor.C:
+			h.dropIdleRooms(time.Now())
+			continue
+		default:
+		}
+		readCtx, cancel := context.WithCancel(ctx)
+		cursors := h.cursors(cancel)
+		if len(cursors) == 0 {
+			cancel()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-h.changed:
+			case <-janitor.C:
+				h.dropIdleRooms(time.Now())
+			}
+			continue
+		}
+		pages, err := h.log.Read(readCtx, cursors, h.cfg.ReadCount, h.cfg.ReadBlock)
+		interrupted := readCtx.Err() != nil
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && interrupted:
+			continue // a room was added: read again with it
+		case err != nil:
+			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
+			h.logger.Warn("fanout: stream read failed", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		for i := range pages {
+			if r := h.room(pages[i].Room); r != nil {
+				r.push(&pages[i])
+			}
+		}
+	}
+}
+
+// cursors returns where to read each followed room from and makes cancel
+// the way to interrupt that read.
+func (h *Hub) cursors(cancel context.CancelFunc) []stream.Cursor {
+	select {
+	case <-h.changed:
+	default:
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mu.cancelRead = cancel
+	cursors := make([]stream.Cursor, 0, len(h.mu.rooms))
+	for name, r := range h.mu.rooms {
+		if after, ok := r.cursor(); ok {
+			cursors = append(cursors, stream.Cursor{Room: name, After: after})
+		}
+	}
+	return cursors
+}
+
+// follow tells the follower that a room became ready to be read.
+func (h *Hub) follow() {
+	h.mu.Lock()
+	if h.mu.cancelRead != nil {
+		h.mu.cancelRead()
+	}
+	h.mu.Unlock()
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Hub) room(name string) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mu.rooms[name]
+}
+
+// dropIdleRooms stops following rooms that have had no viewer for longer
+// than RoomLinger.
+func (h *Hub) dropIdleRooms(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, r := range h.mu.rooms {
+		if r.idleSince(now) > h.cfg.RoomLinger {
+			delete(h.mu.rooms, name)
+		}
+	}
+}
+
+// snapshot returns the current shards and encoders.
+func (h *Hub) snapshot() ([]*Shard, []Encoder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mu.shards, h.mu.encoders
+}

@@ -1,0 +1,225 @@
+package fanout
+
+import (
+	"context"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// room is one followed stream and the count of its viewers per shard. The
+// viewers themselves live in the shards.
+type room struct {
+	// Immutable.
+	name string
+	hub  *Hub
+
+	mu struct {
+		sync.Mutex
+		// ready is set once the stream's newest ID is known; until then
+		// the room is not read and joins wait in waiting.
+		ready   bool
+		waiting []*Sub
+		// cursor is the newest entry read from the stream; dispatched the
+		// newest entry handed to the shards, and seq the number of
+		// batches handed to them.
+		cursor     stream.ID
+		dispatched stream.ID
+		seq        uint64
+		// pending gathers the entries of the next batch.
+		pending   []stream.Entry
+		dropped   int
+		gap       bool
+		armed     bool // a flush is scheduled
+		lastFlush time.Time
+
+		viewers    int
+		emptySince time.Time
+		perShard   []int
+		perEncoder []int
+	}
+}
+
+// cursor returns the position to read the room from, and false while the
+// room is not ready to be read.
+func (r *room) cursor() (stream.ID, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.cursor, r.mu.ready
+}
+
+// idleSince returns how long the room has had no viewers, or zero.
+func (r *room) idleSince(now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mu.viewers > 0 {
+		return 0
+	}
+	return now.Sub(r.mu.emptySince)
+}
+
+// countLocked adds delta to the viewer counts of shard and encoder.
+func (r *room) countLocked(shard, encoder, delta int) {
+	r.mu.perShard = grow(r.mu.perShard, shard)
+	r.mu.perEncoder = grow(r.mu.perEncoder, encoder)
+	r.mu.perShard[shard] += delta
+	r.mu.perEncoder[encoder] += delta
+	r.mu.viewers += delta
+	if r.mu.viewers == 0 {
+		r.mu.emptySince = time.Now()
+	}
+}
+
+func grow(counts []int, i int) []int {
+	for len(counts) <= i {
+		counts = append(counts, 0)
+	}
+	return counts
+}
+
+// start finds the newest entry of the room's stream, makes the room ready
+// to be read from there, and completes the joins that waited for it.
+func (r *room) start() {
+	h := r.hub
+	backoff := 50 * time.Millisecond
+	var last stream.ID
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.IOTimeout)
+		id, err := h.log.Last(ctx, r.name)
+		cancel()
+		if err == nil {
+			last = id
+			break
+		}
+		if h.room(r.name) != r {
+			return // nobody waits any more
+		}
+		h.logger.Warn("fanout: cannot find the newest entry of a room", "room", r.name, "err", err)
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 2*time.Second)
+	}
+	r.mu.Lock()
+	r.mu.ready = true
+	r.mu.cursor = last
+	r.mu.dispatched = last
+	waiting := r.mu.waiting
+	r.mu.waiting = nil
+	r.mu.Unlock()
+	for _, sub := range waiting {
+		if sub.since == nil || !sub.since.Less(last) {
+			sub.shard.exec.Execute(func() { sub.activate(nil) })
+		} else {
+			go h.replay(sub, *sub.since, last)
+		}
+	}
+	h.follow()
+}
+
+// push adds entries read from the stream and flushes or schedules a flush.
+func (r *room) push(p *stream.Page) {
+	h := r.hub
+	r.mu.Lock()
+	r.mu.gap = r.mu.gap || p.Gap
+	for _, e := range p.Entries {
+		r.mu.cursor = e.ID
+		if !wellFormed(e.Data) {
+			h.skipped.Add(1)
+			continue
+		}
+		r.mu.pending = append(r.mu.pending, e)
+	}
+	if over := len(r.mu.pending) - h.cfg.MaxBatch; over > 0 {
+		r.mu.dropped += over
+		r.mu.pending = append(r.mu.pending[:0], r.mu.pending[over:]...)
+	}
+	flushNow := false
+	if (len(r.mu.pending) > 0 || r.mu.gap) && !r.mu.armed {
+		r.mu.armed = true
+		if wait := time.Until(r.mu.lastFlush.Add(h.cfg.FlushInterval)); wait > 0 {
+			time.AfterFunc(wait, r.flush)
+		} else {
+			flushNow = true
+		}
+	}
+	r.mu.Unlock()
+	if flushNow {
+		r.flush()
+	}
+}
+
+// wellFormed reports whether data can be spliced into a batch as a stored
+// message: one JSON object, valid UTF-8. Ingest only writes such entries;
+// this guards viewers against anything else found in a shared stream.
+func wellFormed(data []byte) bool {
+	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' && utf8.Valid(data)
+}
+
+// flush hands the pending entries to every shard with viewers of the room,
+// encoded once per encoding those viewers use.
+func (r *room) flush() {
+	h := r.hub
+	r.mu.Lock()
+	r.mu.armed = false
+	if len(r.mu.pending) == 0 && !r.mu.gap {
+		r.mu.Unlock()
+		return
+	}
+	entries := r.mu.pending
+	r.mu.pending = nil
+	b := codec.Batch{Room: r.name, Dropped: r.mu.dropped, Gap: r.mu.gap}
+	r.mu.dropped, r.mu.gap = 0, false
+	if len(entries) > 0 {
+		r.mu.dispatched = entries[len(entries)-1].ID
+	}
+	r.mu.seq++
+	seq := r.mu.seq
+	r.mu.lastFlush = time.Now()
+	var targets []int
+	for i, n := range r.mu.perShard {
+		if n > 0 {
+			targets = append(targets, i)
+		}
+	}
+	var need []bool
+	if len(targets) > 0 {
+		need = make([]bool, len(r.mu.perEncoder))
+		for i, n := range r.mu.perEncoder {
+			need[i] = n > 0
+		}
+	}
+	r.mu.Unlock()
+	if len(targets) == 0 {
+		return
+	}
+
+	b.Items = items(entries)
+	shards, encoders := h.snapshot()
+	fb := newFlushBuffer(len(encoders))
+	for i, e := range encoders {
+		if i < len(need) && need[i] {
+			start := len(fb.buf)
+			fb.buf = e.AppendBatch(fb.buf, &b)
+			fb.ends[i] = [2]int{start, len(fb.buf)}
+		}
+	}
+	fb.seal(len(targets))
+	for _, i := range targets {
+		s := shards[i]
+		s.exec.Execute(func() {
+			s.deliver(r, seq, fb.frames)
+			fb.release()
+		})
+	}
+}
+
+// items converts stream entries to codec items.
+func items(entries []stream.Entry) []codec.Item {
+	out := make([]codec.Item, len(entries))
+	for i, e := range entries {
+		out[i] = codec.Item{ID: e.ID.String(), Stored: e.Data}
+	}
+	return out
+}
