@@ -18,8 +18,8 @@ type Message struct {
 }
 
 // JSON is the sonic configuration used for everything danmu decodes or
-// encodes: standard-library compatible, and strict about UTF-8 so that no
-// invalid byte sequence ever reaches a viewer (see PITFALLS.md, sonic).
+// encodes: strict about UTF-8 so that no invalid byte sequence ever reaches
+// a viewer (see PITFALLS.md, sonic).
 var JSON = sonic.Config{
 	EscapeHTML:              false,
 	SortMapKeys:             false,
