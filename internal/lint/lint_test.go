@@ -1,0 +1,243 @@
+package lint
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// rule lists the module packages that one package may import. pkg and the
+// entries of imports are paths relative to the module root; a trailing "/..."
+// matches that path and every package below it.
+type rule struct {
+	pkg     string
+	imports []string
+}
+
+// rules is the module's dependency graph (STYLE.md, "Layout"): edge → fanout →
+// codec, ingest → codec, stream used by ingest and fanout and importing
+// neither, cmd wiring everything, and nothing importing cmd or perf. Every
+// package of the module must match a rule, so a new package is added here
+// deliberately. A rule for a package that does not exist yet checks nothing.
+//
+// The rules hold for test files too, which may also import the package they
+// test (external _test packages do).
+var rules = []rule{
+	{pkg: "codec"},
+	{pkg: "stream"},
+	{pkg: "ingest", imports: []string{"codec", "stream"}},
+	{pkg: "fanout", imports: []string{"codec", "stream"}},
+	{pkg: "edge", imports: []string{"fanout", "codec", "stream"}},
+	{pkg: "cmd/danmu", imports: []string{"codec", "stream", "ingest", "fanout", "edge"}},
+	{pkg: "perf/...", imports: []string{"codec", "stream", "ingest", "fanout", "edge", "perf/..."}},
+	{pkg: "internal/lint"},
+}
+
+// matches reports whether the relative package path rel matches pattern.
+func matches(pattern, rel string) bool {
+	base, tree := strings.CutSuffix(pattern, "/...")
+	if tree {
+		return rel == base || strings.HasPrefix(rel, base+"/")
+	}
+	return rel == pattern
+}
+
+func (r rule) allows(rel string) bool {
+	return slices.ContainsFunc(r.imports, func(pattern string) bool { return matches(pattern, rel) })
+}
+
+func (r rule) describe() string {
+	if len(r.imports) == 0 {
+		return "no package of this module"
+	}
+	return "only " + strings.Join(r.imports, ", ")
+}
+
+func ruleFor(rel string) (rule, bool) {
+	for _, r := range rules {
+		if matches(r.pkg, rel) {
+			return r, true
+		}
+	}
+	return rule{}, false
+}
+
+// module is the main module as `go list` describes it.
+type module struct {
+	Path string // module path
+	Dir  string // root directory
+}
+
+// pkg is one package as `go list -json` describes it.
+type pkg struct {
+	ImportPath   string
+	Dir          string
+	Name         string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+}
+
+// rel returns the path of importPath relative to the module root, and false
+// when importPath is outside the module.
+func (m module) rel(importPath string) (string, bool) {
+	if importPath == m.Path {
+		return ".", true
+	}
+	return strings.CutPrefix(importPath, m.Path+"/")
+}
+
+// run runs a command in dir and returns its standard output, failing the
+// test with the standard error when the command fails.
+func run(t *testing.T, dir, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return out
+}
+
+// mainModule describes the module this test is built in.
+func mainModule(t *testing.T) module {
+	t.Helper()
+	var m module
+	if err := json.Unmarshal(run(t, ".", "go", "list", "-m", "-json"), &m); err != nil {
+		t.Fatalf("decode go list -m -json: %v", err)
+	}
+	return m
+}
+
+// loadModule lists the main module and all of its packages.
+func loadModule(t *testing.T) (module, []pkg) {
+	t.Helper()
+	m := mainModule(t)
+	out := run(t, m.Dir, "go", "list", "-json=ImportPath,Dir,Name,Imports,TestImports,XTestImports", "./...")
+	var pkgs []pkg
+	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+		var p pkg
+		err := dec.Decode(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("decode go list -json: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("go list ./... in %s found no packages", m.Dir)
+	}
+	return m, pkgs
+}
+
+func TestForbiddenImports(t *testing.T) {
+	m, pkgs := loadModule(t)
+	for _, p := range pkgs {
+		rel, _ := m.rel(p.ImportPath)
+		r, ok := ruleFor(rel)
+		if !ok {
+			t.Errorf("package %s has no rule: add one to rules in internal/lint/lint_test.go listing the module packages it may import", rel)
+			continue
+		}
+		check := func(kind string, imports []string, allowSelf bool) {
+			for _, imp := range imports {
+				impRel, inModule := m.rel(imp)
+				if !inModule || r.allows(impRel) || (allowSelf && impRel == rel) {
+					continue
+				}
+				t.Errorf("%s: %s imports %s; %s may import %s (rules in internal/lint/lint_test.go)",
+					rel, kind, impRel, rel, r.describe())
+			}
+		}
+		check("package", p.Imports, false)
+		check("test", p.TestImports, false)
+		check("external test", p.XTestImports, true)
+	}
+}
+
+func TestMatches(t *testing.T) {
+	tests := []struct {
+		pattern, rel string
+		want         bool
+	}{
+		{"codec", "codec", true},
+		{"codec", "codec/sub", false},
+		{"codec", "codecs", false},
+		{"perf/...", "perf", true},
+		{"perf/...", "perf/load", true},
+		{"perf/...", "perf/load/client", true},
+		{"perf/...", "perfx", false},
+		{"perf/...", "cmd/perf", false},
+	}
+	for _, tt := range tests {
+		if got := matches(tt.pattern, tt.rel); got != tt.want {
+			t.Errorf("matches(%q, %q) = %v; want %v", tt.pattern, tt.rel, got, tt.want)
+		}
+	}
+}
+
+// TestPackageDocs checks that every package in a top-level directory has a
+// doc.go whose package comment starts with "Package <name> ", where the
+// package says what it owns and what it must not import.
+func TestPackageDocs(t *testing.T) {
+	m, pkgs := loadModule(t)
+	for _, p := range pkgs {
+		rel, _ := m.rel(p.ImportPath)
+		if strings.Contains(rel, "/") {
+			continue
+		}
+		file := filepath.Join(p.Dir, "doc.go")
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Errorf("package %s needs a doc.go with a package comment: %v", rel, err)
+			continue
+		}
+		if f.Doc == nil {
+			t.Errorf("%s has no package comment", file)
+			continue
+		}
+		if want := "Package " + f.Name.Name + " "; f.Name.Name != "main" && !strings.HasPrefix(f.Doc.Text(), want) {
+			t.Errorf("%s: package comment starts %q; want it to start with %q", file, firstLine(f.Doc.Text()), want)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// TestGofmt checks that every Go file tracked by git is gofmt-formatted.
+func TestGofmt(t *testing.T) {
+	m := mainModule(t)
+	var files []string
+	for name := range strings.SplitSeq(string(run(t, m.Dir, "git", "ls-files", "-z", "--", "*.go")), "\x00") {
+		if name == "" {
+			continue
+		}
+		// A tracked file deleted in the working tree is not there to format.
+		if _, err := os.Stat(filepath.Join(m.Dir, name)); err == nil {
+			files = append(files, name)
+		}
+	}
+	if len(files) == 0 {
+		t.Fatalf("git ls-files found no Go files in %s", m.Dir)
+	}
+	if out := run(t, m.Dir, "gofmt", append([]string{"-l"}, files...)...); len(out) > 0 {
+		t.Errorf("files not formatted by gofmt (run gofmt -w on them):\n%s", out)
+	}
+}
