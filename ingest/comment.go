@@ -1,0 +1,79 @@
+package ingest
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	"github.com/danmu-dev/danmu/codec"
+)
+
+// Defaults of the optional fields of a posted comment.
+const (
+	DefaultName = "guest"
+	DefaultUID  = "anonymous"
+)
+
+// commentBody is the JSON body of POST /v1/rooms/{room}/danmaku. Unknown
+// fields are ignored; an absent or empty optional field takes its default.
+type commentBody struct {
+	Text  string `json:"text"`
+	Color string `json:"color"`
+	Mode  string `json:"mode"`
+	Name  string `json:"name"`
+	UID   string `json:"uid"`
+}
+
+// decodeComment decodes and validates a posted body into a Message without
+// ID or TS. It checks that the whole body is UTF-8 before decoding, unknown
+// fields and keys included, because sonic passes invalid UTF-8 through
+// (PITFALLS.md, sonic). Every field kept is validated after unescaping,
+// since an escape such as "\u0000" decodes to a control character.
+func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, *apiError) {
+	if len(body) > cfg.MaxBodyBytes {
+		return codec.Message{}, errs.bodyTooLarge
+	}
+	if !utf8.Valid(body) {
+		return codec.Message{}, errInvalidJSON
+	}
+	var in commentBody
+	if err := codec.JSON.Unmarshal(body, &in); err != nil {
+		return codec.Message{}, errInvalidJSON
+	}
+	if err := codec.CheckText(in.Text, cfg.MaxTextRunes); err != nil {
+		switch {
+		case errors.Is(err, codec.ErrEmptyText):
+			return codec.Message{}, errEmptyText
+		case errors.Is(err, codec.ErrTextTooLong):
+			return codec.Message{}, errs.textTooLong
+		default:
+			return codec.Message{}, errInvalidText
+		}
+	}
+	msg := codec.Message{
+		UID:   orDefault(in.UID, DefaultUID),
+		Name:  orDefault(in.Name, DefaultName),
+		Text:  in.Text,
+		Color: orDefault(in.Color, codec.DefaultColor),
+		Mode:  orDefault(in.Mode, codec.ModeScroll),
+	}
+	if codec.CheckColor(msg.Color) != nil {
+		return codec.Message{}, errInvalidColor
+	}
+	if codec.CheckMode(msg.Mode) != nil {
+		return codec.Message{}, errInvalidMode
+	}
+	if codec.CheckText(msg.Name, cfg.MaxNameRunes) != nil {
+		return codec.Message{}, errs.invalidName
+	}
+	if !codec.ValidRoom(msg.UID) {
+		return codec.Message{}, errInvalidUID
+	}
+	return msg, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,110 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/stream"
+	"github.com/valyala/fasthttp"
+)
+
+// getHistory serves GET /v1/rooms/{room}/danmaku?since=ID&limit=N, oldest
+// first: with since, the first limit entries after since; without, the
+// newest limit entries. "gap" is true when entries the reader asked for
+// are gone (trimmed by retention) or were left out by the limit.
+func (s *Server) getHistory(ctx *fasthttp.RequestCtx, room string) {
+	args := ctx.QueryArgs()
+	q := stream.Query{Room: room, Limit: s.cfg.HistoryLimit, Newest: true}
+	if args.Has("limit") {
+		n, err := fasthttp.ParseUint(args.Peek("limit"))
+		if err != nil || n < 1 || n > s.cfg.MaxHistoryLimit {
+			writeError(ctx, s.limitErrors.invalidLimit)
+			return
+		}
+		q.Limit = n
+	}
+	if args.Has("since") {
+		since, err := stream.ParseID(string(args.Peek("since")))
+		if err != nil {
+			writeError(ctx, errInvalidSince)
+			return
+		}
+		q.After, q.Newest = since, false
+	}
+	queryCtx, cancel := context.WithTimeout(context.Background(), s.cfg.QueryTimeout)
+	page, err := s.log.Range(queryCtx, q)
+	cancel()
+	if err != nil {
+		s.logger.Warn("ingest: history query failed", "room", room, "err", err)
+		writeError(ctx, errUnavailable)
+		return
+	}
+	scratch := historyScratchPool.Get().(*historyScratch)
+	scratch.out = s.appendHistoryJSON(scratch, room, &page)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBody(scratch.out)
+	scratch.reset()
+	historyScratchPool.Put(scratch)
+}
+
+// historyScratch is the reusable memory of one history answer.
+type historyScratch struct {
+	items []codec.Item
+	ids   []byte
+	out   []byte
+}
+
+// reset drops the references to entries so a pooled scratch keeps no
+// stream data alive.
+func (h *historyScratch) reset() {
+	clear(h.items)
+	h.items = h.items[:0]
+	h.ids = h.ids[:0]
+	h.out = h.out[:0]
+}
+
+var historyScratchPool = sync.Pool{New: func() any { return new(historyScratch) }}
+
+// appendHistoryJSON builds {"room":"R","msgs":[...],"gap":bool} into
+// h.out with codec.AppendItemsJSON: each stored message is copied with its
+// ID spliced in, never re-encoded.
+func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.Page) []byte {
+	for i := range page.Entries {
+		e := &page.Entries[i]
+		if !isObject(e.Data) {
+			s.logger.Warn("ingest: skipping stored entry that is not a JSON object",
+				"room", room, "id", e.ID.String())
+			continue
+		}
+		if len(h.items) > 0 {
+			h.ids = append(h.ids, ' ')
+		}
+		h.ids = e.ID.AppendTo(h.ids)
+		h.items = append(h.items, codec.Item{Stored: e.Data})
+	}
+	// One string holds every ID, space separated, so the items cost one
+	// allocation for their IDs however many there are.
+	ids := string(h.ids)
+	for i := range h.items {
+		h.items[i].ID, ids, _ = strings.Cut(ids, " ")
+	}
+	out := append(h.out, `{"room":"`...)
+	out = append(out, room...) // a valid room id needs no escaping
+	out = append(out, `","msgs":[`...)
+	out = codec.AppendItemsJSON(out, h.items)
+	if page.Gap {
+		out = append(out, `],"gap":true}`...)
+	} else {
+		out = append(out, `],"gap":false}`...)
+	}
+	return out
+}
+
+// isObject reports whether stored data can be spliced as a message: the
+// log is shared, and an entry not written by ingest must not break the
+// answer.
+func isObject(data []byte) bool {
+	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}'
+}

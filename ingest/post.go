@@ -1,0 +1,59 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/valyala/fasthttp"
+)
+
+// postComment serves POST /v1/rooms/{room}/danmaku: it validates the
+// comment, stamps it with the ingest time and appends it to the room's
+// stream. It answers 201 {"id":"<ms>-<seq>","ts":<unix ms>} only once the
+// entry is stored; a failed or late append is 503 unavailable (the client
+// may retry).
+func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
+	if !isJSON(ctx.Request.Header.ContentType()) {
+		writeError(ctx, errUnsupportedMediaType)
+		return
+	}
+	msg, apiErr := decodeComment(ctx.PostBody(), &s.cfg, &s.limitErrors)
+	if apiErr != nil {
+		writeError(ctx, apiErr)
+		return
+	}
+	msg.TS = time.Now().UnixMilli()
+	data, err := codec.EncodeStored(msg)
+	if err != nil {
+		s.logger.Error("ingest: encoding a validated comment failed", "room", room, "err", err)
+		writeError(ctx, errInternal)
+		return
+	}
+	appendCtx, cancel := context.WithTimeout(context.Background(), s.cfg.AppendTimeout)
+	id, err := s.log.Append(appendCtx, room, data)
+	cancel()
+	if err != nil {
+		s.logger.Warn("ingest: append failed", "room", room, "err", err)
+		writeError(ctx, errUnavailable)
+		return
+	}
+	var buf [64]byte
+	b := append(buf[:0], `{"id":"`...)
+	b = id.AppendTo(b)
+	b = append(b, `","ts":`...)
+	b = strconv.AppendInt(b, msg.TS, 10)
+	b = append(b, '}')
+	ctx.SetStatusCode(fasthttp.StatusCreated)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBody(b)
+}
+
+// isJSON reports whether a Content-Type names application/json; parameters
+// such as charset=utf-8 are allowed.
+func isJSON(contentType []byte) bool {
+	mediaType, _, _ := bytes.Cut(contentType, []byte{';'})
+	return bytes.EqualFold(bytes.TrimSpace(mediaType), []byte(contentTypeJSON))
+}

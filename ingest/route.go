@@ -1,0 +1,190 @@
+package ingest
+
+import (
+	"bytes"
+	"runtime/debug"
+	"strings"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/valyala/fasthttp"
+)
+
+// Paths of the API. Room routes are /v1/rooms/{room} and
+// /v1/rooms/{room}/danmaku.
+const (
+	apiPrefix      = "/v1/"
+	roomsPrefix    = "/v1/rooms/"
+	danmakuSegment = "danmaku"
+)
+
+// Allow lists of the room routes, also sent as the CORS allowed methods.
+const (
+	allowRoom    = "GET, OPTIONS"
+	allowDanmaku = "GET, POST, OPTIONS"
+)
+
+// route is an exact path added with Handle.
+type route struct {
+	methods []methodHandler
+	allow   string // the Allow header of a 405
+}
+
+type methodHandler struct {
+	method  string
+	handler fasthttp.RequestHandler
+}
+
+// Handle serves requests for the exact path with method by h. Call it
+// before Serve; it is not safe to call while serving. It panics if path
+// does not start with "/", lies under /v1/rooms/ (the room routes), or
+// already has a handler for method. A request for path with another
+// method gets 405 method_not_allowed listing the registered methods.
+func (s *Server) Handle(method, path string, h fasthttp.RequestHandler) {
+	switch {
+	case method == "" || h == nil:
+		panic("ingest: Handle needs a method and a handler")
+	case !strings.HasPrefix(path, "/") || strings.HasPrefix(path, roomsPrefix):
+		panic("ingest: Handle: cannot route path " + path)
+	}
+	r := s.routes[path]
+	if r == nil {
+		r = &route{}
+		s.routes[path] = r
+	}
+	for _, m := range r.methods {
+		if m.method == method {
+			panic("ingest: Handle: " + method + " " + path + " registered twice")
+		}
+	}
+	r.methods = append(r.methods, methodHandler{method, h})
+	if r.allow != "" {
+		r.allow += ", "
+	}
+	r.allow += method
+}
+
+func (r *route) serve(ctx *fasthttp.RequestCtx) {
+	method := ctx.Method()
+	for i := range r.methods {
+		if string(method) == r.methods[i].method {
+			r.methods[i].handler(ctx)
+			return
+		}
+	}
+	methodNotAllowed(ctx, r.allow)
+}
+
+// handle is the root handler: it routes, adds CORS headers to the API and
+// turns a panic into 500 internal.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	defer s.recoverPanic(ctx)
+	path := ctx.Path()
+	if r, ok := s.routes[string(path)]; ok {
+		r.serve(ctx)
+		return
+	}
+	if !bytes.HasPrefix(path, []byte(apiPrefix)) {
+		writeError(ctx, errNotFound)
+		return
+	}
+	allowAnyOrigin(ctx)
+	rest, ok := bytes.CutPrefix(path, []byte(roomsPrefix))
+	if !ok {
+		writeError(ctx, errNotFound)
+		return
+	}
+	room, sub, hasSub := bytes.Cut(rest, []byte{'/'})
+	switch {
+	case len(room) == 0:
+		writeError(ctx, errNotFound)
+	case !hasSub:
+		s.serveRoom(ctx, room)
+	case string(sub) == danmakuSegment:
+		s.serveDanmaku(ctx, room)
+	default:
+		writeError(ctx, errNotFound)
+	}
+}
+
+func (s *Server) serveRoom(ctx *fasthttp.RequestCtx, room []byte) {
+	switch {
+	case ctx.IsGet():
+		if r, ok := checkRoom(ctx, room); ok {
+			s.getOnline(ctx, r)
+		}
+	case ctx.IsOptions():
+		preflight(ctx, allowRoom)
+	default:
+		methodNotAllowed(ctx, allowRoom)
+	}
+}
+
+func (s *Server) serveDanmaku(ctx *fasthttp.RequestCtx, room []byte) {
+	switch {
+	case ctx.IsPost():
+		if r, ok := checkRoom(ctx, room); ok {
+			s.postComment(ctx, r)
+		}
+	case ctx.IsGet():
+		if r, ok := checkRoom(ctx, room); ok {
+			s.getHistory(ctx, r)
+		}
+	case ctx.IsOptions():
+		preflight(ctx, allowDanmaku)
+	default:
+		methodNotAllowed(ctx, allowDanmaku)
+	}
+}
+
+// checkRoom returns the room id of a path as a string of its own (the
+// path bytes die with the request), or answers invalid_room.
+func checkRoom(ctx *fasthttp.RequestCtx, b []byte) (string, bool) {
+	room := string(b)
+	if !codec.ValidRoom(room) {
+		writeError(ctx, errInvalidRoom)
+		return "", false
+	}
+	return room, true
+}
+
+// allowAnyOrigin lets pages served from any origin (the demo page, an
+// overlay on another port) call the API.
+func allowAnyOrigin(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set(fasthttp.HeaderAccessControlAllowOrigin, "*")
+}
+
+// preflight answers a CORS preflight request for a route allowing allow.
+func preflight(ctx *fasthttp.RequestCtx, allow string) {
+	h := &ctx.Response.Header
+	h.Set(fasthttp.HeaderAccessControlAllowMethods, allow)
+	h.Set(fasthttp.HeaderAccessControlAllowHeaders, fasthttp.HeaderContentType)
+	h.Set(fasthttp.HeaderAccessControlMaxAge, "600")
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
+	writeError(ctx, errMethodNotAllowed)
+}
+
+// recoverPanic turns a handler panic into 500 internal, so one bad request
+// never takes the process down (fasthttp does not recover).
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	s.logger.Error("ingest: handler panicked",
+		"method", string(ctx.Method()), "path", string(ctx.Path()),
+		"panic", v, "stack", string(debug.Stack()))
+	ctx.Response.Reset()
+	if bytes.HasPrefix(ctx.Path(), []byte(apiPrefix)) {
+		allowAnyOrigin(ctx)
+	}
+	writeError(ctx, errInternal)
+}
+
+func serveHealth(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBodyString(`{"status":"ok"}`)
+}

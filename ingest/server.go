@@ -1,0 +1,94 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/danmu-dev/danmu/stream"
+	"github.com/valyala/fasthttp"
+)
+
+// bodySlack is how far fasthttp's own body limit sits above MaxBodyBytes:
+// a body a little too large is still read, so the handler answers
+// 413 body_too_large on a connection that stays open. Larger bodies are
+// refused by fasthttp while reading, and readError gives them the same
+// answer before the connection closes.
+const bodySlack = 1024
+
+// Server is the ingest HTTP API. Create it with New, add extra routes with
+// Handle, then run it with Serve or ListenAndServe and stop it with
+// Shutdown.
+type Server struct {
+	// Immutable after New.
+	cfg         Config
+	log         stream.Log
+	presence    Presence
+	logger      *slog.Logger
+	limitErrors limitErrors
+	srv         *fasthttp.Server
+
+	// Written by New and Handle before serving starts; read-only after.
+	routes map[string]*route
+}
+
+// New returns a Server that appends posted comments to log and answers
+// online counts from presence. log and presence must not be nil; a nil
+// logger means slog.Default().
+func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Server {
+	if log == nil || presence == nil {
+		panic("ingest: New needs a stream.Log and a Presence")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:         cfg,
+		log:         log,
+		presence:    presence,
+		logger:      logger,
+		limitErrors: newLimitErrors(&cfg),
+		routes:      make(map[string]*route),
+	}
+	s.Handle(fasthttp.MethodGet, "/healthz", serveHealth)
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		ErrorHandler:          s.readError,
+		Logger:                fasthttpLogger{logger},
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		MaxConnsPerIP:         cfg.MaxConnsPerIP,
+		MaxRequestBodySize:    cfg.MaxBodyBytes + bodySlack,
+		NoDefaultServerHeader: true,
+		CloseOnShutdown:       true,
+	}
+	return s
+}
+
+// Handler returns the request handler of s, routes and panic recovery
+// included, for serving it in-process or from another fasthttp.Server.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Serve serves HTTP on ln until Shutdown, after which it returns nil.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// ListenAndServe listens on Config.Addr and serves HTTP until Shutdown,
+// after which it returns nil.
+func (s *Server) ListenAndServe() error { return s.srv.ListenAndServe(s.cfg.Addr) }
+
+// Shutdown stops accepting connections, lets in-flight requests finish
+// and closes idle connections. It returns when all connections are closed,
+// or with ctx.Err() when ctx ends first. Keep the process alive until it
+// returns.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+
+// fasthttpLogger sends fasthttp's own messages (accept errors, per-IP
+// limits) to slog.
+type fasthttpLogger struct{ logger *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.logger.Warn("ingest: fasthttp: " + fmt.Sprintf(format, args...))
+}
