@@ -152,9 +152,12 @@ func (r *room) push(p *stream.Page) {
 
 // wellFormed reports whether data can be spliced into a batch as a stored
 // message: one JSON object, valid UTF-8. Ingest only writes such entries;
-// this guards viewers against anything else found in a shared stream.
+// this guards viewers against anything else found in a shared stream. The
+// braces alone are not enough: "{oops}" or "{"a":1}{"b":2}" would make the
+// whole frame invalid JSON for every viewer of the room.
 func wellFormed(data []byte) bool {
-	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' && utf8.Valid(data)
+	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' &&
+		utf8.Valid(data) && codec.JSON.Valid(data)
 }
 
 // flush hands the pending entries to every shard with viewers of the room,
