@@ -1,0 +1,94 @@
+package edge
+
+import "time"
+
+// Defaults for Config's zero values.
+const (
+	DefaultAddr              = "127.0.0.1:7070"
+	DefaultHandshakeTimeout  = 5 * time.Second
+	DefaultMaxHandshakeBytes = 8 << 10
+	DefaultMaxMessageBytes   = 4 << 10
+	DefaultPingInterval      = 25 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultSweepInterval     = time.Second
+	DefaultMaxRooms          = 8
+	DefaultSoftOutbound      = 128 << 10
+	DefaultHardOutbound      = 512 << 10
+	DefaultDrainTimeout      = 2 * time.Second
+)
+
+// Config tunes a Server. The zero value works.
+type Config struct {
+	// Addr is the TCP address to listen on. Empty means DefaultAddr.
+	Addr string
+	// Loops is the number of event loops. Zero means one per CPU.
+	Loops int
+	// HandshakeTimeout bounds the time from accept to a complete upgrade
+	// request. Zero means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxHandshakeBytes caps the upgrade request. Zero means
+	// DefaultMaxHandshakeBytes.
+	MaxHandshakeBytes int
+	// MaxMessageBytes caps a client message, fragments summed; larger ones
+	// close the connection with 1009. Zero means DefaultMaxMessageBytes.
+	MaxMessageBytes int64
+	// PingInterval is how long a connection may be silent before the
+	// server pings it. Zero means DefaultPingInterval.
+	PingInterval time.Duration
+	// IdleTimeout closes a connection that sent nothing, pongs included,
+	// for this long. Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// SweepInterval is how often each loop checks its connections'
+	// deadlines. Zero means DefaultSweepInterval.
+	SweepInterval time.Duration
+	// MaxRooms caps the rooms one connection watches. Zero means
+	// DefaultMaxRooms.
+	MaxRooms int
+	// SoftOutbound is the per-connection backlog of unsent bytes above
+	// which frames are skipped for that viewer. Zero means
+	// DefaultSoftOutbound.
+	SoftOutbound int
+	// HardOutbound is the backlog above which a viewer is disconnected
+	// (1013). Zero means DefaultHardOutbound.
+	HardOutbound int
+	// DrainTimeout bounds how long shutdown waits for close frames to be
+	// written. Zero means DefaultDrainTimeout.
+	DrainTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxHandshakeBytes <= 0 {
+		c.MaxHandshakeBytes = DefaultMaxHandshakeBytes
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = DefaultSweepInterval
+	}
+	if c.MaxRooms <= 0 {
+		c.MaxRooms = DefaultMaxRooms
+	}
+	if c.SoftOutbound <= 0 {
+		c.SoftOutbound = DefaultSoftOutbound
+	}
+	if c.HardOutbound <= 0 {
+		c.HardOutbound = DefaultHardOutbound
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	return c
+}

@@ -1,0 +1,275 @@
+package edge
+
+import (
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// statusTryAgainLater (RFC 6455 registry, 1013) closes a viewer that fell
+// too far behind: it may reconnect and resume.
+const statusTryAgainLater ws.StatusCode = 1013
+
+type connState uint8
+
+const (
+	stateHandshake connState = iota
+	stateOpen
+	stateClosing
+)
+
+// conn is one client connection. It satisfies fanout.Viewer.
+type conn struct {
+	// Immutable after OnOpen.
+	c      gnet.Conn
+	loop   *loop
+	opened int64 // Unix ns
+
+	// Owned by the loop.
+	state    connState
+	lastSeen int64 // Unix ns of the last bytes received
+	lastPing int64
+	subs     []*fanout.Sub
+	fragOp   ws.OpCode // first opcode of a fragmented message in progress
+	frag     []byte    // its payload so far
+	fragging bool
+}
+
+// onTraffic handles what the peer sent: the upgrade request, then frames,
+// as many complete ones as have arrived. A partial frame stays in gnet's
+// inbound buffer until more bytes come.
+func (cn *conn) onTraffic() {
+	l := cn.loop
+	cn.lastSeen = time.Now().UnixNano()
+	if cn.state == stateHandshake && !cn.handshake() {
+		return
+	}
+	maxMessage := l.server.cfg.MaxMessageBytes
+	for cn.state == stateOpen {
+		buf, _ := cn.c.Peek(-1)
+		h, n, err := codec.ParseHeader(buf)
+		if err != nil {
+			cn.fail(err)
+			break
+		}
+		if n == 0 {
+			break
+		}
+		if err := codec.CheckClientHeader(h, cn.fragging, int64(len(cn.frag)), maxMessage); err != nil {
+			cn.fail(err)
+			break
+		}
+		total := n + int(h.Length)
+		if len(buf) < total {
+			break
+		}
+		l.in = codec.AppendUnmasked(l.in[:0], buf[n:total], h.Mask)
+		cn.c.Discard(total)
+		cn.onFrame(h, l.in)
+	}
+	if cn.state == stateClosing {
+		cn.c.Discard(cn.c.InboundBuffered())
+	}
+}
+
+// onFrame handles one complete, unmasked frame.
+func (cn *conn) onFrame(h ws.Header, payload []byte) {
+	switch h.OpCode {
+	case ws.OpPing:
+		cn.write(codec.AppendPong(cn.loop.out[:0], payload))
+	case ws.OpPong:
+		// Liveness only: lastSeen is already updated.
+	case ws.OpClose:
+		cn.onClose(payload)
+	case ws.OpText, ws.OpBinary:
+		if !h.Fin {
+			cn.fragging, cn.fragOp = true, h.OpCode
+			cn.frag = append(cn.frag[:0], payload...)
+			return
+		}
+		cn.onMessage(h.OpCode, payload)
+	case ws.OpContinuation:
+		cn.frag = append(cn.frag, payload...)
+		if !h.Fin {
+			return
+		}
+		cn.fragging = false
+		msg := cn.frag
+		cn.frag = nil
+		cn.onMessage(cn.fragOp, msg)
+	}
+}
+
+// onClose answers the peer's close frame and closes the connection.
+func (cn *conn) onClose(payload []byte) {
+	code, _, err := codec.ParseCloseBody(payload)
+	if err != nil {
+		cn.fail(err)
+		return
+	}
+	if code == ws.StatusNoStatusRcvd {
+		code = ws.StatusNormalClosure
+	}
+	cn.closeWith(code, "")
+}
+
+// onMessage handles one complete client message.
+func (cn *conn) onMessage(op ws.OpCode, payload []byte) {
+	if op == ws.OpBinary {
+		cn.closeWith(ws.StatusUnsupportedData, "binary messages are not supported")
+		return
+	}
+	if !utf8.Valid(payload) {
+		cn.closeWith(ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
+		return
+	}
+	msg, err := codec.DecodeClientMessage(payload)
+	if err != nil {
+		cn.sendError(errorCode(err), err.Error())
+		return
+	}
+	switch msg.Type {
+	case codec.TypeJoin:
+		var since *stream.ID
+		if msg.Since != "" {
+			id, err := stream.ParseID(msg.Since)
+			if err != nil {
+				cn.sendError("invalid_since", err.Error())
+				return
+			}
+			since = &id
+		}
+		cn.join(msg.Room, since)
+	case codec.TypeLeave:
+		cn.leave(msg.Room)
+	}
+}
+
+// join subscribes the connection to room.
+func (cn *conn) join(room string, since *stream.ID) {
+	if cn.sub(room) >= 0 {
+		cn.sendError("already_joined", "already watching room "+room)
+		return
+	}
+	if len(cn.subs) >= cn.loop.server.cfg.MaxRooms {
+		cn.sendError("too_many_rooms", "this connection watches the most rooms it may")
+		return
+	}
+	sub := cn.loop.shard.Join(room, cn, cn.loop.server.encJSON, since)
+	cn.subs = append(cn.subs, sub)
+}
+
+// leave ends the subscription to room.
+func (cn *conn) leave(room string) {
+	i := cn.sub(room)
+	if i < 0 {
+		cn.sendError("not_joined", "not watching room "+room)
+		return
+	}
+	cn.loop.shard.Leave(cn.subs[i])
+	cn.subs = append(cn.subs[:i], cn.subs[i+1:]...)
+	l := cn.loop
+	l.tmp = codec.AppendLeftJSON(l.tmp[:0], room)
+	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
+}
+
+func (cn *conn) sub(room string) int {
+	for i, s := range cn.subs {
+		if s.Room() == room {
+			return i
+		}
+	}
+	return -1
+}
+
+// Send writes a batch frame unless the viewer is too far behind: past
+// SoftOutbound unsent bytes the frame is skipped, past HardOutbound the
+// viewer is disconnected with 1013 so that it never slows the room.
+func (cn *conn) Send(frame []byte) {
+	if cn.state != stateOpen {
+		return
+	}
+	cfg := &cn.loop.server.cfg
+	stats := &cn.loop.server.stats
+	switch backlog := cn.c.OutboundBuffered(); {
+	case backlog > cfg.HardOutbound:
+		stats.SlowClosed.Add(1)
+		cn.closeWith(statusTryAgainLater, "too slow: the server dropped this connection")
+	case backlog > cfg.SoftOutbound:
+		stats.FramesSkipped.Add(1)
+	default:
+		stats.FramesSent.Add(1)
+		cn.c.Write(frame)
+	}
+}
+
+// Joined tells the viewer that its subscription to room is live.
+func (cn *conn) Joined(room string) {
+	if cn.state != stateOpen {
+		return
+	}
+	l := cn.loop
+	l.tmp = codec.AppendJoinedJSON(l.tmp[:0], room)
+	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
+}
+
+// sendError tells the client that a message of its was refused.
+func (cn *conn) sendError(code, message string) {
+	l := cn.loop
+	l.tmp = codec.AppendErrorJSON(l.tmp[:0], code, message)
+	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
+}
+
+// write writes a frame built in the loop's out buffer and keeps the buffer.
+func (cn *conn) write(frame []byte) {
+	if cn.state == stateOpen {
+		cn.c.Write(frame)
+	}
+	cn.loop.out = frame[:0]
+}
+
+// fail closes the connection for a protocol violation.
+func (cn *conn) fail(err error) {
+	var fe *codec.FrameError
+	if errors.As(err, &fe) {
+		cn.closeWith(fe.Code, fe.Reason)
+		return
+	}
+	cn.closeWith(ws.StatusProtocolError, "protocol error")
+}
+
+// closeWith sends a close frame and closes the connection once it is
+// written. The subscriptions end at once.
+func (cn *conn) closeWith(code ws.StatusCode, reason string) {
+	if cn.state != stateOpen {
+		return
+	}
+	cn.write(codec.AppendClose(cn.loop.out[:0], code, reason))
+	cn.state = stateClosing
+	cn.release()
+	cn.c.Close()
+}
+
+// release ends the connection's subscriptions.
+func (cn *conn) release() {
+	for _, sub := range cn.subs {
+		cn.loop.shard.Leave(sub)
+	}
+	cn.subs = nil
+	cn.frag = nil
+}
+
+// errorCode maps a client message error to its wire error code.
+func errorCode(err error) string {
+	if errors.Is(err, codec.ErrInvalidRoom) {
+		return "invalid_room"
+	}
+	return "invalid_message"
+}

@@ -1,0 +1,111 @@
+package edge
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// loop is the state of one event loop.
+type loop struct {
+	// Immutable after newLoop.
+	server   *Server
+	el       gnet.EventLoop
+	shard    *fanout.Shard
+	upgrader ws.Upgrader
+
+	// Owned by this event loop: touch only inside gnet callbacks or a func
+	// passed to Execute.
+	conns   map[*conn]struct{}
+	in      []byte        // unmasked payloads; valid until the frame is handled
+	out     []byte        // frames being built; valid until written
+	tmp     []byte        // JSON bodies being built
+	request handshakeIO   // the upgrade request being parsed
+	target  upgradeTarget // what the request being parsed asked for
+}
+
+// upgradeTarget is the room and resume position an upgrade request named.
+type upgradeTarget struct {
+	room  string
+	since *stream.ID
+}
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	l := &loop{server: s, el: el, conns: make(map[*conn]struct{})}
+	l.shard = s.hub.NewShard(l)
+	l.upgrader = ws.Upgrader{OnRequest: l.onRequest}
+	return l
+}
+
+// Execute runs fn on this loop. It satisfies fanout.Executor.
+func (l *loop) Execute(fn func()) {
+	err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		fn()
+		return nil
+	}))
+	if err != nil {
+		l.server.logger.Debug("edge: loop is gone; task dropped", "err", err)
+	}
+}
+
+// onRequest checks the request target of an upgrade: /ws?room=R&since=ID.
+func (l *loop) onRequest(uri []byte) error {
+	l.target = upgradeTarget{}
+	path, rawQuery, _ := strings.Cut(string(uri), "?")
+	if path != "/ws" {
+		return ws.RejectConnectionError(ws.RejectionStatus(404), ws.RejectionReason("not found: the WebSocket endpoint is /ws"))
+	}
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("malformed query string"))
+	}
+	if room := query.Get("room"); room != "" || query.Has("room") {
+		if !codec.ValidRoom(room) {
+			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("invalid room: 1-64 characters of A-Z a-z 0-9 _ . : -"))
+		}
+		l.target.room = room
+	}
+	if since := query.Get("since"); since != "" {
+		if l.target.room == "" {
+			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("since needs a room"))
+		}
+		id, err := stream.ParseID(since)
+		if err != nil {
+			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("invalid since: want <ms>-<seq>"))
+		}
+		l.target.since = &id
+	}
+	return nil
+}
+
+// sweep enforces handshake deadlines, pings silent connections and closes
+// idle ones.
+func (l *loop) sweep() {
+	cfg := &l.server.cfg
+	now := time.Now().UnixNano()
+	for cn := range l.conns {
+		switch cn.state {
+		case stateHandshake:
+			if now-cn.opened > int64(cfg.HandshakeTimeout) {
+				cn.rejectHTTP(408, "Request Timeout", "handshake timeout")
+			}
+		case stateOpen:
+			silent := now - cn.lastSeen
+			switch {
+			case silent > int64(cfg.IdleTimeout):
+				cn.closeWith(ws.StatusGoingAway, "idle timeout")
+			case silent > int64(cfg.PingInterval) && now-cn.lastPing > int64(cfg.PingInterval):
+				cn.lastPing = now
+				cn.write(codec.AppendPing(l.out[:0], nil))
+			}
+		}
+	}
+}

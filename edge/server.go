@@ -1,0 +1,229 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/fanout"
+)
+
+// Server is the WebSocket edge. Create it with New and run it with Serve.
+type Server struct {
+	gnet.BuiltinEventEngine
+
+	// Immutable after New.
+	cfg     Config
+	hub     *fanout.Hub
+	logger  *slog.Logger
+	encJSON int // the hub's encoder index of the native JSON protocol
+
+	stats    Stats
+	draining atomic.Bool
+
+	// booted is closed once the listener is up; engine and addr are set
+	// before.
+	booted chan struct{}
+	engine gnet.Engine
+	addr   net.Addr
+
+	mu struct {
+		sync.Mutex
+		loops map[gnet.EventLoop]*loop
+		list  []*loop
+	}
+}
+
+// New returns a Server that delivers hub's batches to its viewers.
+func New(cfg Config, hub *fanout.Hub, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{
+		cfg:    cfg.withDefaults(),
+		hub:    hub,
+		logger: logger,
+		booted: make(chan struct{}),
+	}
+	s.encJSON = hub.RegisterEncoder(fanout.EncoderFunc(codec.AppendBatchFrame))
+	s.mu.loops = make(map[gnet.EventLoop]*loop)
+	return s
+}
+
+// Ready is closed once the server listens; Addr is valid from then on.
+func (s *Server) Ready() <-chan struct{} { return s.booted }
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr {
+	<-s.booted
+	return s.addr
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// Serve listens and serves until ctx ends, then shuts down gracefully:
+// it stops accepting, sends every viewer a close frame 1001, lets the
+// frames drain (at most DrainTimeout) and stops the event loops.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() {
+		errc <- gnet.Run(s, "tcp://"+s.cfg.Addr,
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(s.cfg.Loops),
+			gnet.WithTicker(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithReuseAddr(true),
+			gnet.WithLogger(gnetLogger{s.logger}),
+		)
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("edge: %w", err)
+	case <-ctx.Done():
+	}
+	select {
+	case <-s.booted:
+	case err := <-errc:
+		return fmt.Errorf("edge: %w", err)
+	}
+	s.drain()
+	stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+	defer cancel()
+	if err := s.engine.Stop(stopCtx); err != nil {
+		return fmt.Errorf("edge: stop: %w", err)
+	}
+	if err := <-errc; err != nil {
+		return fmt.Errorf("edge: %w", err)
+	}
+	return nil
+}
+
+// drain closes every connection with 1001 and waits, at most DrainTimeout,
+// for the close frames to be written.
+func (s *Server) drain() {
+	s.draining.Store(true)
+	deadline := time.Now().Add(s.cfg.DrainTimeout)
+	var wg sync.WaitGroup
+	for _, l := range s.loops() {
+		wg.Add(1)
+		l.Execute(func() {
+			defer wg.Done()
+			for cn := range l.conns {
+				cn.closeWith(ws.StatusGoingAway, "server shutting down")
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+	}
+	for s.engine.CountConnections() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// OnBoot records the engine and the bound address.
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.engine = eng
+	fd, err := eng.Dup()
+	if err == nil {
+		if sa, err := syscall.Getsockname(fd); err == nil {
+			s.addr = sockaddrToTCP(sa)
+		}
+		_ = syscall.Close(fd)
+	}
+	close(s.booted)
+	return gnet.None
+}
+
+// OnOpen registers a new connection with its loop.
+func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if s.draining.Load() {
+		return nil, gnet.Close
+	}
+	l := s.loopOf(c.EventLoop())
+	now := time.Now().UnixNano()
+	cn := &conn{c: c, loop: l, opened: now, lastSeen: now}
+	c.SetContext(cn)
+	l.conns[cn] = struct{}{}
+	s.stats.Accepted.Add(1)
+	s.stats.Open.Add(1)
+	return nil, gnet.None
+}
+
+// OnClose forgets a connection and ends its subscriptions.
+func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
+	if cn, ok := c.Context().(*conn); ok {
+		cn.release()
+		delete(cn.loop.conns, cn)
+		s.stats.Open.Add(-1)
+	}
+	return gnet.None
+}
+
+// OnTraffic parses what a connection sent.
+func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
+	if cn, ok := c.Context().(*conn); ok {
+		cn.onTraffic()
+	}
+	return gnet.None
+}
+
+// OnTick sweeps each loop's connections on that loop: OnTick itself runs on
+// its own goroutine.
+func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	for _, l := range s.loops() {
+		l.Execute(l.sweep)
+	}
+	return s.cfg.SweepInterval, gnet.None
+}
+
+// loopOf returns the state of event loop el, creating it on first use.
+func (s *Server) loopOf(el gnet.EventLoop) *loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.mu.loops[el]; l != nil {
+		return l
+	}
+	l := newLoop(s, el)
+	s.mu.loops[el] = l
+	s.mu.list = append(s.mu.list, l)
+	return l
+}
+
+func (s *Server) loops() []*loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.list
+}
+
+func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *syscall.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
+}
+
+// gnetLogger routes gnet's logs to slog.
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(format string, args ...any) { g.l.Debug(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Infof(format string, args ...any)  { g.l.Debug(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Warnf(format string, args ...any)  { g.l.Warn(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Errorf(format string, args ...any) { g.l.Error(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Fatalf(format string, args ...any) { g.l.Error(fmt.Sprintf(format, args...)) }
