@@ -1,0 +1,180 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Errors of client messages. A bad room wraps ErrInvalidRoom and invalid
+// UTF-8 wraps ErrInvalidMessage and ErrInvalidUTF8 (both in validate.go).
+var (
+	ErrInvalidMessage = errors.New("codec: invalid client message")
+	ErrUnknownType    = errors.New("codec: unknown client message type")
+	ErrInvalidSince   = errors.New("codec: invalid since id")
+)
+
+// Types of the messages a client sends.
+const (
+	TypeJoin  = "join"
+	TypeLeave = "leave"
+)
+
+// ClientMessage is a message of the native protocol from a viewer, sent as
+// a JSON text frame:
+//
+//	{"type":"join","room":"R","since":"<id>"}
+//	{"type":"leave","room":"R"}
+//
+// Since is optional: the ID of the last message the viewer has, to be sent
+// the ones after it. Fields it does not know are ignored.
+type ClientMessage struct {
+	Type  string `json:"type"`
+	Room  string `json:"room"`
+	Since string `json:"since,omitempty"`
+}
+
+// DecodeClientMessage decodes and validates the payload of a text message:
+// Type is TypeJoin or TypeLeave, Room passes ValidRoom, and Since, if not
+// empty, is "<ms>-<seq>" or "<ms>" with each part a decimal uint64 (the
+// stream ID syntax). The strings of the result do not refer to p.
+func DecodeClientMessage(p []byte) (ClientMessage, error) {
+	var m ClientMessage
+	if !utf8.Valid(p) {
+		return m, fmt.Errorf("%w: %w", ErrInvalidMessage, ErrInvalidUTF8)
+	}
+	if err := JSON.Unmarshal(p, &m); err != nil {
+		return ClientMessage{}, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	if m.Type != TypeJoin && m.Type != TypeLeave {
+		return ClientMessage{}, fmt.Errorf("%w: %s", ErrUnknownType, quoteShort(m.Type))
+	}
+	if !ValidRoom(m.Room) {
+		return ClientMessage{}, fmt.Errorf("%w: %s", ErrInvalidRoom, quoteShort(m.Room))
+	}
+	if m.Since != "" && !validSince(m.Since) {
+		return ClientMessage{}, fmt.Errorf("%w: %s", ErrInvalidSince, quoteShort(m.Since))
+	}
+	return m, nil
+}
+
+// quoteShort quotes s for an error message, cut after 64 bytes: errors go
+// back to the client, and it need not get its whole message echoed.
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// validSince reports whether s is "<ms>-<seq>" or "<ms>", each part a
+// decimal number that fits a uint64: exactly what the stream package parses
+// as an ID (codec does not import it).
+func validSince(s string) bool {
+	ms, seq, hasSeq := strings.Cut(s, "-")
+	if !decimalUint64(ms) {
+		return false
+	}
+	return !hasSeq || decimalUint64(seq)
+}
+
+// decimalUint64 reports whether s is a decimal uint64: ParseUint takes no
+// sign, no underscores in base 10, and no empty string.
+func decimalUint64(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+const (
+	errorPrefix   = `{"type":"error","code":`
+	errorMessage  = `,"message":`
+	joinedPrefix  = `{"type":"joined","room":"`
+	leftPrefix    = `{"type":"left","room":"`
+	roomObjectEnd = `"}`
+)
+
+// AppendErrorJSON appends the error the server answers a refused client
+// message with: {"type":"error","code":"...","message":"..."}. Both strings
+// are escaped; bytes that are not UTF-8 become U+FFFD.
+func AppendErrorJSON(dst []byte, code, message string) []byte {
+	dst = append(dst, errorPrefix...)
+	dst = appendJSONString(dst, code)
+	dst = append(dst, errorMessage...)
+	dst = appendJSONString(dst, message)
+	return append(dst, '}')
+}
+
+// AppendJoinedJSON appends {"type":"joined","room":"R"}, which tells a
+// viewer that its subscription to room is live. room must be valid
+// (ValidRoom), which needs no escaping.
+func AppendJoinedJSON(dst []byte, room string) []byte {
+	dst = append(dst, joinedPrefix...)
+	dst = append(dst, room...)
+	return append(dst, roomObjectEnd...)
+}
+
+// AppendLeftJSON appends {"type":"left","room":"R"}, which confirms a
+// leave. room must be valid (ValidRoom), which needs no escaping.
+func AppendLeftJSON(dst []byte, room string) []byte {
+	dst = append(dst, leftPrefix...)
+	dst = append(dst, room...)
+	return append(dst, roomObjectEnd...)
+}
+
+// appendJSONString appends s as a quoted JSON string, escaped as
+// encoding/json does without HTML escaping: the same bytes, which the fuzz
+// test checks.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			// Valid JSON, but line terminators in JavaScript source.
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
