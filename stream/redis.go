@@ -1,0 +1,231 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// DefaultKeyPrefix begins every Redis key when RedisConfig.KeyPrefix is
+// empty.
+const DefaultKeyPrefix = "danmu:"
+
+// DefaultRedisTimeout bounds each Redis call when RedisConfig.Timeout is
+// zero.
+const DefaultRedisTimeout = 3 * time.Second
+
+// dataField is the one field of every stream entry written by Append.
+const dataField = "d"
+
+// RedisConfig configures a Redis log. Only Addrs is required.
+type RedisConfig struct {
+	// Addrs are "host:port" addresses of a Redis server, or of one or more
+	// nodes of a Redis Cluster: a cluster is detected and its other nodes
+	// discovered. Redis 7.0 or newer is required.
+	Addrs []string
+	// Username and Password authenticate with Redis ACLs (AUTH); both
+	// empty means no authentication.
+	Username string
+	Password string
+	// MaxLen is the number of entries kept per room. Append trims
+	// approximately (XADD MAXLEN ~ N): Redis removes whole internal nodes
+	// (100 entries by default), so a room keeps between MaxLen and about
+	// MaxLen+100 entries, never fewer than MaxLen. Every writer of the same
+	// keys must use the same MaxLen: Read relies on it to detect trimming
+	// cheaply. Zero or less means DefaultMaxLen, as for Memory.
+	MaxLen int64
+	// KeyPrefix begins every key. A room's stream is at
+	// "<KeyPrefix>{<room>}:s"; the braces are a Redis Cluster hash tag that
+	// keeps every key of one room in one slot, so KeyPrefix must not
+	// contain braces. Empty means DefaultKeyPrefix.
+	KeyPrefix string
+	// Timeout bounds each call when the caller's context has no deadline;
+	// for Read it is added to the blocking time. Zero or less means
+	// DefaultRedisTimeout.
+	Timeout time.Duration
+	// MaxBlockingReads caps the XREAD BLOCK commands one Read keeps open at
+	// once. On a cluster one XREAD covers the rooms of one hash slot, so a
+	// Read following rooms of more slots than this waits by polling with
+	// non-blocking XREADs every PollInterval instead. Each blocking XREAD
+	// holds a connection (rueidis' blocking pool) for its whole wait. Zero
+	// or less means DefaultMaxBlockingReads. A single Redis needs one XREAD
+	// for any number of rooms.
+	MaxBlockingReads int
+	// PollInterval is how long a polling Read waits between two rounds of
+	// non-blocking XREADs. Zero or less means DefaultPollInterval.
+	PollInterval time.Duration
+}
+
+// DefaultMaxBlockingReads is RedisConfig.MaxBlockingReads when it is zero.
+const DefaultMaxBlockingReads = 16
+
+// DefaultPollInterval is RedisConfig.PollInterval when it is zero: short
+// next to fan-out's flush window, long enough that a round of XREADs over
+// many slots stays cheap.
+const DefaultPollInterval = 20 * time.Millisecond
+
+// Redis is the Log kept in Redis Streams, one stream per room, on a single
+// Redis or a Redis Cluster. It has the semantics of Memory with these
+// differences, all inherent to Redis:
+//
+//   - Retention is approximate (see RedisConfig.MaxLen).
+//   - Gap after trimming is conservative: Redis does not record the last
+//     trimmed ID, so a position older than the oldest retained entry counts
+//     as a gap, even when it is the very last trimmed entry.
+//   - A Redis that restarts without its data, or is flushed, resets the log
+//     (see Page.Gap); Read detects it with cheap periodic checks described
+//     at Read.
+//
+// Redis is safe for concurrent use. Concurrent calls share rueidis' auto
+// pipeline: Appends from many goroutines go out in few writes.
+type Redis struct {
+	// Immutable after NewRedis.
+	client           rueidis.Client
+	cluster          bool
+	keyPrefix        string
+	maxLen           string // XADD MAXLEN argument
+	maxLenEntries    int64
+	timeout          time.Duration
+	maxBlockingReads int
+	pollInterval     time.Duration
+
+	checks roomChecks // throttles and remembers Read's reset checks
+}
+
+var _ Log = (*Redis)(nil)
+
+// NewRedis connects to Redis and checks that it is 7.0 or newer.
+func NewRedis(cfg RedisConfig) (*Redis, error) {
+	if len(cfg.Addrs) == 0 {
+		return nil, errors.New("stream: RedisConfig.Addrs is empty")
+	}
+	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
+		return nil, fmt.Errorf("stream: RedisConfig.KeyPrefix %q contains a brace", cfg.KeyPrefix)
+	}
+	r := &Redis{
+		keyPrefix:        cfg.KeyPrefix,
+		maxLenEntries:    cfg.MaxLen,
+		timeout:          cfg.Timeout,
+		maxBlockingReads: cfg.MaxBlockingReads,
+		pollInterval:     cfg.PollInterval,
+	}
+	if r.keyPrefix == "" {
+		r.keyPrefix = DefaultKeyPrefix
+	}
+	if r.maxLenEntries <= 0 {
+		r.maxLenEntries = DefaultMaxLen
+	}
+	r.maxLen = strconv.FormatInt(r.maxLenEntries, 10)
+	if r.timeout <= 0 {
+		r.timeout = DefaultRedisTimeout
+	}
+	if r.maxBlockingReads <= 0 {
+		r.maxBlockingReads = DefaultMaxBlockingReads
+	}
+	if r.pollInterval <= 0 {
+		r.pollInterval = DefaultPollInterval
+	}
+	client, err := rueidis.NewClient(rueidis.ClientOption{
+		InitAddress: cfg.Addrs,
+		Username:    cfg.Username,
+		Password:    cfg.Password,
+		// The log never uses client-side caching; tracking would only
+		// cost invalidation traffic.
+		DisableCache: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: connect to %v: %w", ErrUnavailable, cfg.Addrs, err)
+	}
+	r.client = client
+	r.cluster = client.Mode() == rueidis.ClientModeCluster
+	if err := r.checkVersion(); err != nil {
+		client.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkVersion fails unless the server is Redis 7.0 or newer: Range and
+// Read need XRANGE's exclusive bounds (6.2) and XINFO STREAM's
+// entries-added (7.0).
+func (r *Redis) checkVersion() error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	defer cancel()
+	info, err := r.client.Do(ctx, r.client.B().Info().Section("server").Build()).ToString()
+	if err != nil {
+		return fmt.Errorf("%w: INFO server: %w", ErrUnavailable, err)
+	}
+	version := ""
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
+			version = strings.TrimSpace(v)
+		}
+	}
+	major, _, _ := strings.Cut(version, ".")
+	if n, err := strconv.Atoi(major); err != nil || n < 7 {
+		return fmt.Errorf("stream: Redis %q is too old: the Redis log needs 7.0 or newer", version)
+	}
+	return nil
+}
+
+// Close closes the connections to Redis. Calls after Close fail with
+// ErrUnavailable.
+func (r *Redis) Close() { r.client.Close() }
+
+// key returns the stream key of room.
+func (r *Redis) key(room string) string {
+	return r.keyPrefix + "{" + room + "}:s"
+}
+
+// bound returns ctx limited by the configured timeout, plus extra, unless
+// it already has a deadline.
+func (r *Redis) bound(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, r.timeout+extra)
+}
+
+// unavailable wraps err, from a call about room, with ErrUnavailable.
+// errors.Is still finds err, so a caller can tell its own cancellation.
+func unavailable(op, room string, err error) error {
+	return fmt.Errorf("%w: %s %q: %w", ErrUnavailable, op, room, err)
+}
+
+// Append stores data as the newest entry of room with XADD MAXLEN ~ and
+// returns the ID Redis assigned. It returns once Redis has acknowledged the
+// entry. It is not retried: on ErrUnavailable the entry may or may not have
+// been stored. data is copied: when ctx ends first, rueidis may still send
+// the command after Append returned, and the caller may reuse data by then.
+func (r *Redis) Append(ctx context.Context, room string, data []byte) (ID, error) {
+	ctx, cancel := r.bound(ctx, 0)
+	defer cancel()
+	cmd := r.client.B().Xadd().Key(r.key(room)).Maxlen().Almost().Threshold(r.maxLen).
+		Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
+	reply, err := r.client.Do(ctx, cmd).ToString()
+	if err != nil {
+		return ID{}, unavailable("append to", room, err)
+	}
+	id, err := ParseID(reply)
+	if err != nil {
+		return ID{}, unavailable("append to", room, err)
+	}
+	return id, nil
+}
+
+// Last returns the newest ID Redis generated for room (XINFO STREAM
+// last-generated-id), or the zero ID when the room's stream does not exist.
+func (r *Redis) Last(ctx context.Context, room string) (ID, error) {
+	ctx, cancel := r.bound(ctx, 0)
+	defer cancel()
+	info, err := parseStreamInfo(r.client.Do(ctx, r.infoCommand(room)))
+	if err != nil {
+		return ID{}, unavailable("last of", room, err)
+	}
+	return info.lastGenerated, nil
+}

@@ -1,0 +1,477 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// logBackend returns a fresh Log for one test, keeping maxLen entries per
+// room (zero means the default).
+type logBackend func(t *testing.T, maxLen int) Log
+
+// nodeSlack is how many entries beyond MaxLen a Redis stream may keep: MAXLEN
+// ~ trims whole nodes of stream-node-max-entries (100) entries.
+const nodeSlack = 100
+
+// testLogBehaviour runs the behaviour every Log must have, whichever the
+// backend, so that ingest and fan-out work unchanged on Memory and Redis.
+func testLogBehaviour(t *testing.T, newLog logBackend) {
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, logBackend)
+	}{
+		{"AppendIDsIncrease", testLogAppendIDsIncrease},
+		{"ConcurrentAppends", testLogConcurrentAppends},
+		{"Data", testLogData},
+		{"Range", testLogRange},
+		{"Retention", testLogRetention},
+		{"ReadAvailable", testLogReadAvailable},
+		{"ReadNoCap", testLogReadNoCap},
+		{"ReadTimeout", testLogReadTimeout},
+		{"ReadWakesOnAppend", testLogReadWakesOnAppend},
+		{"ReadContext", testLogReadContext},
+		{"ReadNoCursors", testLogReadNoCursors},
+		{"ReadManyRooms", testLogReadManyRooms},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newLog) })
+	}
+}
+
+func TestMemoryLogBehaviour(t *testing.T) {
+	testLogBehaviour(t, func(t *testing.T, maxLen int) Log {
+		return NewMemory(MemoryConfig{MaxLen: maxLen})
+	})
+}
+
+func TestRedisLogBehaviour(t *testing.T) {
+	srv := startRedis(t)
+	testLogBehaviour(t, func(t *testing.T, maxLen int) Log {
+		return newTestRedis(t, []string{srv.addr}, RedisConfig{MaxLen: int64(maxLen)})
+	})
+}
+
+// logAppend appends n entries "<room>/<i>" to room and returns their IDs.
+func logAppend(t *testing.T, l Log, room string, n int) []ID {
+	t.Helper()
+	ids := make([]ID, n)
+	for i := range ids {
+		id, err := l.Append(context.Background(), room, []byte(room+"/"+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatalf("Append(%q) = %v", room, err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+func logRange(t *testing.T, l Log, q Query) Page {
+	t.Helper()
+	page, err := l.Range(context.Background(), q)
+	if err != nil {
+		t.Fatalf("Range(%+v) = %v", q, err)
+	}
+	if page.Room != q.Room {
+		t.Fatalf("Range(%+v).Room = %q", q, page.Room)
+	}
+	return page
+}
+
+func logRead(t *testing.T, l Log, cursors []Cursor, count int, block time.Duration) []Page {
+	t.Helper()
+	pages, err := l.Read(context.Background(), cursors, count, block)
+	if err != nil {
+		t.Fatalf("Read(%v, %d, %v) = %v", cursors, count, block, err)
+	}
+	return pages
+}
+
+func pageIDs(entries []Entry) []ID {
+	ids := make([]ID, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// describePages renders pages as "room:n[gap]" for failure messages.
+func describePages(pages []Page) string {
+	var b strings.Builder
+	for _, p := range pages {
+		fmt.Fprintf(&b, "%s:%d", p.Room, len(p.Entries))
+		if p.Gap {
+			b.WriteString("[gap]")
+		}
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+func testLogAppendIDsIncrease(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	ctx := context.Background()
+	if last, err := l.Last(ctx, "ids"); err != nil || !last.IsZero() {
+		t.Fatalf("Last(unknown room) = %v, %v; want 0-0", last, err)
+	}
+	ids := logAppend(t, l, "ids", 200)
+	for i := 1; i < len(ids); i++ {
+		if !ids[i-1].Less(ids[i]) {
+			t.Fatalf("Append IDs not increasing: %v then %v", ids[i-1], ids[i])
+		}
+	}
+	if last, err := l.Last(ctx, "ids"); err != nil || last != ids[len(ids)-1] {
+		t.Fatalf("Last = %v, %v; want %v", last, err, ids[len(ids)-1])
+	}
+	if other := logAppend(t, l, "other", 1); other[0].IsZero() {
+		t.Fatalf("Append to another room = %v", other[0])
+	}
+	if last, err := l.Last(ctx, "ids"); err != nil || last != ids[len(ids)-1] {
+		t.Fatalf("Last after another room's Append = %v, %v; want %v", last, err, ids[len(ids)-1])
+	}
+}
+
+func testLogConcurrentAppends(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	const writers, each = 8, 50
+	var mu sync.Mutex
+	data := make(map[ID]string)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				payload := fmt.Sprintf("w%d/%d", w, i)
+				id, err := l.Append(context.Background(), "busy", []byte(payload))
+				if err != nil {
+					t.Errorf("Append = %v", err)
+					return
+				}
+				mu.Lock()
+				if prev, dup := data[id]; dup {
+					t.Errorf("ID %v given to %q and %q", id, prev, payload)
+				}
+				data[id] = payload
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	page := logRange(t, l, Query{Room: "busy"})
+	if len(page.Entries) != writers*each || page.Gap {
+		t.Fatalf("Range = %d entries, gap %v; want %d, no gap", len(page.Entries), page.Gap, writers*each)
+	}
+	for i, e := range page.Entries {
+		if i > 0 && !page.Entries[i-1].ID.Less(e.ID) {
+			t.Fatalf("entries not in ID order at %d: %v then %v", i, page.Entries[i-1].ID, e.ID)
+		}
+		if want, ok := data[e.ID]; !ok || string(e.Data) != want {
+			t.Fatalf("entry %v = %q; Append stored %q", e.ID, e.Data, want)
+		}
+	}
+}
+
+func testLogData(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	payloads := [][]byte{
+		nil,
+		[]byte("plain"),
+		{0, 1, 0xfe, 0xff, '\r', '\n'},
+		[]byte(`{"text":"弹幕 ✓","color":"#fff"}`),
+		bytes.Repeat([]byte("x"), 64<<10),
+	}
+	for _, p := range payloads {
+		buf := bytes.Clone(p)
+		if _, err := l.Append(context.Background(), "data", buf); err != nil {
+			t.Fatalf("Append(%d bytes) = %v", len(p), err)
+		}
+		for i := range buf {
+			buf[i] = '!' // the log must not keep the caller's buffer
+		}
+	}
+	page := logRange(t, l, Query{Room: "data"})
+	if len(page.Entries) != len(payloads) {
+		t.Fatalf("Range = %d entries; want %d", len(page.Entries), len(payloads))
+	}
+	for i, e := range page.Entries {
+		if !bytes.Equal(e.Data, payloads[i]) {
+			t.Errorf("entry %d = %q; want %q", i, e.Data, payloads[i])
+		}
+	}
+	pages := logRead(t, l, []Cursor{{Room: "data"}}, 0, 0)
+	if len(pages) != 1 || len(pages[0].Entries) != len(payloads) || !bytes.Equal(pages[0].Entries[1].Data, payloads[1]) {
+		t.Fatalf("Read = %s; want the %d entries", describePages(pages), len(payloads))
+	}
+}
+
+func testLogRange(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	ids := logAppend(t, l, "r", 10)
+	span := func(from, to int) []ID { return ids[from:to] }
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want []ID
+		gap  bool
+	}{
+		{"all", Query{}, ids, false},
+		{"after", Query{After: ids[2]}, span(3, 10), false},
+		{"after last", Query{After: ids[9]}, nil, false},
+		{"through", Query{Through: ids[5]}, span(0, 6), false},
+		{"after and through", Query{After: ids[2], Through: ids[5]}, span(3, 6), false},
+		{"through equals after", Query{After: ids[4], Through: ids[4]}, nil, false},
+		{"through before after", Query{After: ids[6], Through: ids[3]}, nil, false},
+		{"limit", Query{Limit: 3}, span(0, 3), false},
+		{"limit after", Query{After: ids[2], Limit: 3}, span(3, 6), false},
+		{"limit beyond", Query{Limit: 20}, ids, false},
+		{"newest without limit", Query{Newest: true}, ids, false},
+		{"newest cut", Query{Limit: 3, Newest: true}, span(7, 10), true},
+		{"newest exact", Query{Limit: 10, Newest: true}, ids, false},
+		{"newest beyond", Query{Limit: 20, Newest: true}, ids, false},
+		{"newest after", Query{After: ids[6], Limit: 5, Newest: true}, span(7, 10), false},
+		{"newest window cut", Query{After: ids[2], Through: ids[5], Limit: 2, Newest: true}, span(4, 6), true},
+		{"newest window exact", Query{After: ids[2], Through: ids[5], Limit: 3, Newest: true}, span(3, 6), false},
+	} {
+		tc.q.Room = "r"
+		page := logRange(t, l, tc.q)
+		if got := pageIDs(page.Entries); !slices.Equal(got, tc.want) || page.Gap != tc.gap {
+			t.Errorf("%s: Range(%+v) = %v gap %v; want %v gap %v", tc.name, tc.q, got, page.Gap, tc.want, tc.gap)
+		}
+	}
+	for i, e := range logRange(t, l, Query{Room: "r", After: ids[6]}).Entries {
+		if want := "r/" + strconv.Itoa(7+i); string(e.Data) != want {
+			t.Errorf("entry %v = %q; want %q", e.ID, e.Data, want)
+		}
+	}
+	if page := logRange(t, l, Query{Room: "nobody"}); len(page.Entries) != 0 || page.Gap {
+		t.Errorf("Range(unknown room) = %d entries gap %v; want none", len(page.Entries), page.Gap)
+	}
+}
+
+func testLogRetention(t *testing.T, newLog logBackend) {
+	const maxLen, appended = 20, 300
+	l := newLog(t, maxLen)
+	ids := logAppend(t, l, "old", appended)
+
+	page := logRange(t, l, Query{Room: "old"})
+	kept := len(page.Entries)
+	if kept < maxLen || kept > maxLen+nodeSlack || !page.Gap {
+		t.Fatalf("Range after %d appends = %d entries, gap %v; want %d..%d and a gap", appended, kept, page.Gap, maxLen, maxLen+nodeSlack)
+	}
+	first := appended - kept
+	if got := pageIDs(page.Entries); !slices.Equal(got, ids[first:]) {
+		t.Fatalf("retained %v; want the newest %d appended", got, kept)
+	}
+	if last, err := l.Last(context.Background(), "old"); err != nil || last != ids[appended-1] {
+		t.Fatalf("Last = %v, %v; want %v", last, err, ids[appended-1])
+	}
+
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want []ID
+		gap  bool
+	}{
+		{"trimmed position", Query{After: ids[0]}, ids[first:], true},
+		{"trimmed position, limit", Query{After: ids[0], Limit: 5}, ids[first : first+5], true},
+		{"trimmed position, newest", Query{After: ids[0], Limit: 5, Newest: true}, ids[appended-5:], true},
+		{"trimmed window", Query{After: ids[0], Through: ids[1]}, nil, true},
+		{"oldest retained", Query{After: ids[first]}, ids[first+1:], false},
+		{"recent", Query{After: ids[appended-3]}, ids[appended-2:], false},
+	} {
+		tc.q.Room = "old"
+		page := logRange(t, l, tc.q)
+		if got := pageIDs(page.Entries); !slices.Equal(got, tc.want) || page.Gap != tc.gap {
+			t.Errorf("%s: Range(%+v) = %v gap %v; want %v gap %v", tc.name, tc.q, got, page.Gap, tc.want, tc.gap)
+		}
+	}
+
+	for _, tc := range []struct {
+		name  string
+		after ID
+		count int
+		want  []ID
+		gap   bool
+	}{
+		{"from zero", ID{}, 10, ids[first : first+10], true},
+		{"from trimmed", ids[0], 10, ids[first : first+10], true},
+		{"from oldest retained", ids[first], 0, ids[first+1:], false},
+		{"recent", ids[appended-11], 10, ids[appended-10:], false},
+	} {
+		pages := logRead(t, l, []Cursor{{Room: "old", After: tc.after}}, tc.count, 0)
+		if len(pages) != 1 {
+			t.Errorf("%s: Read = %s; want one page", tc.name, describePages(pages))
+			continue
+		}
+		if got := pageIDs(pages[0].Entries); !slices.Equal(got, tc.want) || pages[0].Gap != tc.gap {
+			t.Errorf("%s: Read from %v = %v gap %v; want %v gap %v", tc.name, tc.after, got, pages[0].Gap, tc.want, tc.gap)
+		}
+	}
+}
+
+func testLogReadAvailable(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	a := logAppend(t, l, "a", 3)
+	c := logAppend(t, l, "c", 2)
+	cursors := []Cursor{{Room: "a"}, {Room: "b"}, {Room: "c"}}
+	pages := logRead(t, l, cursors, 0, time.Second)
+	if len(pages) != 2 || pages[0].Room != "a" || pages[1].Room != "c" ||
+		!slices.Equal(pageIDs(pages[0].Entries), a) || !slices.Equal(pageIDs(pages[1].Entries), c) ||
+		pages[0].Gap || pages[1].Gap {
+		t.Fatalf("Read = %s; want a:3 c:2", describePages(pages))
+	}
+	pages = logRead(t, l, []Cursor{{Room: "c"}, {Room: "a"}}, 2, 0)
+	if len(pages) != 2 || pages[0].Room != "c" || pages[1].Room != "a" || !slices.Equal(pageIDs(pages[1].Entries), a[:2]) {
+		t.Fatalf("Read(c, a; count 2) = %s; want c:2 a:2 in cursor order", describePages(pages))
+	}
+	pages = logRead(t, l, []Cursor{{Room: "a", After: a[0]}, {Room: "c", After: c[1]}}, 0, 0)
+	if len(pages) != 1 || pages[0].Room != "a" || !slices.Equal(pageIDs(pages[0].Entries), a[1:]) {
+		t.Fatalf("Read(a after first, c at last) = %s; want a:2", describePages(pages))
+	}
+	if pages := logRead(t, l, []Cursor{{Room: "a", After: a[2]}, {Room: "b"}}, 0, 0); pages != nil {
+		t.Fatalf("Read with nothing new = %s; want nil", describePages(pages))
+	}
+}
+
+func testLogReadNoCap(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	ids := logAppend(t, l, "many", 150)
+	for _, count := range []int{0, -1} {
+		pages := logRead(t, l, []Cursor{{Room: "many"}}, count, 0)
+		if len(pages) != 1 || !slices.Equal(pageIDs(pages[0].Entries), ids) || pages[0].Gap {
+			t.Fatalf("Read(count %d) = %s; want all 150", count, describePages(pages))
+		}
+	}
+}
+
+func testLogReadTimeout(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	ids := logAppend(t, l, "quiet", 1)
+	const block = 150 * time.Millisecond
+	start := time.Now()
+	pages := logRead(t, l, []Cursor{{Room: "quiet", After: ids[0]}, {Room: "empty"}}, 10, block)
+	if elapsed := time.Since(start); pages != nil || elapsed < block-10*time.Millisecond {
+		t.Fatalf("Read = %s after %v; want nil after %v", describePages(pages), elapsed, block)
+	}
+}
+
+func testLogReadWakesOnAppend(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	a := logAppend(t, l, "a", 1)
+	type result struct {
+		pages []Page
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		pages, err := l.Read(context.Background(), []Cursor{{Room: "a", After: a[0]}, {Room: "b"}}, 10, 10*time.Second)
+		done <- result{pages, err}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	b := logAppend(t, l, "b", 1)
+	res := <-done
+	if res.err != nil || len(res.pages) != 1 || res.pages[0].Room != "b" || !slices.Equal(pageIDs(res.pages[0].Entries), b) {
+		t.Fatalf("Read = %s, %v; want b:1", describePages(res.pages), res.err)
+	}
+}
+
+func testLogReadContext(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	cursors := []Cursor{{Room: "idle"}}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if pages, err := l.Read(ctx, cursors, 10, time.Second); !errors.Is(err, context.Canceled) || pages != nil {
+		t.Fatalf("Read(canceled ctx) = %s, %v; want context.Canceled", describePages(pages), err)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	pages, err := l.Read(ctx, cursors, 10, 30*time.Second)
+	if !errors.Is(err, context.Canceled) || pages != nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("Read canceled while blocked = %s, %v after %v; want context.Canceled at once", describePages(pages), err, time.Since(start))
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	pages, err = l.Read(ctx, cursors, 10, 30*time.Second)
+	if !errors.Is(err, context.DeadlineExceeded) || pages != nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("Read past its deadline = %s, %v; want context.DeadlineExceeded", describePages(pages), err)
+	}
+
+	// The log still works after canceled reads.
+	ids := logAppend(t, l, "idle", 1)
+	if pages := logRead(t, l, cursors, 10, time.Second); len(pages) != 1 || pages[0].Entries[0].ID != ids[0] {
+		t.Fatalf("Read after cancellations = %s; want idle:1", describePages(pages))
+	}
+}
+
+func testLogReadNoCursors(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	if pages := logRead(t, l, nil, 10, 0); pages != nil {
+		t.Fatalf("Read(no cursors, no block) = %s; want nil", describePages(pages))
+	}
+	start := time.Now()
+	if pages := logRead(t, l, nil, 10, 100*time.Millisecond); pages != nil || time.Since(start) < 90*time.Millisecond {
+		t.Fatalf("Read(no cursors) = %s after %v; want nil after the block", describePages(pages), time.Since(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if _, err := l.Read(ctx, nil, 10, 30*time.Second); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Read(no cursors, canceled) = %v; want context.Canceled", err)
+	}
+}
+
+func testLogReadManyRooms(t *testing.T, newLog logBackend) {
+	l := newLog(t, 0)
+	const rooms = 64
+	cursors := make([]Cursor, rooms)
+	for i := range cursors {
+		cursors[i] = Cursor{Room: "room-" + strconv.Itoa(i)}
+	}
+	want := []int{3, 17, 40, 63}
+	for _, i := range want {
+		logAppend(t, l, cursors[i].Room, i%3+1)
+	}
+	check := func(pages []Page, want []int) {
+		t.Helper()
+		if len(pages) != len(want) {
+			t.Fatalf("Read = %s; want pages for rooms %v", describePages(pages), want)
+		}
+		for k, i := range want {
+			if pages[k].Room != cursors[i].Room || len(pages[k].Entries) == 0 || pages[k].Gap {
+				t.Fatalf("Read = %s; want pages for rooms %v in cursor order", describePages(pages), want)
+			}
+			cursors[i].After = pages[k].Entries[len(pages[k].Entries)-1].ID
+		}
+	}
+	check(logRead(t, l, cursors, 10, 0), want)
+	if pages := logRead(t, l, cursors, 10, 0); pages != nil {
+		t.Fatalf("Read at the end of every room = %s; want nil", describePages(pages))
+	}
+
+	done := make(chan []Page, 1)
+	go func() {
+		pages, err := l.Read(context.Background(), cursors, 10, 10*time.Second)
+		if err != nil {
+			t.Errorf("blocking Read = %v", err)
+		}
+		done <- pages
+	}()
+	time.Sleep(50 * time.Millisecond)
+	logAppend(t, l, cursors[50].Room, 1)
+	check(<-done, []int{50})
+
+	later := []int{0, 9, 21, 50, 62}
+	for _, i := range later {
+		logAppend(t, l, cursors[i].Room, 2)
+	}
+	check(logRead(t, l, cursors, 10, time.Second), later)
+}
