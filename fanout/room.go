@@ -17,6 +17,12 @@ type room struct {
 	name string
 	hub  *Hub
 
+	// flushing is held through each flush, from taking the pending entries
+	// to handing the batch to the shards. Flushes run on the flush timer's
+	// goroutine and on the follower's; without it, a batch whose encoding
+	// outlasts the flush window is overtaken by the next one.
+	flushing sync.Mutex
+
 	mu struct {
 		sync.Mutex
 		// ready is set once the stream's newest ID is known; until then
@@ -164,6 +170,8 @@ func wellFormed(data []byte) bool {
 // encoded once per encoding those viewers use.
 func (r *room) flush() {
 	h := r.hub
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
 	r.mu.Lock()
 	r.mu.armed = false
 	if len(r.mu.pending) == 0 && !r.mu.gap {
