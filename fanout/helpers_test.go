@@ -399,3 +399,18 @@ func ns(msgs []msg) []int {
 	}
 	return out
 }
+
+// diffIDs describes how got differs from want in a few words, or returns
+// "" when they are equal.
+func diffIDs(got, want []string) string {
+	if slices.Equal(got, want) {
+		return ""
+	}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	window := func(ids []string) []string { return ids[i:min(len(ids), i+4)] }
+	return fmt.Sprintf("got %d IDs, want %d; first difference at %d: got %v, want %v",
+		len(got), len(want), i, window(got), window(want))
+}

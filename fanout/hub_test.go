@@ -65,8 +65,8 @@ func TestDeliveryManyViewers(t *testing.T) {
 		var first [2][][]byte
 		for i, v := range viewers[room] {
 			got := v.waitIDs(t, messages)
-			if !slices.Equal(got, want) {
-				t.Fatalf("room %s viewer %d got IDs %v; want %v", room, i, got, want)
+			if d := diffIDs(got, want); d != "" {
+				t.Fatalf("room %s viewer %d: %s", room, i, d)
 			}
 			frames, joined := v.state()
 			if !slices.Equal(joined, []string{room}) {
