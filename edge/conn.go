@@ -268,8 +268,13 @@ func (cn *conn) release() {
 
 // errorCode maps a client message error to its wire error code.
 func errorCode(err error) string {
-	if errors.Is(err, codec.ErrInvalidRoom) {
+	switch {
+	case errors.Is(err, codec.ErrInvalidRoom):
 		return "invalid_room"
+	case errors.Is(err, codec.ErrInvalidSince):
+		return "invalid_since"
+	case errors.Is(err, codec.ErrUnknownType):
+		return "unknown_type"
 	}
 	return "invalid_message"
 }
