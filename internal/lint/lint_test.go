@@ -34,11 +34,12 @@ type rule struct {
 var rules = []rule{
 	{pkg: "codec"},
 	{pkg: "stream"},
+	{pkg: "presence"},
 	{pkg: "ingest", imports: []string{"codec", "stream"}},
 	{pkg: "fanout", imports: []string{"codec", "stream"}},
 	{pkg: "edge", imports: []string{"fanout", "codec", "stream"}},
-	{pkg: "cmd/danmu", imports: []string{"codec", "stream", "ingest", "fanout", "edge"}},
-	{pkg: "perf/...", imports: []string{"codec", "stream", "ingest", "fanout", "edge", "perf/..."}},
+	{pkg: "cmd/danmu", imports: []string{"codec", "stream", "presence", "ingest", "fanout", "edge"}},
+	{pkg: "perf/...", imports: []string{"codec", "stream", "presence", "ingest", "fanout", "edge", "perf/..."}},
 	{pkg: "internal/lint"},
 }
 
