@@ -14,7 +14,8 @@ const (
 )
 
 // commentBody is the JSON body of POST /v1/rooms/{room}/danmaku. Unknown
-// fields are ignored; an absent or empty optional field takes its default.
+// fields are ignored; an absent or empty optional field takes its default,
+// which is not checked against the Config limits.
 type commentBody struct {
 	Text  string `json:"text"`
 	Color string `json:"color"`
@@ -49,31 +50,30 @@ func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, 
 			return codec.Message{}, errInvalidText
 		}
 	}
-	msg := codec.Message{
-		UID:   orDefault(in.UID, DefaultUID),
-		Name:  orDefault(in.Name, DefaultName),
-		Text:  in.Text,
-		Color: orDefault(in.Color, codec.DefaultColor),
-		Mode:  orDefault(in.Mode, codec.ModeScroll),
+	msg := codec.Message{UID: DefaultUID, Name: DefaultName, Text: in.Text, Color: codec.DefaultColor, Mode: codec.ModeScroll}
+	if in.Color != "" {
+		if codec.CheckColor(in.Color) != nil {
+			return codec.Message{}, errInvalidColor
+		}
+		msg.Color = in.Color
 	}
-	if codec.CheckColor(msg.Color) != nil {
-		return codec.Message{}, errInvalidColor
+	if in.Mode != "" {
+		if codec.CheckMode(in.Mode) != nil {
+			return codec.Message{}, errInvalidMode
+		}
+		msg.Mode = in.Mode
 	}
-	if codec.CheckMode(msg.Mode) != nil {
-		return codec.Message{}, errInvalidMode
+	if in.Name != "" {
+		if codec.CheckText(in.Name, cfg.MaxNameRunes) != nil {
+			return codec.Message{}, errs.invalidName
+		}
+		msg.Name = in.Name
 	}
-	if codec.CheckText(msg.Name, cfg.MaxNameRunes) != nil {
-		return codec.Message{}, errs.invalidName
-	}
-	if !codec.ValidRoom(msg.UID) {
-		return codec.Message{}, errInvalidUID
+	if in.UID != "" {
+		if !codec.ValidRoom(in.UID) {
+			return codec.Message{}, errInvalidUID
+		}
+		msg.UID = in.UID
 	}
 	return msg, nil
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

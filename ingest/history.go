@@ -12,8 +12,9 @@ import (
 
 // getHistory serves GET /v1/rooms/{room}/danmaku?since=ID&limit=N, oldest
 // first: with since, the first limit entries after since; without, the
-// newest limit entries. "gap" is true when entries the reader asked for
-// are gone (trimmed by retention) or were left out by the limit.
+// newest limit entries. "gap" is stream.Page.Gap: true when entries after
+// since are missing from msgs, trimmed by retention or, without since, left
+// out by the limit or trimmed (the room has older history than msgs shows).
 func (s *Server) getHistory(ctx *fasthttp.RequestCtx, room string) {
 	args := ctx.QueryArgs()
 	q := stream.Query{Room: room, Limit: s.cfg.HistoryLimit, Newest: true}

@@ -13,8 +13,9 @@ import (
 // bodySlack is how far fasthttp's own body limit sits above MaxBodyBytes:
 // a body a little too large is still read, so the handler answers
 // 413 body_too_large on a connection that stays open. Larger bodies are
-// refused by fasthttp while reading, and readError gives them the same
-// answer before the connection closes.
+// refused by fasthttp from their Content-Length, and readError gives them
+// the same answer before the connection closes (a client still sending
+// such a body may see the reset rather than the answer).
 const bodySlack = 1024
 
 // Server is the ingest HTTP API. Create it with New, add extra routes with
