@@ -26,7 +26,7 @@ func TestDecodeComment(t *testing.T) {
 		{`{"text":"hi"}`, msg("hi"), ""},
 		{` {"text" : "hi"} `, msg("hi"), ""},
 		{`{"text":"a b\u00e9"}`, msg("a bé"), ""},
-		{`{"text":"\ud800"}`, msg("\ufffd"), ""}, // lone surrogate becomes U+FFFD
+		{`{"text":"\ud800"}`, msg("\ufffd"), ""},  // lone surrogate becomes U+FFFD
 		{`{"text":"x","text":"y"}`, msg("y"), ""}, // the last key wins
 		{`{"text":"x","color":null,"mode":null}`, msg("x"), ""},
 		{`{"text":"x","uid":"a.b:c_d-e","name":"N","color":"#000000","mode":"bottom"}`,
