@@ -25,7 +25,8 @@ type rule struct {
 
 // rules is the module's dependency graph (STYLE.md, "Layout"): edge → fanout →
 // codec, ingest → codec, stream used by ingest and fanout and importing
-// neither, cmd wiring everything, and nothing importing cmd or perf. Every
+// neither, presence standing alone, cmd wiring everything, and nothing
+// importing cmd or perf. Every
 // package of the module must match a rule, so a new package is added here
 // deliberately. A rule for a package that does not exist yet checks nothing.
 //
@@ -34,6 +35,7 @@ type rule struct {
 var rules = []rule{
 	{pkg: "codec"},
 	{pkg: "stream"},
+	{pkg: "presence"},
 	{pkg: "presence"},
 	{pkg: "ingest", imports: []string{"codec", "stream"}},
 	{pkg: "fanout", imports: []string{"codec", "stream"}},
