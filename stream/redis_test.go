@@ -475,3 +475,282 @@ func testLogReadManyRooms(t *testing.T, newLog logBackend) {
 	}
 	check(logRead(t, l, cursors, 10, time.Second), later)
 }
+
+// redisTarget is a single Redis or a cluster that Redis-only tests use.
+type redisTarget struct {
+	addrs    []string
+	flushAll func()
+}
+
+// testRedisResets runs the reset tests on target. They flush it: run them
+// last on a shared server.
+func testRedisResets(t *testing.T, target redisTarget) {
+	t.Run("Deleted", func(t *testing.T) { testRedisResetDeleted(t, target) })
+	t.Run("LowerIDs", func(t *testing.T) { testRedisResetLowerIDs(t, target) })
+}
+
+func TestRedisReset(t *testing.T) {
+	srv := startRedis(t)
+	testRedisResets(t, redisTarget{addrs: []string{srv.addr}, flushAll: func() { srv.mustDo("FLUSHALL") }})
+}
+
+// testRedisResetDeleted flushes a room's stream under a reader: the reader
+// gets one Gap page without entries, then the new entries without a gap.
+func testRedisResetDeleted(t *testing.T, target redisTarget) {
+	r := newTestRedis(t, target.addrs, RedisConfig{})
+	ids := logAppend(t, r, "gone", 2)
+	cursors := []Cursor{{Room: "gone", After: ids[1]}}
+	target.flushAll()
+
+	pages := logRead(t, r, cursors, 10, 100*time.Millisecond)
+	if len(pages) != 1 || pages[0].Room != "gone" || !pages[0].Gap || len(pages[0].Entries) != 0 {
+		t.Fatalf("Read after the stream was deleted = %s; want one empty Gap page", describePages(pages))
+	}
+	time.Sleep(checkInterval)
+	if pages := logRead(t, r, cursors, 10, 100*time.Millisecond); pages != nil {
+		t.Fatalf("Read at the same cursor a second later = %s; want the reset reported once", describePages(pages))
+	}
+	id := logAppend(t, r, "gone", 1)
+	pages = logRead(t, r, cursors, 10, time.Second)
+	if len(pages) != 1 || pages[0].Gap || !slices.Equal(pageIDs(pages[0].Entries), id) {
+		t.Fatalf("Read after a new Append = %s; want the new entry without another gap", describePages(pages))
+	}
+	if page := logRange(t, r, Query{Room: "gone", After: ids[1]}); !page.Gap || !slices.Equal(pageIDs(page.Entries), id) {
+		t.Fatalf("Range from before the reset = %v gap %v; want %v with a gap", pageIDs(page.Entries), page.Gap, id)
+	}
+}
+
+// testRedisResetLowerIDs makes a room's IDs go back below a reader's
+// cursor, as after a reset on a server whose clock is behind: the reader
+// gets the new entries from the beginning with a gap instead of waiting
+// for the clock to catch up.
+func testRedisResetLowerIDs(t *testing.T, target redisTarget) {
+	r := newTestRedis(t, target.addrs, RedisConfig{})
+	ctx := context.Background()
+	future := ID{MS: uint64(time.Now().Add(time.Hour).UnixMilli())}
+	if err := r.client.Do(ctx, r.client.B().Xadd().Key(r.key("back")).Id(future.String()).
+		FieldValue().FieldValue(dataField, "from the future").Build()).Error(); err != nil {
+		t.Fatalf("XADD with ID %v: %v", future, err)
+	}
+	target.flushAll()
+	ids := logAppend(t, r, "back", 3)
+	if !ids[2].Less(future) {
+		t.Fatalf("Append after the reset = %v; want below %v", ids[2], future)
+	}
+	pages := logRead(t, r, []Cursor{{Room: "back", After: future}}, 2, 100*time.Millisecond)
+	if len(pages) != 1 || !pages[0].Gap || !slices.Equal(pageIDs(pages[0].Entries), ids[:2]) {
+		t.Fatalf("Read from %v = %s; want the first 2 of %v with a gap", future, describePages(pages), ids)
+	}
+	for _, q := range []Query{
+		{Room: "back", After: future},
+		{Room: "back", After: future, Limit: 3, Newest: true},
+	} {
+		if page := logRange(t, r, q); !page.Gap || !slices.Equal(pageIDs(page.Entries), ids) {
+			t.Errorf("Range(%+v) = %v gap %v; want %v with a gap", q, pageIDs(page.Entries), page.Gap, ids)
+		}
+	}
+}
+
+// TestRedisResetRestart restarts Redis without persistence under a reader:
+// the new stream's entries come with a gap.
+func TestRedisResetRestart(t *testing.T) {
+	srv := startRedis(t)
+	r := newTestRedis(t, []string{srv.addr}, RedisConfig{})
+	ids := logAppend(t, r, "restart", 2)
+	cursors := []Cursor{{Room: "restart", After: ids[1]}}
+	if pages := logRead(t, r, cursors, 10, 0); pages != nil {
+		t.Fatalf("Read at the end = %s; want nil", describePages(pages))
+	}
+	srv.restart()
+	time.Sleep(checkInterval)
+
+	// Writes are not retried: the first one may meet the broken connection.
+	var id ID
+	var err error
+	for range 50 {
+		if id, err = r.Append(context.Background(), "restart", []byte("after")); err == nil {
+			break
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Append after restart = %v; want ErrUnavailable or success", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("Append after restart = %v", err)
+	}
+	pages := logRead(t, r, cursors, 10, time.Second)
+	if len(pages) != 1 || !pages[0].Gap || !slices.Equal(pageIDs(pages[0].Entries), []ID{id}) {
+		t.Fatalf("Read after restart = %s; want [%v] with a gap", describePages(pages), id)
+	}
+}
+
+func TestRedisMalformedEntries(t *testing.T) {
+	srv := startRedis(t)
+	r := newTestRedis(t, []string{srv.addr}, RedisConfig{})
+	ctx := context.Background()
+	key := r.key("odd")
+	for _, args := range [][]string{
+		{"XADD", key, "*", "x", "1"},
+		{"XADD", key, "*", "e", "2", dataField, "hello", dataField, "again"},
+	} {
+		if err := r.client.Do(ctx, r.client.B().Arbitrary(args...).Build()).Error(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	page := logRange(t, r, Query{Room: "odd"})
+	if len(page.Entries) != 2 || len(page.Entries[0].Data) != 0 || string(page.Entries[1].Data) != "hello" {
+		t.Fatalf("Range = %d entries %q; want one empty, then \"hello\"", len(page.Entries), page.Entries)
+	}
+	pages := logRead(t, r, []Cursor{{Room: "odd"}}, 1, 0)
+	if len(pages) != 1 || len(pages[0].Entries) != 1 || pages[0].Entries[0].ID != page.Entries[0].ID {
+		t.Fatalf("Read = %s; want the entry without data, so the cursor moves past it", describePages(pages))
+	}
+	srv.mustDo("SET", r.key("string"), "x")
+	if _, err := r.Range(ctx, Query{Room: "string"}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Range of a key of another type = %v; want ErrUnavailable", err)
+	}
+}
+
+func TestRedisConfig(t *testing.T) {
+	srv := startRedis(t)
+	r := newTestRedis(t, []string{srv.addr}, RedisConfig{KeyPrefix: DefaultKeyPrefix})
+	if r.maxLenEntries != DefaultMaxLen || r.timeout != DefaultRedisTimeout || r.cluster ||
+		r.maxBlockingReads != DefaultMaxBlockingReads || r.pollInterval != DefaultPollInterval {
+		t.Fatalf("defaults: maxLen %d timeout %v cluster %v maxBlockingReads %d pollInterval %v",
+			r.maxLenEntries, r.timeout, r.cluster, r.maxBlockingReads, r.pollInterval)
+	}
+	logAppend(t, r, "lobby", 1)
+	if typ := srv.mustDo("TYPE", "danmu:{lobby}:s"); typ.String() == "" || !strings.Contains(typ.String(), "stream") {
+		t.Fatalf("TYPE danmu:{lobby}:s = %v; want stream", typ.String())
+	}
+
+	for _, cfg := range []RedisConfig{
+		{},
+		{Addrs: []string{srv.addr}, KeyPrefix: "a{b"},
+		{Addrs: []string{srv.addr}, KeyPrefix: "}"},
+	} {
+		if r, err := NewRedis(cfg); err == nil {
+			r.Close()
+			t.Errorf("NewRedis(%+v) succeeded; want an error", cfg)
+		}
+	}
+	down := startRedis(t)
+	down.kill()
+	if _, err := NewRedis(RedisConfig{Addrs: []string{down.addr}}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("NewRedis(no server) = %v; want ErrUnavailable", err)
+	}
+}
+
+func TestRedisAuth(t *testing.T) {
+	srv := startRedis(t, "--requirepass", "secret")
+	if r, err := NewRedis(RedisConfig{Addrs: []string{srv.addr}}); err == nil {
+		r.Close()
+		t.Fatal("NewRedis without the password succeeded")
+	}
+	r := newTestRedis(t, []string{srv.addr}, RedisConfig{Password: "secret"})
+	logAppend(t, r, "auth", 1)
+}
+
+// TestRedisUnavailable kills Redis: every call fails with ErrUnavailable
+// within its bound instead of hanging.
+func TestRedisUnavailable(t *testing.T) {
+	srv := startRedis(t)
+	r := newTestRedis(t, []string{srv.addr}, RedisConfig{Timeout: 300 * time.Millisecond})
+	logAppend(t, r, "down", 1)
+	srv.kill()
+	ctx := context.Background()
+	if _, err := r.Append(ctx, "down", []byte("x")); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Append = %v; want ErrUnavailable", err)
+	}
+	if _, err := r.Range(ctx, Query{Room: "down"}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Range = %v; want ErrUnavailable", err)
+	}
+	if _, err := r.Last(ctx, "down"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Last = %v; want ErrUnavailable", err)
+	}
+	if _, err := r.Read(ctx, []Cursor{{Room: "down"}}, 10, 100*time.Millisecond); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Read = %v; want ErrUnavailable", err)
+	}
+	r.Close()
+	if _, err := r.Append(ctx, "down", []byte("x")); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Append after Close = %v; want ErrUnavailable", err)
+	}
+}
+
+// TestRedisCancelKeepsConnection cancels blocked Reads, as fan-out does
+// whenever it starts following a room: CLIENT UNBLOCK ends each XREAD and
+// its connection is reused instead of being closed and dialed again.
+func TestRedisCancelKeepsConnection(t *testing.T) {
+	srv := startRedis(t)
+	r := newTestRedis(t, []string{srv.addr}, RedisConfig{})
+	logRead(t, r, []Cursor{{Room: "idle"}}, 10, 10*time.Millisecond)
+	before, _ := strconv.Atoi(srv.info("total_connections_received"))
+	const reads = 20
+	for range reads {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(10*time.Millisecond, cancel)
+		if _, err := r.Read(ctx, []Cursor{{Room: "idle"}}, 10, 30*time.Second); !errors.Is(err, context.Canceled) {
+			t.Fatalf("canceled Read = %v", err)
+		}
+	}
+	after, _ := strconv.Atoi(srv.info("total_connections_received"))
+	// The INFO calls dial a connection each.
+	if opened := after - before; opened > reads/2 {
+		t.Fatalf("%d canceled Reads opened %d connections; want them reused", reads, opened)
+	}
+}
+
+func TestStreamInfoClassify(t *testing.T) {
+	id := func(ms, seq uint64) ID { return ID{MS: ms, Seq: seq} }
+	fresh := streamInfo{exists: true, length: 3, entriesAdded: 3, lastGenerated: id(30, 0), first: id(10, 0)}
+	trimmedInfo := streamInfo{exists: true, length: 3, entriesAdded: 9, lastGenerated: id(90, 0), first: id(70, 0)}
+	empty := streamInfo{exists: true, length: 0, entriesAdded: 4, lastGenerated: id(40, 0)}
+	for _, tc := range []struct {
+		name  string
+		info  streamInfo
+		after ID
+		want  verdict
+	}{
+		{"missing, zero", streamInfo{}, ID{}, intact},
+		{"missing, cursor", streamInfo{}, id(5, 0), reset},
+		{"fresh, zero", fresh, ID{}, intact},
+		{"fresh, first", fresh, id(10, 0), intact},
+		{"fresh, last", fresh, id(30, 0), intact},
+		{"fresh, beyond last", fresh, id(30, 1), reset},
+		{"fresh, before first", fresh, id(9, 7), reset},
+		{"trimmed, zero", trimmedInfo, ID{}, trimmed},
+		{"trimmed, before first", trimmedInfo, id(60, 0), trimmed},
+		{"trimmed, first", trimmedInfo, id(70, 0), intact},
+		{"trimmed, last", trimmedInfo, id(90, 0), intact},
+		{"trimmed, beyond last", trimmedInfo, id(91, 0), reset},
+		{"emptied, zero", empty, ID{}, trimmed},
+		{"emptied, before last", empty, id(39, 0), trimmed},
+		{"emptied, last", empty, id(40, 0), intact},
+		{"emptied, beyond last", empty, id(41, 0), reset},
+	} {
+		if got := tc.info.classify(tc.after); got != tc.want {
+			t.Errorf("%s: classify(%v) = %d; want %d", tc.name, tc.after, got, tc.want)
+		}
+	}
+}
+
+func TestSlot(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		want uint16
+	}{
+		{"123456789", 0x31c3},
+		{"foo", 12182},
+		{"{foo}bar", 12182},
+		{"bar{foo}", 12182},
+		{"foo{bar}{zap}", slot("bar")},
+		{"foo{{bar}}zap", slot("{bar")},
+		{"foo{}{bar}", slot("foo{}{bar}")},
+		{"danmu:{lobby}:s", slot("lobby")},
+	} {
+		if got := slot(tc.key); got != tc.want {
+			t.Errorf("slot(%q) = %d; want %d", tc.key, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -53,7 +54,7 @@ func (s *redisServer) start() {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if reply, err := s.do("PING"); err == nil && reply.String() != "" {
+		if s.answers() {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -63,6 +64,22 @@ func (s *redisServer) start() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// answers reports whether the server answers PING, even with an error
+// such as NOAUTH.
+func (s *redisServer) answers() bool {
+	conn, err := net.DialTimeout("tcp", s.addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && (strings.HasPrefix(line, "+") || strings.HasPrefix(line, "-"))
 }
 
 // kill stops the server at once (SIGKILL), like a crash: without
