@@ -26,16 +26,14 @@ type rule struct {
 // rules is the module's dependency graph (STYLE.md, "Layout"): edge → fanout →
 // codec, ingest → codec, stream used by ingest and fanout and importing
 // neither, presence standing alone, cmd wiring everything, and nothing
-// importing cmd or perf. Every
-// package of the module must match a rule, so a new package is added here
-// deliberately. A rule for a package that does not exist yet checks nothing.
+// importing cmd or perf. Every package of the module must match a rule, so a
+// new package is added here deliberately. A rule for a package that does not exist yet checks nothing.
 //
 // The rules hold for test files too, which may also import the package they
 // test (external _test packages do).
 var rules = []rule{
 	{pkg: "codec"},
 	{pkg: "stream"},
-	{pkg: "presence"},
 	{pkg: "presence"},
 	{pkg: "ingest", imports: []string{"codec", "stream"}},
 	{pkg: "fanout", imports: []string{"codec", "stream"}},
