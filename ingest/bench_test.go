@@ -1,0 +1,68 @@
+package ingest
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/danmu-dev/danmu/stream"
+	"github.com/valyala/fasthttp"
+)
+
+const benchBody = `{"text":"这个太好笑了 lol","color":"#ff8800","mode":"scroll","name":"viewer","uid":"u-123456"}`
+
+// BenchmarkPostComment runs the POST handler in-process, without a
+// network: routing, decoding, validation, encoding, the append to an
+// embedded Memory log and the 201 answer.
+func BenchmarkPostComment(b *testing.B) {
+	srv := New(Config{}, stream.NewMemory(stream.MemoryConfig{MaxLen: 1024}), fixedPresence{}, nil)
+	h := srv.Handler()
+	ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/bench/danmaku", "application/json", benchBody)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchBody)))
+	for b.Loop() {
+		h(ctx)
+		if ctx.Response.StatusCode() != fasthttp.StatusCreated {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		ctx.Response.Reset()
+	}
+}
+
+// BenchmarkDecodeComment measures decoding and validating one body.
+func BenchmarkDecodeComment(b *testing.B) {
+	cfg, errs := defaultConfig()
+	body := []byte(benchBody)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, apiErr := decodeComment(body, cfg, errs); apiErr != nil {
+			b.Fatal(apiErr.code)
+		}
+	}
+}
+
+// BenchmarkHistory serves the newest 50 comments of a room in-process.
+func BenchmarkHistory(b *testing.B) {
+	mem := stream.NewMemory(stream.MemoryConfig{})
+	srv := New(Config{}, mem, fixedPresence{}, nil)
+	post := srv.Handler()
+	for i := range 50 {
+		ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/bench/danmaku", "application/json",
+			`{"text":"comment `+strconv.Itoa(i)+`"}`)
+		post(ctx)
+	}
+	if last, err := mem.Last(context.Background(), "bench"); err != nil || last.IsZero() {
+		b.Fatalf("room not filled: %v %v", last, err)
+	}
+	h := srv.Handler()
+	ctx := newRequestCtx(fasthttp.MethodGet, "/v1/rooms/bench/danmaku?limit=50", "", "")
+	b.ReportAllocs()
+	for b.Loop() {
+		h(ctx)
+		if ctx.Response.StatusCode() != fasthttp.StatusOK {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		ctx.Response.Reset()
+	}
+}
