@@ -74,20 +74,20 @@ func (r *route) serve(ctx *fasthttp.RequestCtx) {
 	methodNotAllowed(ctx, r.allow)
 }
 
-// handle is the root handler: it routes, adds CORS headers to the API and
-// turns a panic into 500 internal.
+// handle is the root handler: it routes, lets any origin read every answer
+// under /v1/ (routes added with Handle included) and turns a panic into
+// 500 internal.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer s.recoverPanic(ctx)
 	path := ctx.Path()
+	api := bytes.HasPrefix(path, []byte(apiPrefix))
+	if api {
+		allowAnyOrigin(ctx)
+	}
 	if r, ok := s.routes[string(path)]; ok {
 		r.serve(ctx)
 		return
 	}
-	if !bytes.HasPrefix(path, []byte(apiPrefix)) {
-		writeError(ctx, errNotFound)
-		return
-	}
-	allowAnyOrigin(ctx)
 	rest, ok := bytes.CutPrefix(path, []byte(roomsPrefix))
 	if !ok {
 		writeError(ctx, errNotFound)

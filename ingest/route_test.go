@@ -59,17 +59,20 @@ func TestHandle(t *testing.T) {
 	srv.Handle(http.MethodGet, "/", page)
 	srv.Handle(http.MethodHead, "/", page)
 	srv.Handle(http.MethodPost, "/healthz", page)
+	srv.Handle(http.MethodGet, "/v1/version", page)
 	h := srv.Handler()
 	tests := []struct {
-		method, path string
-		status       int
-		body, allow  string
+		method, path        string
+		status              int
+		body, allow, origin string
 	}{
-		{"GET", "/", 200, "demo", ""},
-		{"DELETE", "/", 405, "", "GET, HEAD"},
-		{"POST", "/healthz", 200, "demo", ""},
-		{"PUT", "/healthz", 405, "", "GET, POST"},
-		{"GET", "/other", 404, "", ""},
+		{"GET", "/", 200, "demo", "", ""},
+		{"DELETE", "/", 405, "", "GET, HEAD", ""},
+		{"POST", "/healthz", 200, "demo", "", ""},
+		{"PUT", "/healthz", 405, "", "GET, POST", ""},
+		{"GET", "/other", 404, "", "", ""},
+		{"GET", "/v1/version", 200, "demo", "", "*"},
+		{"POST", "/v1/version", 405, "", "GET", "*"},
 	}
 	for _, tt := range tests {
 		ctx := newRequestCtx(tt.method, tt.path, "", "")
@@ -82,6 +85,9 @@ func TestHandle(t *testing.T) {
 		}
 		if got := string(ctx.Response.Header.Peek("Allow")); got != tt.allow {
 			t.Errorf("%s %s: Allow %q; want %q", tt.method, tt.path, got, tt.allow)
+		}
+		if got := string(ctx.Response.Header.Peek("Access-Control-Allow-Origin")); got != tt.origin {
+			t.Errorf("%s %s: Access-Control-Allow-Origin %q; want %q", tt.method, tt.path, got, tt.origin)
 		}
 	}
 
