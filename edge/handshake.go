@@ -49,20 +49,9 @@ func (cn *conn) handshake() bool {
 		cn.rejectHTTP(431, "Request Header Fields Too Large", "upgrade request too large")
 		return false
 	}
-	l.request = handshakeIO{request: buf[:size], response: l.out[:0]}
-	_, err := l.upgrader.Upgrade(&l.request)
-	response := l.request.response
-	l.out = response[:0]
-	l.request = handshakeIO{}
-	if err != nil {
-		l.server.stats.Rejected.Add(1)
-		if len(response) == 0 {
-			cn.rejectHTTP(400, "Bad Request", "malformed upgrade request")
-			return false
-		}
-		cn.c.Write(response)
-		cn.state = stateClosing
-		cn.c.Close()
+	response, ok := l.parseUpgrade(buf[:size])
+	if !ok {
+		cn.reject(response)
 		return false
 	}
 	cn.c.Discard(size)
@@ -76,21 +65,49 @@ func (cn *conn) handshake() bool {
 	return true
 }
 
+// parseUpgrade answers the complete upgrade request req, blank line
+// included: with the 101 response and true, after which l.target holds the
+// room and resume position the request named; or with an HTTP error
+// response and false. The response is built in l.out and valid until l.out
+// is next used. It does no I/O.
+func (l *loop) parseUpgrade(req []byte) (response []byte, ok bool) {
+	l.request = handshakeIO{request: req, response: l.out[:0]}
+	_, err := l.upgrader.Upgrade(&l.request)
+	response = l.request.response
+	l.request = handshakeIO{}
+	if err != nil && len(response) == 0 {
+		response = appendHTTPError(response, 400, "Bad Request", "malformed upgrade request")
+	}
+	l.out = response[:0]
+	return response, err == nil
+}
+
 // rejectHTTP answers a failed handshake with a plain HTTP error and closes.
 func (cn *conn) rejectHTTP(status int, text, body string) {
+	cn.reject(appendHTTPError(cn.loop.out[:0], status, text, body))
+}
+
+// reject writes the HTTP error response of a failed handshake, built in the
+// loop's out buffer, and closes.
+func (cn *conn) reject(response []byte) {
 	l := cn.loop
-	b := append(l.out[:0], "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, ' ')
-	b = append(b, text...)
-	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)+1), 10)
-	b = append(b, "\r\n\r\n"...)
-	b = append(b, body...)
-	b = append(b, '\n')
-	cn.c.Write(b)
-	l.out = b[:0]
+	cn.c.Write(response)
+	l.out = response[:0]
 	l.server.stats.Rejected.Add(1)
 	cn.state = stateClosing
 	cn.c.Close()
+}
+
+// appendHTTPError appends a plain-text HTTP error response that closes the
+// connection.
+func appendHTTPError(dst []byte, status int, text, body string) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, text...)
+	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)+1), 10)
+	dst = append(dst, "\r\n\r\n"...)
+	dst = append(dst, body...)
+	return append(dst, '\n')
 }
