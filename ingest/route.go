@@ -80,8 +80,7 @@ func (r *route) serve(ctx *fasthttp.RequestCtx) {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer s.recoverPanic(ctx)
 	path := ctx.Path()
-	api := bytes.HasPrefix(path, []byte(apiPrefix))
-	if api {
+	if bytes.HasPrefix(path, []byte(apiPrefix)) {
 		allowAnyOrigin(ctx)
 	}
 	if r, ok := s.routes[string(path)]; ok {
