@@ -37,7 +37,7 @@ type methodHandler struct {
 // Handle serves requests for the exact path with method by h. Call it
 // before Serve; it is not safe to call while serving. It panics if path
 // does not start with "/", lies under /v1/rooms/ (the room routes), or
-// already has a handler for method. A request for path with another
+// already has a handler for method (GET /healthz is built in). A request for path with another
 // method gets 405 method_not_allowed listing the registered methods.
 func (s *Server) Handle(method, path string, h fasthttp.RequestHandler) {
 	switch {
