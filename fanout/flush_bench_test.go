@@ -141,6 +141,7 @@ func (r *flushRig) check(tb testing.TB) {
 func BenchmarkFlush10kViewers(b *testing.B) {
 	const viewers = 10000
 	rig := newFlushRig(b, viewers)
+	rig.deliver() // grows the viewers' buffers
 	b.SetBytes(int64(rig.frameSize() * viewers))
 	b.ReportAllocs()
 	for b.Loop() {
