@@ -38,8 +38,9 @@ import (
 //     page with its entries from the beginning) and one created again
 //     after the cursor (its page gets Gap).
 //
-// A gap is reported once per room and cursor: a reader that keeps its
-// cursor after an empty Gap page does not get another one every second.
+// An empty Gap page is returned once per room and cursor: a reader that
+// keeps its cursor after it does not get another one every second, nor a
+// second Gap when the stream comes back.
 // A reset whose new IDs overtake the cursor before the next check goes
 // unnoticed.
 func (r *Redis) Read(ctx context.Context, cursors []Cursor, count int, block time.Duration) ([]Page, error) {
@@ -272,19 +273,13 @@ func (rd *redisRead) blockAny(ctx context.Context, groups []readGroup, block tim
 // brings entries or block has passed.
 func (rd *redisRead) poll(ctx context.Context, groups []readGroup, block time.Duration) ([]foundPage, error) {
 	deadline := time.Now().Add(block)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
 	for {
 		wait := min(rd.r.pollInterval, time.Until(deadline))
 		if wait <= 0 {
 			return nil, nil
 		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-timer.C:
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 		found, err := rd.readOnce(ctx, groups)
 		if err != nil || len(found) > 0 {
@@ -294,8 +289,8 @@ func (rd *redisRead) poll(ctx context.Context, groups []readGroup, block time.Du
 }
 
 // verify checks with XINFO STREAM the rooms Read's doc lists, sets Gap on
-// their pages or adds Gap pages for them, and returns the cursors whose
-// gaps to remember as reported once the pages are returned.
+// their pages or adds pages for them, and returns the cursors of the empty
+// Gap pages, to remember as reported once the pages are returned.
 func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage, []int, error) {
 	r := rd.r
 	full := int64(rd.count)
@@ -330,6 +325,7 @@ func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage
 		cmds[k] = r.client.B().XinfoStream().Key(rd.keys[i]).Build()
 	}
 	var reports, fetch []int
+	var fetchGap []bool
 	for k, res := range r.client.DoMulti(ctx, cmds...) {
 		info, err := parseStreamInfo(res)
 		if err != nil {
@@ -337,17 +333,23 @@ func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage
 		}
 		i := check[k]
 		c := rd.cursors[i]
-		if info.classify(c.After) == intact || r.checks.alreadyReported(c.Room, c.After) {
+		v := info.classify(c.After)
+		if v == intact {
 			continue
 		}
-		reports = append(reports, i)
+		// A reset already reported at this cursor (with an empty page,
+		// the one kind a reader cannot move past) is not reported again.
+		already := r.checks.alreadyReported(c.Room, c.After)
+		gap := v == trimmed || !already
 		switch {
 		case pageOf[k] >= 0:
-			found[pageOf[k]].page.Gap = true
-		case info.length == 0:
-			found = append(found, foundPage{cursor: i, page: Page{Room: c.Room, Gap: true}})
-		default:
+			found[pageOf[k]].page.Gap = gap
+		case info.length > 0:
 			fetch = append(fetch, i)
+			fetchGap = append(fetchGap, gap)
+		case !already:
+			found = append(found, foundPage{cursor: i, page: Page{Room: c.Room, Gap: true}})
+			reports = append(reports, i)
 		}
 	}
 	if len(fetch) == 0 {
@@ -371,7 +373,10 @@ func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage
 			return nil, nil, err
 		}
 		i := fetch[k]
-		found = append(found, foundPage{cursor: i, page: Page{Room: rd.cursors[i].Room, Entries: entries, Gap: true}})
+		if len(entries) == 0 && !fetchGap[k] {
+			continue
+		}
+		found = append(found, foundPage{cursor: i, page: Page{Room: rd.cursors[i].Room, Entries: entries, Gap: fetchGap[k]}})
 	}
 	return found, reports, nil
 }

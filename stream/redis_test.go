@@ -302,6 +302,8 @@ func testLogRetention(t *testing.T, newLog logBackend) {
 		{"from trimmed", ids[0], 10, ids[first : first+10], true},
 		{"from oldest retained", ids[first], 0, ids[first+1:], false},
 		{"recent", ids[appended-11], 10, ids[appended-10:], false},
+		{"from zero again", ID{}, 10, ids[first : first+10], true},
+		{"from trimmed again", ids[0], 10, ids[first : first+10], true},
 	} {
 		pages := logRead(t, l, []Cursor{{Room: "old", After: tc.after}}, tc.count, 0)
 		if len(pages) != 1 {
@@ -752,5 +754,51 @@ func TestSlot(t *testing.T) {
 		if got := slot(tc.key); got != tc.want {
 			t.Errorf("slot(%q) = %d; want %d", tc.key, got, tc.want)
 		}
+	}
+}
+
+func TestRoomChecks(t *testing.T) {
+	var c roomChecks
+	start := time.Now()
+	due := func(room string, now time.Time) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.pruneLocked(now)
+		return c.dueLocked(room, now)
+	}
+	for _, tc := range []struct {
+		room  string
+		after time.Duration
+		want  bool
+	}{
+		{"a", 0, true},
+		{"a", checkInterval / 2, false},
+		{"b", checkInterval / 2, true},
+		{"a", checkInterval, true},
+		{"a", checkInterval + checkInterval/2, false},
+		{"a", 2 * checkInterval, true},
+	} {
+		if got := due(tc.room, start.Add(tc.after)); got != tc.want {
+			t.Errorf("due(%q) at +%v = %v; want %v", tc.room, tc.after, got, tc.want)
+		}
+	}
+
+	if c.alreadyReported("a", ID{MS: 5}) {
+		t.Error("alreadyReported before any report")
+	}
+	c.reported("a", ID{MS: 5}, start)
+	c.reported("new", ID{MS: 1}, start)
+	if !c.alreadyReported("a", ID{MS: 5}) || c.alreadyReported("a", ID{MS: 6}) || !c.alreadyReported("new", ID{MS: 1}) {
+		t.Error("alreadyReported does not match the reports")
+	}
+
+	later := start.Add(forgetAfter + 2*checkInterval)
+	due("a", later)
+	c.mu.Lock()
+	_, keptA := c.mu.rooms["a"]
+	_, keptB := c.mu.rooms["b"]
+	c.mu.Unlock()
+	if !keptA || keptB || c.alreadyReported("new", ID{MS: 1}) {
+		t.Errorf("after %v: room a kept %v, b kept %v; want only a, checked meanwhile", forgetAfter, keptA, keptB)
 	}
 }
