@@ -39,7 +39,9 @@ type ClientMessage struct {
 // DecodeClientMessage decodes and validates the payload of a text message:
 // Type is TypeJoin or TypeLeave, Room passes ValidRoom, and Since, if not
 // empty, is "<ms>-<seq>" or "<ms>" with each part a decimal uint64 (the
-// stream ID syntax). The strings of the result do not refer to p.
+// stream ID syntax). The strings of the result do not refer to p. When the
+// message decodes but fails validation, its fields come with the error so
+// that the reply can name the room.
 func DecodeClientMessage(p []byte) (ClientMessage, error) {
 	var m ClientMessage
 	if !utf8.Valid(p) {
@@ -49,13 +51,13 @@ func DecodeClientMessage(p []byte) (ClientMessage, error) {
 		return ClientMessage{}, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	if m.Type != TypeJoin && m.Type != TypeLeave {
-		return ClientMessage{}, fmt.Errorf("%w: %s", ErrUnknownType, quoteShort(m.Type))
+		return m, fmt.Errorf("%w: %s", ErrUnknownType, quoteShort(m.Type))
 	}
 	if !ValidRoom(m.Room) {
-		return ClientMessage{}, fmt.Errorf("%w: %s", ErrInvalidRoom, quoteShort(m.Room))
+		return m, fmt.Errorf("%w: %s", ErrInvalidRoom, quoteShort(m.Room))
 	}
 	if m.Since != "" && !validSince(m.Since) {
-		return ClientMessage{}, fmt.Errorf("%w: %s", ErrInvalidSince, quoteShort(m.Since))
+		return m, fmt.Errorf("%w: %s", ErrInvalidSince, quoteShort(m.Since))
 	}
 	return m, nil
 }
@@ -89,7 +91,9 @@ func decimalUint64(s string) bool {
 }
 
 const (
-	errorPrefix   = `{"type":"error","code":`
+	errorPrefix   = `{"type":"error",`
+	errorRoom     = `"room":`
+	errorCode     = `"code":`
 	errorMessage  = `,"message":`
 	joinedPrefix  = `{"type":"joined","room":"`
 	leftPrefix    = `{"type":"left","room":"`
@@ -97,10 +101,17 @@ const (
 )
 
 // AppendErrorJSON appends the error the server answers a refused client
-// message with: {"type":"error","code":"...","message":"..."}. Both strings
-// are escaped; bytes that are not UTF-8 become U+FFFD.
-func AppendErrorJSON(dst []byte, code, message string) []byte {
+// message with: {"type":"error","room":"R","code":"...","message":"..."},
+// "room" only when the refused message named one. The strings are escaped;
+// bytes that are not UTF-8 become U+FFFD.
+func AppendErrorJSON(dst []byte, room, code, message string) []byte {
 	dst = append(dst, errorPrefix...)
+	if room != "" {
+		dst = append(dst, errorRoom...)
+		dst = appendJSONString(dst, room)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, errorCode...)
 	dst = appendJSONString(dst, code)
 	dst = append(dst, errorMessage...)
 	dst = appendJSONString(dst, message)

@@ -64,9 +64,16 @@ func TestDecodeClientMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := DecodeClientMessage([]byte(tt.in))
-		if got != tt.want || !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
+		if (tt.err == nil && got != tt.want) || !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
 			t.Errorf("DecodeClientMessage(%q) = %+v, %v; want %+v, %v", tt.in, got, err, tt.want, tt.err)
 		}
+	}
+}
+
+func TestDecodeClientMessageErrorKeepsRoom(t *testing.T) {
+	got, err := DecodeClientMessage([]byte(`{"type":"join","room":"r1","since":"x"}`))
+	if !errors.Is(err, ErrInvalidSince) || got.Room != "r1" {
+		t.Errorf("DecodeClientMessage(bad since) = %+v, %v; want room r1 and %v", got, err, ErrInvalidSince)
 	}
 }
 
@@ -101,20 +108,22 @@ func TestDecodeClientMessageCopies(t *testing.T) {
 
 func TestAppendErrorJSON(t *testing.T) {
 	tests := []struct {
-		code, message, want string
+		room, code, message, want string
 	}{
-		{"invalid_room", "codec: invalid room id", `{"type":"error","code":"invalid_room","message":"codec: invalid room id"}`},
-		{"", "", `{"type":"error","code":"","message":""}`},
-		{"q", `say "hi" \ bye`, `{"type":"error","code":"q","message":"say \"hi\" \\ bye"}`},
-		{"c", "line\nnext\ttab\r\b\f\x00\x1f\x7f", `{"type":"error","code":"c","message":"line\nnext\ttab\r\b\f\u0000\u001f` + "\x7f" + `"}`},
-		{"c", "<a href='x'>&</a>", `{"type":"error","code":"c","message":"<a href='x'>&</a>"}`},
-		{"c", "弹幕 é \u2028\u2029", `{"type":"error","code":"c","message":"弹幕 é \u2028\u2029"}`},
-		{"c", "bad \xff\xfe end \xe5\xbc", `{"type":"error","code":"c","message":"bad \ufffd\ufffd end \ufffd\ufffd"}`},
+		{"r1", "already_joined", "again", `{"type":"error","room":"r1","code":"already_joined","message":"again"}`},
+		{"a\"b", "invalid_room", "x", `{"type":"error","room":"a\"b","code":"invalid_room","message":"x"}`},
+		{"", "invalid_room", "codec: invalid room id", `{"type":"error","code":"invalid_room","message":"codec: invalid room id"}`},
+		{"", "", "", `{"type":"error","code":"","message":""}`},
+		{"", "q", `say "hi" \ bye`, `{"type":"error","code":"q","message":"say \"hi\" \\ bye"}`},
+		{"", "c", "line\nnext\ttab\r\b\f\x00\x1f\x7f", `{"type":"error","code":"c","message":"line\nnext\ttab\r\b\f\u0000\u001f` + "\x7f" + `"}`},
+		{"", "c", "<a href='x'>&</a>", `{"type":"error","code":"c","message":"<a href='x'>&</a>"}`},
+		{"", "c", "弹幕 é \u2028\u2029", `{"type":"error","code":"c","message":"弹幕 é \u2028\u2029"}`},
+		{"", "c", "bad \xff\xfe end \xe5\xbc", `{"type":"error","code":"c","message":"bad \ufffd\ufffd end \ufffd\ufffd"}`},
 	}
 	for _, tt := range tests {
-		got := string(AppendErrorJSON([]byte("x"), tt.code, tt.message))
+		got := string(AppendErrorJSON([]byte("x"), tt.room, tt.code, tt.message))
 		if got != "x"+tt.want {
-			t.Errorf("AppendErrorJSON(%q, %q) = %s; want x%s", tt.code, tt.message, got, tt.want)
+			t.Errorf("AppendErrorJSON(%q, %q, %q) = %s; want x%s", tt.room, tt.code, tt.message, got, tt.want)
 		}
 	}
 }

@@ -14,6 +14,7 @@ const (
 	DefaultMaxRooms          = 8
 	DefaultSoftOutbound      = 128 << 10
 	DefaultHardOutbound      = 512 << 10
+	DefaultSlowTimeout       = 5 * time.Second
 	DefaultDrainTimeout      = 2 * time.Second
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// HardOutbound is the backlog above which a viewer is disconnected
 	// (1013). Zero means DefaultHardOutbound.
 	HardOutbound int
+	// SlowTimeout disconnects (1013) a viewer whose backlog stays above
+	// SoftOutbound this long. Zero means DefaultSlowTimeout.
+	SlowTimeout time.Duration
 	// DrainTimeout bounds how long shutdown waits for close frames to be
 	// written. Zero means DefaultDrainTimeout.
 	DrainTimeout time.Duration
@@ -86,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HardOutbound <= 0 {
 		c.HardOutbound = DefaultHardOutbound
+	}
+	if c.SlowTimeout <= 0 {
+		c.SlowTimeout = DefaultSlowTimeout
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout

@@ -36,10 +36,13 @@ type conn struct {
 	state    connState
 	lastSeen int64 // Unix ns of the last bytes received
 	lastPing int64
-	subs     []*fanout.Sub
-	fragOp   ws.OpCode // first opcode of a fragmented message in progress
-	frag     []byte    // its payload so far
-	fragging bool
+	// slowSince is when the viewer's backlog last went past SoftOutbound,
+	// or zero while it is below.
+	slowSince int64
+	subs      []*fanout.Sub
+	fragOp    ws.OpCode // first opcode of a fragmented message in progress
+	frag      []byte    // its payload so far
+	fragging  bool
 }
 
 // onTraffic handles what the peer sent: the upgrade request, then frames,
@@ -132,18 +135,15 @@ func (cn *conn) onMessage(op ws.OpCode, payload []byte) {
 	}
 	msg, err := codec.DecodeClientMessage(payload)
 	if err != nil {
-		cn.sendError(errorCode(err), err.Error())
+		cn.sendError(msg.Room, errorCode(err), err.Error())
 		return
 	}
 	switch msg.Type {
 	case codec.TypeJoin:
 		var since *stream.ID
 		if msg.Since != "" {
-			id, err := stream.ParseID(msg.Since)
-			if err != nil {
-				cn.sendError("invalid_since", err.Error())
-				return
-			}
+			// DecodeClientMessage checked the syntax: this cannot fail.
+			id, _ := stream.ParseID(msg.Since)
 			since = &id
 		}
 		cn.join(msg.Room, since)
@@ -155,11 +155,11 @@ func (cn *conn) onMessage(op ws.OpCode, payload []byte) {
 // join subscribes the connection to room.
 func (cn *conn) join(room string, since *stream.ID) {
 	if cn.sub(room) >= 0 {
-		cn.sendError("already_joined", "already watching room "+room)
+		cn.sendError(room, "already_joined", "already watching room "+room)
 		return
 	}
 	if len(cn.subs) >= cn.loop.server.cfg.MaxRooms {
-		cn.sendError("too_many_rooms", "this connection watches the most rooms it may")
+		cn.sendError(room, "too_many_rooms", "this connection watches the most rooms it may")
 		return
 	}
 	sub := cn.loop.shard.Join(room, cn, cn.loop.server.encJSON, since)
@@ -170,7 +170,7 @@ func (cn *conn) join(room string, since *stream.ID) {
 func (cn *conn) leave(room string) {
 	i := cn.sub(room)
 	if i < 0 {
-		cn.sendError("not_joined", "not watching room "+room)
+		cn.sendError(room, "not_joined", "not watching room "+room)
 		return
 	}
 	cn.loop.shard.Leave(cn.subs[i])
@@ -189,25 +189,37 @@ func (cn *conn) sub(room string) int {
 	return -1
 }
 
-// Send writes a batch frame unless the viewer is too far behind: past
-// SoftOutbound unsent bytes the frame is skipped, past HardOutbound the
-// viewer is disconnected with 1013 so that it never slows the room.
+// Send writes a batch frame unless the viewer is too far behind, so that
+// it never slows the room: past SoftOutbound unsent bytes the frame is
+// skipped, and a viewer that stays past it for SlowTimeout, or passes
+// HardOutbound, is disconnected with 1013 (it may reconnect and resume).
 func (cn *conn) Send(frame []byte) {
 	if cn.state != stateOpen {
 		return
 	}
 	cfg := &cn.loop.server.cfg
 	stats := &cn.loop.server.stats
-	switch backlog := cn.c.OutboundBuffered(); {
-	case backlog > cfg.HardOutbound:
-		stats.SlowClosed.Add(1)
-		cn.closeWith(statusTryAgainLater, "too slow: the server dropped this connection")
-	case backlog > cfg.SoftOutbound:
-		stats.FramesSkipped.Add(1)
-	default:
+	backlog := cn.c.OutboundBuffered()
+	if backlog <= cfg.SoftOutbound {
+		cn.slowSince = 0
 		stats.FramesSent.Add(1)
 		cn.c.Write(frame)
+		return
 	}
+	stats.FramesSkipped.Add(1)
+	now := time.Now().UnixNano()
+	if cn.slowSince == 0 {
+		cn.slowSince = now
+	}
+	if backlog > cfg.HardOutbound || now-cn.slowSince > int64(cfg.SlowTimeout) {
+		cn.closeSlow()
+	}
+}
+
+// closeSlow disconnects a viewer that fell too far behind.
+func (cn *conn) closeSlow() {
+	cn.loop.server.stats.SlowClosed.Add(1)
+	cn.closeWith(statusTryAgainLater, "too slow: the server dropped this connection")
 }
 
 // Joined tells the viewer that its subscription to room is live.
@@ -220,10 +232,10 @@ func (cn *conn) Joined(room string) {
 	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
 }
 
-// sendError tells the client that a message of its was refused.
-func (cn *conn) sendError(code, message string) {
+// sendError tells the client that a message of its about room was refused.
+func (cn *conn) sendError(room, code, message string) {
 	l := cn.loop
-	l.tmp = codec.AppendErrorJSON(l.tmp[:0], code, message)
+	l.tmp = codec.AppendErrorJSON(l.tmp[:0], room, code, message)
 	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
 }
 

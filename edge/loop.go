@@ -73,7 +73,8 @@ func (l *loop) onRequest(uri []byte) error {
 		}
 		l.target.room = room
 	}
-	if since := query.Get("since"); since != "" {
+	if query.Has("since") {
+		since := query.Get("since")
 		if l.target.room == "" {
 			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("since needs a room"))
 		}
@@ -100,6 +101,9 @@ func (l *loop) sweep() {
 		case stateOpen:
 			silent := now - cn.lastSeen
 			switch {
+			case cn.slowSince != 0 && now-cn.slowSince > int64(cfg.SlowTimeout) &&
+				cn.c.OutboundBuffered() > cfg.SoftOutbound:
+				cn.closeSlow()
 			case silent > int64(cfg.IdleTimeout):
 				cn.closeWith(ws.StatusGoingAway, "idle timeout")
 			case silent > int64(cfg.PingInterval) && now-cn.lastPing > int64(cfg.PingInterval):

@@ -41,6 +41,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.edge.MaxRooms, "max-rooms-per-conn", edge.DefaultMaxRooms, "rooms one WebSocket connection may watch")
 	fs.IntVar(&c.edge.SoftOutbound, "soft-outbound-bytes", edge.DefaultSoftOutbound, "skip frames for a viewer with more unsent bytes than this")
 	fs.IntVar(&c.edge.HardOutbound, "hard-outbound-bytes", edge.DefaultHardOutbound, "disconnect (1013) a viewer with more unsent bytes than this")
+	fs.DurationVar(&c.edge.SlowTimeout, "slow-timeout", edge.DefaultSlowTimeout, "disconnect (1013) a viewer whose backlog stays above --soft-outbound-bytes this long")
 	fs.DurationVar(&c.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits for close frames to be written")
 	fs.DurationVar(&c.fanout.FlushInterval, "flush-interval", fanout.DefaultFlushInterval, "shortest time between two frames of one room")
 	fs.IntVar(&c.fanout.MaxBatch, "max-batch", fanout.DefaultMaxBatch, "most messages in one frame; older ones are dropped and counted")
