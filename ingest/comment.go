@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"unicode/utf8"
 
@@ -33,7 +34,9 @@ func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, 
 	if len(body) > cfg.MaxBodyBytes {
 		return codec.Message{}, errs.bodyTooLarge
 	}
-	if !utf8.Valid(body) {
+	// sonic decodes null, or any JSON that is not an object, into an empty
+	// struct: the body must open an object.
+	if !utf8.Valid(body) || !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
 		return codec.Message{}, errInvalidJSON
 	}
 	var in commentBody

@@ -51,7 +51,7 @@ func TestErrorAnswers(t *testing.T) {
 		{"raw control char in string", post, room, js, "{\"text\":\"a\x01\"}", 400, CodeInvalidJSON, ""},
 		{"no text", post, room, js, `{}`, 400, CodeEmptyText, ""},
 		{"empty text", post, room, js, `{"text":""}`, 400, CodeEmptyText, ""},
-		{"null body", post, room, js, `null`, 400, CodeEmptyText, ""},
+		{"null body", post, room, js, `null`, 400, CodeInvalidJSON, ""},
 		{"text too long", post, room, js, `{"text":"` + strings.Repeat("弾", 101) + `"}`, 400, CodeTextTooLong, ""},
 		{"newline in text", post, room, js, `{"text":"a\nb"}`, 400, CodeInvalidText, ""},
 		{"nul in text", post, room, js, `{"text":"a\u0000"}`, 400, CodeInvalidText, ""},
