@@ -1,0 +1,114 @@
+package edge
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+const (
+	testPingInterval = 100 * time.Millisecond
+	testIdleTimeout  = 400 * time.Millisecond
+)
+
+func heartbeatEnv(t *testing.T) *testEnv {
+	return startEnv(t, envConfig{edge: Config{
+		PingInterval:  testPingInterval,
+		IdleTimeout:   testIdleTimeout,
+		SweepInterval: 20 * time.Millisecond,
+	}})
+}
+
+// TestSilentClientIsPingedThenClosed: a client that answers nothing gets
+// pings once it has been silent for PingInterval, then a close 1001 once
+// silent for IdleTimeout.
+func TestSilentClientIsPingedThenClosed(t *testing.T) {
+	env := heartbeatEnv(t)
+	rc := env.rawUpgrade(t, "/ws")
+	upgraded := time.Now()
+
+	h, payload := rc.readFrame()
+	if h.OpCode != ws.OpPing {
+		t.Fatalf("got %v %q; want a ping", h.OpCode, payload)
+	}
+	if elapsed := time.Since(upgraded); elapsed < testPingInterval {
+		t.Errorf("pinged after %v of silence; want at least PingInterval %v", elapsed, testPingInterval)
+	}
+	code, reason := rc.readClose()
+	if code != ws.StatusGoingAway {
+		t.Errorf("close %d %q; want 1001", code, reason)
+	}
+	if elapsed := time.Since(upgraded); elapsed < testIdleTimeout {
+		t.Errorf("closed after %v of silence; want at least IdleTimeout %v", elapsed, testIdleTimeout)
+	}
+	waitFor(t, "the connection to be forgotten", func() bool { return env.srv.Stats().Open.Load() == 0 })
+}
+
+// TestPongKeepsClientAlive: a client whose library answers pings, and that
+// sends nothing else, stays connected well past IdleTimeout.
+func TestPongKeepsClientAlive(t *testing.T) {
+	env := heartbeatEnv(t)
+	c := env.dial(t, "")
+	var pings atomic.Int32
+	answer := c.PingHandler()
+	c.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return answer(data)
+	})
+	messages := make(chan serverMessage, 16)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := readMessageErr(c)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			messages <- m
+		}
+	}()
+
+	select {
+	case err := <-readErr:
+		t.Fatalf("connection ended: %v", err)
+	case m := <-messages:
+		t.Fatalf("got %+v; want nothing", m)
+	case <-time.After(4 * testIdleTimeout):
+	}
+	if pings.Load() < 2 {
+		t.Errorf("got %d pings in %v; want several", pings.Load(), 4*testIdleTimeout)
+	}
+	send(t, c, `{"type":"join","room":"awake"}`)
+	select {
+	case err := <-readErr:
+		t.Fatalf("connection ended: %v", err)
+	case m := <-messages:
+		if m.Type != "joined" || m.Room != "awake" {
+			t.Fatalf("got %+v; want joined awake", m)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("no answer to a join")
+	}
+	if got := env.srv.Stats().Open.Load(); got != 1 {
+		t.Errorf("Stats().Open = %d; want 1", got)
+	}
+}
+
+// TestTalkingClientIsNotPinged: any frame from the client counts as a sign
+// of life, so a client that keeps sending is never pinged.
+func TestTalkingClientIsNotPinged(t *testing.T) {
+	env := heartbeatEnv(t)
+	rc := env.rawUpgrade(t, "/ws")
+	deadline := time.Now().Add(3 * testIdleTimeout)
+	for i := 0; time.Now().Before(deadline); i++ {
+		payload := []byte{byte(i)}
+		rc.write(clientFrame(true, ws.OpPing, payload))
+		h, got := rc.readFrame()
+		if h.OpCode != ws.OpPong || string(got) != string(payload) {
+			t.Fatalf("got %v %q; want pong %q (no ping from the server)", h.OpCode, got, payload)
+		}
+		time.Sleep(testPingInterval / 4)
+	}
+}
