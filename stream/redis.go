@@ -61,12 +61,14 @@ type RedisConfig struct {
 	PollInterval time.Duration
 }
 
-// DefaultMaxBlockingReads is RedisConfig.MaxBlockingReads when it is zero.
+// DefaultMaxBlockingReads is RedisConfig.MaxBlockingReads when it is zero:
+// enough for a Read following the rooms of a few slots to block, few enough
+// that one Read does not hold many connections and goroutines.
 const DefaultMaxBlockingReads = 16
 
-// DefaultPollInterval is RedisConfig.PollInterval when it is zero: short
-// next to fan-out's flush window, long enough that a round of XREADs over
-// many slots stays cheap.
+// DefaultPollInterval is RedisConfig.PollInterval when it is zero: the
+// latency a polling Read adds, against one round of XREADs over all its
+// slots per interval.
 const DefaultPollInterval = 20 * time.Millisecond
 
 // Redis is the Log kept in Redis Streams, one stream per room, on a single
@@ -78,8 +80,8 @@ const DefaultPollInterval = 20 * time.Millisecond
 //     trimmed ID, so a position older than the oldest retained entry counts
 //     as a gap, even when it is the very last trimmed entry.
 //   - A Redis that restarts without its data, or is flushed, resets the log
-//     (see Page.Gap); Read detects it with cheap periodic checks described
-//     at Read.
+//     (see Page.Gap). Range detects it from XINFO STREAM at once, Read with
+//     the cheap periodic checks described at Read.
 //
 // Redis is safe for concurrent use. Concurrent calls share rueidis' auto
 // pipeline: Appends from many goroutines go out in few writes.

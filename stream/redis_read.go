@@ -14,7 +14,8 @@ import (
 // holding up to count of them (zero or less means no cap), in cursor order,
 // like Memory. When none has any and block is positive, it waits up to
 // block and returns nil without one. It returns ctx.Err() when ctx ends
-// first; other failures wrap ErrUnavailable.
+// first; other failures wrap ErrUnavailable. Cursors must name distinct
+// rooms: Redis answers a stream named twice in one XREAD once.
 //
 // Waiting uses XREAD with the cursors' IDs (never $) and a finite BLOCK. On
 // a single Redis one XREAD names every room. On a cluster one XREAD may only
@@ -33,16 +34,17 @@ import (
 //     never keeps fewer than MaxLen, so a page that is not full cannot
 //     follow a trimmed part. Its page gets Gap when entries are missing.
 //   - A room followed from a non-zero cursor, at most once per second per
-//     room: this finds a stream that was deleted (a Gap page without
-//     entries), one that came back with IDs lower than the cursor (a Gap
-//     page with its entries from the beginning) and one created again
-//     after the cursor (its page gets Gap).
+//     room (so idle rooms cost one XINFO STREAM per second, or per block
+//     when longer): this finds a stream that was deleted (a Gap page
+//     without entries), one that came back with IDs lower than the cursor
+//     (a Gap page with its entries from the beginning) and one created
+//     again after the cursor (its page gets Gap).
 //
 // An empty Gap page is returned once per room and cursor: a reader that
 // keeps its cursor after it does not get another one every second, nor a
-// second Gap when the stream comes back.
-// A reset whose new IDs overtake the cursor before the next check goes
-// unnoticed.
+// second Gap when the stream comes back. A reset goes unnoticed when Read
+// returns entries of the new stream before the room's next check, which
+// moves the reader's cursor into the new stream's history.
 func (r *Redis) Read(ctx context.Context, cursors []Cursor, count int, block time.Duration) ([]Page, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
