@@ -84,6 +84,25 @@ func (h *Hub) Online(_ context.Context, name string) (int, error) {
 	return r.mu.viewers, nil
 }
 
+// Counts returns the number of local viewers of every room that has any.
+func (h *Hub) Counts() map[string]int {
+	h.mu.Lock()
+	rooms := make([]*room, 0, len(h.mu.rooms))
+	for _, r := range h.mu.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	counts := make(map[string]int, len(rooms))
+	for _, r := range rooms {
+		r.mu.Lock()
+		if r.mu.viewers > 0 {
+			counts[r.name] = r.mu.viewers
+		}
+		r.mu.Unlock()
+	}
+	return counts
+}
+
 // Skipped returns how many stream entries were skipped because they were
 // not a well-formed stored message.
 func (h *Hub) Skipped() uint64 { return h.skipped.Load() }

@@ -28,6 +28,10 @@ const (
 type Config struct {
 	// Addrs are the Redis (or Redis Cluster seed) addresses.
 	Addrs []string
+	// Username and Password authenticate with Redis ACLs; both empty means
+	// no authentication.
+	Username string
+	Password string
 	// KeyPrefix starts every key. Empty means DefaultKeyPrefix, the same
 	// as the stream's, so that a room's keys share one cluster slot.
 	KeyPrefix string
@@ -66,7 +70,9 @@ func NewRedis(cfg Config) (*Redis, error) {
 		host, _ := os.Hostname()
 		cfg.Node = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano())
 	}
-	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: cfg.Addrs, DisableCache: true})
+	client, err := rueidis.NewClient(rueidis.ClientOption{
+		InitAddress: cfg.Addrs, Username: cfg.Username, Password: cfg.Password, DisableCache: true,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

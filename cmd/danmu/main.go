@@ -1,6 +1,8 @@
 // Command danmu is the live-comment server: one binary for every role.
 //
-//	danmu serve    all in one process: WebSocket edge, HTTP ingest, embedded stream
+//	danmu serve    all in one process: WebSocket edge, HTTP ingest, stream
+//	danmu edge     the WebSocket edge of a fleet sharing Redis Streams
+//	danmu ingest   the HTTP API of a fleet sharing Redis Streams
 //	danmu help     this text
 //
 // Every flag can also be set with an environment variable: --ws-addr is
@@ -8,11 +10,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 const usage = `danmu is a live-comment (bullet chat) server.
@@ -22,7 +27,11 @@ Usage:
 
 Commands:
   serve   run everything in one process: the WebSocket edge, the HTTP ingest
-          API and the embedded in-process stream
+          API and the stream (embedded in-process, or Redis with --redis)
+  edge    run a WebSocket edge of a fleet: viewers connect here; it follows
+          the rooms of its viewers in Redis Streams (--redis is required)
+  ingest  run an HTTP API node of a fleet: it appends comments to Redis
+          Streams (--redis is required)
   help    show this help; "danmu <command> --help" shows a command's flags
 
 Every flag can also be set with an environment variable named DANMU_ and the
@@ -43,7 +52,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "serve":
-		err = serve(args[1:], stdout, stderr)
+		err = runCommand("serve", roles{edge: true, ingest: true}, args[1:], stdout, stderr)
+	case "edge":
+		err = runCommand("edge", roles{edge: true}, args[1:], stdout, stderr)
+	case "ingest":
+		err = runCommand("ingest", roles{ingest: true}, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -62,6 +75,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runCommand parses the flags of the parts r names and runs them until
+// SIGINT or SIGTERM.
+func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	streamFlags(fs, &o)
+	if r.edge {
+		edgeFlags(fs, &o)
+	}
+	if r.ingest {
+		ingestFlags(fs, &o)
+	}
+	logFlags(fs, &o)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if name != "serve" && len(o.redis.Addrs) == 0 {
+		return usageError{fmt.Errorf("%s needs --redis: a fleet shares its rooms through Redis Streams", name)}
+	}
+	logger, err := newLogger(stderr, o.logLevel, o.logFormat)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return runNode(ctx, o, r, stdout, logger)
 }
 
 // usageError is a mistake on the command line.

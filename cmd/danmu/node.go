@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/danmu-dev/danmu/edge"
+	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/ingest"
+	"github.com/danmu-dev/danmu/presence"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// roles says which parts a process runs.
+type roles struct {
+	edge   bool // the WebSocket edge and its fan-out
+	ingest bool // the HTTP API
+}
+
+// shutdownTimeout bounds how long the HTTP API waits for in-flight requests.
+const shutdownTimeout = 10 * time.Second
+
+// runNode runs the parts r names until ctx ends, then shuts down: the API
+// stops accepting and finishes in-flight posts, the edge closes every
+// viewer with 1001, and this node's online counts are withdrawn.
+func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *slog.Logger) error {
+	o.finish()
+	log, closeLog, err := openLog(o)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	var fleet *presence.Redis
+	if len(o.redis.Addrs) > 0 {
+		if fleet, err = presence.NewRedis(o.presence); err != nil {
+			return err
+		}
+		defer fleet.Close()
+	}
+
+	var ln net.Listener
+	if r.ingest {
+		if ln, err = net.Listen("tcp", o.ingest.Addr); err != nil {
+			return fmt.Errorf("http api: %w", err)
+		}
+		defer ln.Close()
+	}
+
+	// Background parts stop when stopBackground is called, after the
+	// API and the edge have finished.
+	background, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	var hub *fanout.Hub
+	var ws *edge.Server
+	edgeErr := make(chan error, 1)
+	if r.edge {
+		hub = fanout.New(o.fanout, log, logger)
+		ws = edge.New(o.edge, hub, logger)
+		wg.Go(func() { _ = hub.Run(background) })
+		if fleet != nil {
+			wg.Go(func() { _ = fleet.Run(background, hub.Counts, logger) })
+		}
+		go func() { edgeErr <- ws.Serve(background) }()
+		select {
+		case <-ws.Ready():
+		case err := <-edgeErr:
+			return err
+		}
+	}
+
+	var api *ingest.Server
+	apiErr := make(chan error, 1)
+	if r.ingest {
+		var online ingest.Presence = hub
+		if fleet != nil {
+			online = fleet
+		}
+		api = ingest.New(o.ingest, log, online, logger)
+		go func() { apiErr <- api.Serve(ln) }()
+	}
+	printURLs(stdout, ws, ln, fleet != nil)
+
+	var failure error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case failure = <-edgeErr:
+		ws = nil
+	case failure = <-apiErr:
+	}
+	if api != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := api.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("http api shutdown", "err", err)
+		}
+	}
+	stopBackground()
+	if ws != nil {
+		failure = errors.Join(failure, <-edgeErr)
+	}
+	return failure
+}
+
+// openLog opens Redis Streams when --redis is set, else the embedded log.
+func openLog(o options) (stream.Log, func(), error) {
+	if len(o.redis.Addrs) == 0 {
+		return stream.NewMemory(o.memory), func() {}, nil
+	}
+	r, err := stream.NewRedis(o.redis)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, r.Close, nil
+}
+
+func printURLs(w io.Writer, ws *edge.Server, api net.Listener, redis bool) {
+	mode := "embedded stream"
+	if redis {
+		mode = "Redis Streams"
+	}
+	fmt.Fprintf(w, "danmu is running (%s; Ctrl-C stops it)\n\n", mode)
+	if ws != nil {
+		fmt.Fprintf(w, "  WebSocket   ws://%s/ws?room=demo\n", ws.Addr())
+	}
+	if api != nil {
+		addr := api.Addr().String()
+		fmt.Fprintf(w, "  HTTP API    http://%s/v1/rooms/demo/danmaku\n", addr)
+		fmt.Fprintf(w, "  Health      http://%s/healthz\n\n", addr)
+		fmt.Fprintf(w, "Post a comment:\n  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"hello\"}' http://%s/v1/rooms/demo/danmaku\n", addr)
+	}
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/danmu-dev/danmu/edge"
+	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/ingest"
+	"github.com/danmu-dev/danmu/presence"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// options is everything a danmu process is configured with. Each command
+// registers the flag groups of the parts it runs.
+type options struct {
+	edge      edge.Config
+	ingest    ingest.Config
+	fanout    fanout.Config
+	memory    stream.MemoryConfig
+	redis     stream.RedisConfig
+	presence  presence.Config
+	logLevel  slog.Level
+	logFormat string
+}
+
+// addrList is a comma-separated list of addresses.
+type addrList []string
+
+func (a *addrList) String() string { return strings.Join(*a, ",") }
+
+func (a *addrList) Set(s string) error {
+	*a = nil
+	for _, addr := range strings.Split(s, ",") {
+		if addr = strings.TrimSpace(addr); addr != "" {
+			*a = append(*a, addr)
+		}
+	}
+	return nil
+}
+
+func streamFlags(fs *flag.FlagSet, o *options) {
+	fs.Var((*addrList)(&o.redis.Addrs), "redis", "Redis or Redis Cluster addresses, comma-separated (host:port,...); empty runs the embedded in-process stream")
+	fs.StringVar(&o.redis.Username, "redis-username", "", "Redis ACL user name")
+	fs.StringVar(&o.redis.Password, "redis-password", "", "Redis password (prefer the environment variable)")
+	fs.StringVar(&o.redis.KeyPrefix, "redis-prefix", stream.DefaultKeyPrefix, "prefix of every Redis key")
+	fs.IntVar(&o.memory.MaxLen, "retention", stream.DefaultMaxLen, "messages kept per room in the stream (approximately, with Redis)")
+}
+
+func edgeFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.edge.Addr, "ws-addr", edge.DefaultAddr, "WebSocket edge listen address")
+	fs.IntVar(&o.edge.Loops, "loops", 0, "event loops of the edge (0: one per CPU)")
+	fs.DurationVar(&o.edge.HandshakeTimeout, "handshake-timeout", edge.DefaultHandshakeTimeout, "time allowed from connect to a complete upgrade request")
+	fs.IntVar(&o.edge.MaxHandshakeBytes, "max-handshake-bytes", edge.DefaultMaxHandshakeBytes, "largest upgrade request")
+	fs.Int64Var(&o.edge.MaxMessageBytes, "max-message-bytes", edge.DefaultMaxMessageBytes, "largest client WebSocket message (closes with 1009 above)")
+	fs.DurationVar(&o.edge.PingInterval, "ping-interval", edge.DefaultPingInterval, "ping a viewer silent for this long")
+	fs.DurationVar(&o.edge.IdleTimeout, "idle-timeout", edge.DefaultIdleTimeout, "close a viewer silent (pongs included) for this long")
+	fs.IntVar(&o.edge.MaxRooms, "max-rooms-per-conn", edge.DefaultMaxRooms, "rooms one WebSocket connection may watch")
+	fs.IntVar(&o.edge.SoftOutbound, "soft-outbound-bytes", edge.DefaultSoftOutbound, "skip frames for a viewer with more unsent bytes than this")
+	fs.IntVar(&o.edge.HardOutbound, "hard-outbound-bytes", edge.DefaultHardOutbound, "disconnect (1013) a viewer with more unsent bytes than this")
+	fs.DurationVar(&o.edge.SlowTimeout, "slow-timeout", edge.DefaultSlowTimeout, "disconnect (1013) a viewer whose backlog stays above --soft-outbound-bytes this long")
+	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits for close frames to be written")
+	fs.DurationVar(&o.fanout.FlushInterval, "flush-interval", fanout.DefaultFlushInterval, "shortest time between two frames of one room")
+	fs.IntVar(&o.fanout.MaxBatch, "max-batch", fanout.DefaultMaxBatch, "most messages in one frame; older ones are dropped and counted")
+	fs.IntVar(&o.fanout.ReplayLimit, "replay-limit", fanout.DefaultReplayLimit, "most messages replayed to a viewer joining with since")
+	fs.DurationVar(&o.fanout.RoomLinger, "room-linger", fanout.DefaultRoomLinger, "keep following a room this long after its last local viewer left")
+	fs.DurationVar(&o.presence.TTL, "online-ttl", presence.DefaultTTL, "with Redis: an edge's online counts expire this long after its last refresh")
+}
+
+func ingestFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.ingest.Addr, "http-addr", ingest.DefaultAddr, "HTTP API listen address")
+	fs.IntVar(&o.ingest.MaxTextRunes, "max-text-runes", ingest.DefaultMaxTextRunes, "longest comment text, in characters")
+	fs.IntVar(&o.ingest.MaxBodyBytes, "max-body-bytes", ingest.DefaultMaxBodyBytes, "largest POST body")
+	fs.DurationVar(&o.ingest.AppendTimeout, "append-timeout", ingest.DefaultAppendTimeout, "a comment not stored within this gets 503")
+	fs.DurationVar(&o.ingest.QueryTimeout, "query-timeout", ingest.DefaultQueryTimeout, "a history or online query not answered within this gets 503")
+}
+
+func logFlags(fs *flag.FlagSet, o *options) {
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+}
+
+// finish derives the settings that several flags feed.
+func (o *options) finish() {
+	o.redis.MaxLen = int64(o.memory.MaxLen)
+	o.presence.Addrs = o.redis.Addrs
+	o.presence.KeyPrefix = o.redis.KeyPrefix
+	o.presence.Username = o.redis.Username
+	o.presence.Password = o.redis.Password
+}
+
+func newLogger(w io.Writer, level slog.Level, format string) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format %q: want text or json", format)}
+}
