@@ -2,6 +2,7 @@ package fanout_test
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -183,8 +184,9 @@ func TestMaxBatchKeepsNewest(t *testing.T) {
 	}
 }
 
-// TestOnline checks the viewer counts across shards and encodings, joins
-// still waiting for their room, leaves and unknown rooms.
+// TestOnline checks the viewer counts (Online and Counts) across shards
+// and encodings, joins still waiting for their room, leaves and unknown
+// rooms.
 func TestOnline(t *testing.T) {
 	t.Parallel()
 	gate := newFaultyLog(newMemory(0))
@@ -206,6 +208,9 @@ func TestOnline(t *testing.T) {
 	if got, want := [2]int{e.online("a"), e.online("b")}, [2]int{5, 1}; got != want {
 		t.Errorf("Online(a), Online(b) = %v; want %v", got, want)
 	}
+	if got, want := e.hub.Counts(), map[string]int{"a": 5, "b": 1}; !maps.Equal(got, want) {
+		t.Errorf("Counts() = %v; want %v", got, want)
+	}
 	e.leave(0, subs[0])
 	e.leave(0, subs[0])
 	e.leave(1, subs[1])
@@ -217,6 +222,9 @@ func TestOnline(t *testing.T) {
 	}
 	if got := e.online("a"); got != 0 {
 		t.Errorf("Online(a) after every leave = %d; want 0", got)
+	}
+	if got, want := e.hub.Counts(), map[string]int{"b": 1}; !maps.Equal(got, want) {
+		t.Errorf("Counts() after a's viewers left = %v; want %v", got, want)
 	}
 }
 
