@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/redis/rueidis"
+
+	"github.com/danmu-dev/danmu/internal/redistest"
 )
 
 // benchPayload is the size of a typical stored comment.
@@ -17,8 +19,8 @@ var benchPayload = []byte(`{"id":"01HZX3J6M8Q2V7T9B4C5D6E7F8","user":"viewer-123
 // and with many goroutines on a client without auto pipelining (one
 // pooled connection and one round trip per call).
 func BenchmarkRedisAppend(b *testing.B) {
-	srv := startRedis(b)
-	r := newTestRedis(b, []string{srv.addr}, RedisConfig{MaxLen: 1000})
+	srv := redistest.Start(b)
+	r := newTestRedis(b, []string{srv.Addr()}, RedisConfig{MaxLen: 1000})
 	rooms := make([]string, 16)
 	for i := range rooms {
 		rooms[i] = "bench-" + strconv.Itoa(i)
@@ -53,7 +55,7 @@ func BenchmarkRedisAppend(b *testing.B) {
 	})
 	b.Run("parallel-unpipelined", func(b *testing.B) {
 		client, err := rueidis.NewClient(rueidis.ClientOption{
-			InitAddress: []string{srv.addr}, DisableCache: true, DisableAutoPipelining: true,
+			InitAddress: []string{srv.Addr()}, DisableCache: true, DisableAutoPipelining: true,
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -81,8 +83,8 @@ func BenchmarkRedisAppend(b *testing.B) {
 // one non-blocking Read, as fan-out does when every room it follows is
 // busy: one XREAD and the parsing of 1000 entries.
 func BenchmarkRedisRead100Rooms(b *testing.B) {
-	srv := startRedis(b)
-	r := newTestRedis(b, []string{srv.addr}, RedisConfig{})
+	srv := redistest.Start(b)
+	r := newTestRedis(b, []string{srv.Addr()}, RedisConfig{})
 	ctx := context.Background()
 	cursors := make([]Cursor, 100)
 	for i := range cursors {

@@ -7,14 +7,16 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/internal/redistest"
 )
 
 // TestRedisCluster runs the Log behaviour and the Redis-only tests on a
 // Redis Cluster of three masters, where one XREAD can only name the rooms
 // of one hash slot.
 func TestRedisCluster(t *testing.T) {
-	c := startRedisCluster(t)
-	target := redisTarget{addrs: c.addrs, flushAll: c.flushAll}
+	c := redistest.StartCluster(t)
+	target := redisTarget{addrs: c.Addrs, flushAll: c.FlushAll}
 
 	t.Run("Slots", func(t *testing.T) {
 		keys := []string{"123456789", "foo", "{foo}bar", "foo{bar}{zap}", "foo{{bar}}zap", "foo{}{bar}", "{}", "a}{b"}
@@ -22,7 +24,7 @@ func TestRedisCluster(t *testing.T) {
 			keys = append(keys, DefaultKeyPrefix+"{room-"+strconv.Itoa(i)+"}:s")
 		}
 		for _, key := range keys {
-			reply := c.nodes[0].mustDo("CLUSTER", "KEYSLOT", key)
+			reply := c.Nodes[0].MustDo("CLUSTER", "KEYSLOT", key)
 			want, err := reply.AsInt64()
 			if err != nil {
 				t.Fatalf("CLUSTER KEYSLOT %q: %v", key, err)
@@ -34,7 +36,7 @@ func TestRedisCluster(t *testing.T) {
 	})
 
 	t.Run("Detected", func(t *testing.T) {
-		if r := newTestRedis(t, c.addrs[:1], RedisConfig{}); !r.cluster {
+		if r := newTestRedis(t, c.Addrs[:1], RedisConfig{}); !r.cluster {
 			t.Fatal("NewRedis on a cluster node did not detect the cluster")
 		}
 	})
@@ -42,16 +44,16 @@ func TestRedisCluster(t *testing.T) {
 	// The defaults block on up to 16 slots at once and poll beyond.
 	t.Run("Behaviour", func(t *testing.T) {
 		testLogBehaviour(t, func(t *testing.T, maxLen int) Log {
-			return newTestRedis(t, c.addrs, RedisConfig{MaxLen: int64(maxLen)})
+			return newTestRedis(t, c.Addrs, RedisConfig{MaxLen: int64(maxLen)})
 		})
 	})
 	t.Run("BlockingOnEverySlot", func(t *testing.T) {
-		l := newTestRedis(t, c.addrs, RedisConfig{MaxBlockingReads: 1000})
+		l := newTestRedis(t, c.Addrs, RedisConfig{MaxBlockingReads: 1000})
 		testLogReadManyRooms(t, func(*testing.T, int) Log { return l })
 		testLogReadContext(t, func(*testing.T, int) Log { return l })
 	})
 	t.Run("Polling", func(t *testing.T) {
-		l := newTestRedis(t, c.addrs, RedisConfig{MaxBlockingReads: 1, PollInterval: 5 * time.Millisecond})
+		l := newTestRedis(t, c.Addrs, RedisConfig{MaxBlockingReads: 1, PollInterval: 5 * time.Millisecond})
 		testLogReadManyRooms(t, func(*testing.T, int) Log { return l })
 		testLogReadWakesOnAppend(t, func(*testing.T, int) Log { return l })
 		testLogReadContext(t, func(*testing.T, int) Log { return l })
@@ -59,7 +61,7 @@ func TestRedisCluster(t *testing.T) {
 	})
 
 	t.Run("GapOnOneSlotAmongMany", func(t *testing.T) {
-		l := newTestRedis(t, c.addrs, RedisConfig{MaxLen: 10})
+		l := newTestRedis(t, c.Addrs, RedisConfig{MaxLen: 10})
 		cursors := make([]Cursor, 20)
 		for i := range cursors {
 			cursors[i] = Cursor{Room: "g" + strconv.Itoa(i)}
@@ -80,12 +82,12 @@ func TestRedisCluster(t *testing.T) {
 	t.Run("Reset", func(t *testing.T) { testRedisResets(t, target) })
 
 	t.Run("NodeDown", func(t *testing.T) {
-		l := newTestRedis(t, c.addrs, RedisConfig{Timeout: 300 * time.Millisecond})
+		l := newTestRedis(t, c.Addrs, RedisConfig{Timeout: 300 * time.Millisecond})
 		rooms := make([]Cursor, 30)
 		for i := range rooms {
 			rooms[i] = Cursor{Room: "down" + strconv.Itoa(i)}
 		}
-		c.nodes[2].kill()
+		c.Nodes[2].Kill()
 		if _, err := l.Read(context.Background(), rooms, 10, 100*time.Millisecond); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Read with a node down = %v; want ErrUnavailable", err)
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/internal/redistest"
 )
 
 // logBackend returns a fresh Log for one test, keeping maxLen entries per
@@ -52,9 +54,9 @@ func TestMemoryLogBehaviour(t *testing.T) {
 }
 
 func TestRedisLogBehaviour(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	testLogBehaviour(t, func(t *testing.T, maxLen int) Log {
-		return newTestRedis(t, []string{srv.addr}, RedisConfig{MaxLen: int64(maxLen)})
+		return newTestRedis(t, []string{srv.Addr()}, RedisConfig{MaxLen: int64(maxLen)})
 	})
 }
 
@@ -492,8 +494,8 @@ func testRedisResets(t *testing.T, target redisTarget) {
 }
 
 func TestRedisReset(t *testing.T) {
-	srv := startRedis(t)
-	testRedisResets(t, redisTarget{addrs: []string{srv.addr}, flushAll: func() { srv.mustDo("FLUSHALL") }})
+	srv := redistest.Start(t)
+	testRedisResets(t, redisTarget{addrs: []string{srv.Addr()}, flushAll: func() { srv.MustDo("FLUSHALL") }})
 }
 
 // testRedisResetDeleted flushes a room's stream under a reader: the reader
@@ -556,14 +558,14 @@ func testRedisResetLowerIDs(t *testing.T, target redisTarget) {
 // TestRedisResetRestart restarts Redis without persistence under a reader:
 // the new stream's entries come with a gap.
 func TestRedisResetRestart(t *testing.T) {
-	srv := startRedis(t)
-	r := newTestRedis(t, []string{srv.addr}, RedisConfig{})
+	srv := redistest.Start(t)
+	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{})
 	ids := logAppend(t, r, "restart", 2)
 	cursors := []Cursor{{Room: "restart", After: ids[1]}}
 	if pages := logRead(t, r, cursors, 10, 0); pages != nil {
 		t.Fatalf("Read at the end = %s; want nil", describePages(pages))
 	}
-	srv.restart()
+	srv.Restart()
 	time.Sleep(checkInterval)
 
 	// Writes are not retried: the first one may meet the broken connection.
@@ -588,8 +590,8 @@ func TestRedisResetRestart(t *testing.T) {
 }
 
 func TestRedisMalformedEntries(t *testing.T) {
-	srv := startRedis(t)
-	r := newTestRedis(t, []string{srv.addr}, RedisConfig{})
+	srv := redistest.Start(t)
+	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{})
 	ctx := context.Background()
 	key := r.key("odd")
 	for _, args := range [][]string{
@@ -608,59 +610,59 @@ func TestRedisMalformedEntries(t *testing.T) {
 	if len(pages) != 1 || len(pages[0].Entries) != 1 || pages[0].Entries[0].ID != page.Entries[0].ID {
 		t.Fatalf("Read = %s; want the entry without data, so the cursor moves past it", describePages(pages))
 	}
-	srv.mustDo("SET", r.key("string"), "x")
+	srv.MustDo("SET", r.key("string"), "x")
 	if _, err := r.Range(ctx, Query{Room: "string"}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Range of a key of another type = %v; want ErrUnavailable", err)
 	}
 }
 
 func TestRedisConfig(t *testing.T) {
-	srv := startRedis(t)
-	r := newTestRedis(t, []string{srv.addr}, RedisConfig{KeyPrefix: DefaultKeyPrefix})
+	srv := redistest.Start(t)
+	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{KeyPrefix: DefaultKeyPrefix})
 	if r.maxLenEntries != DefaultMaxLen || r.timeout != DefaultRedisTimeout || r.cluster ||
 		r.maxBlockingReads != DefaultMaxBlockingReads || r.pollInterval != DefaultPollInterval {
 		t.Fatalf("defaults: maxLen %d timeout %v cluster %v maxBlockingReads %d pollInterval %v",
 			r.maxLenEntries, r.timeout, r.cluster, r.maxBlockingReads, r.pollInterval)
 	}
 	logAppend(t, r, "lobby", 1)
-	if typ := srv.mustDo("TYPE", "danmu:{lobby}:s"); typ.String() == "" || !strings.Contains(typ.String(), "stream") {
+	if typ := srv.MustDo("TYPE", "danmu:{lobby}:s"); typ.String() == "" || !strings.Contains(typ.String(), "stream") {
 		t.Fatalf("TYPE danmu:{lobby}:s = %v; want stream", typ.String())
 	}
 
 	for _, cfg := range []RedisConfig{
 		{},
-		{Addrs: []string{srv.addr}, KeyPrefix: "a{b"},
-		{Addrs: []string{srv.addr}, KeyPrefix: "}"},
+		{Addrs: []string{srv.Addr()}, KeyPrefix: "a{b"},
+		{Addrs: []string{srv.Addr()}, KeyPrefix: "}"},
 	} {
 		if r, err := NewRedis(cfg); err == nil {
 			r.Close()
 			t.Errorf("NewRedis(%+v) succeeded; want an error", cfg)
 		}
 	}
-	down := startRedis(t)
-	down.kill()
-	if _, err := NewRedis(RedisConfig{Addrs: []string{down.addr}}); !errors.Is(err, ErrUnavailable) {
+	down := redistest.Start(t)
+	down.Kill()
+	if _, err := NewRedis(RedisConfig{Addrs: []string{down.Addr()}}); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("NewRedis(no server) = %v; want ErrUnavailable", err)
 	}
 }
 
 func TestRedisAuth(t *testing.T) {
-	srv := startRedis(t, "--requirepass", "secret")
-	if r, err := NewRedis(RedisConfig{Addrs: []string{srv.addr}}); err == nil {
+	srv := redistest.Start(t, "--requirepass", "secret")
+	if r, err := NewRedis(RedisConfig{Addrs: []string{srv.Addr()}}); err == nil {
 		r.Close()
 		t.Fatal("NewRedis without the password succeeded")
 	}
-	r := newTestRedis(t, []string{srv.addr}, RedisConfig{Password: "secret"})
+	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{Password: "secret"})
 	logAppend(t, r, "auth", 1)
 }
 
 // TestRedisUnavailable kills Redis: every call fails with ErrUnavailable
 // within its bound instead of hanging.
 func TestRedisUnavailable(t *testing.T) {
-	srv := startRedis(t)
-	r := newTestRedis(t, []string{srv.addr}, RedisConfig{Timeout: 300 * time.Millisecond})
+	srv := redistest.Start(t)
+	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{Timeout: 300 * time.Millisecond})
 	logAppend(t, r, "down", 1)
-	srv.kill()
+	srv.Kill()
 	ctx := context.Background()
 	if _, err := r.Append(ctx, "down", []byte("x")); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Append = %v; want ErrUnavailable", err)
@@ -684,10 +686,10 @@ func TestRedisUnavailable(t *testing.T) {
 // whenever it starts following a room: CLIENT UNBLOCK ends each XREAD and
 // its connection is reused instead of being closed and dialed again.
 func TestRedisCancelKeepsConnection(t *testing.T) {
-	srv := startRedis(t)
-	r := newTestRedis(t, []string{srv.addr}, RedisConfig{})
+	srv := redistest.Start(t)
+	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{})
 	logRead(t, r, []Cursor{{Room: "idle"}}, 10, 10*time.Millisecond)
-	before, _ := strconv.Atoi(srv.info("total_connections_received"))
+	before, _ := strconv.Atoi(srv.Info("total_connections_received"))
 	const reads = 20
 	for range reads {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -696,7 +698,7 @@ func TestRedisCancelKeepsConnection(t *testing.T) {
 			t.Fatalf("canceled Read = %v", err)
 		}
 	}
-	after, _ := strconv.Atoi(srv.info("total_connections_received"))
+	after, _ := strconv.Atoi(srv.Info("total_connections_received"))
 	// The INFO calls dial a connection each.
 	if opened := after - before; opened > reads/2 {
 		t.Fatalf("%d canceled Reads opened %d connections; want them reused", reads, opened)
