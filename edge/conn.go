@@ -258,14 +258,16 @@ func (cn *conn) fail(err error) {
 }
 
 // closeWith sends a close frame and closes the connection once it is
-// written. The subscriptions end at once.
+// written. From now on nothing more is sent to it. Its subscriptions end
+// in OnClose, not here: closeWith runs inside Send when a viewer is too
+// slow, while the shard walks the room's members, and a Viewer must not
+// leave synchronously there (fanout.Shard.deliver).
 func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	if cn.state != stateOpen {
 		return
 	}
 	cn.write(codec.AppendClose(cn.loop.out[:0], code, reason))
 	cn.state = stateClosing
-	cn.release()
 	cn.c.Close()
 }
 
