@@ -81,16 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // SIGINT or SIGTERM.
 func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	streamFlags(fs, &o)
-	if r.edge {
-		edgeFlags(fs, &o)
-	}
-	if r.ingest {
-		ingestFlags(fs, &o)
-	}
-	logFlags(fs, &o)
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(commandFlags(name, r, &o), args, stderr); err != nil {
 		return err
 	}
 	if name != "serve" && len(o.redis.Addrs) == 0 {
@@ -103,6 +94,21 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return runNode(ctx, o, r, stdout, logger)
+}
+
+// commandFlags returns the flags of command name, which runs the parts r
+// names, set into o.
+func commandFlags(name string, r roles, o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	streamFlags(fs, o)
+	if r.edge {
+		edgeFlags(fs, o)
+	}
+	if r.ingest {
+		ingestFlags(fs, o)
+	}
+	logFlags(fs, o)
+	return fs
 }
 
 // usageError is a mistake on the command line.
