@@ -30,9 +30,12 @@ type Server struct {
 	stats    Stats
 	draining atomic.Bool
 
-	// booted is closed once the listener is up; engine and addr are set
-	// before.
-	booted chan struct{}
+	// booted is closed by the first OnTick, once gnet runs its event
+	// loops; engine and addr are set before, by OnBoot. OnBoot is too
+	// early: gnet registers its loops after it returns, and Engine methods
+	// called meanwhile (CountConnections, Stop) race with that.
+	booted   chan struct{}
+	bootOnce sync.Once
 	engine gnet.Engine
 	addr   net.Addr
 
@@ -59,7 +62,8 @@ func New(cfg Config, hub *fanout.Hub, logger *slog.Logger) *Server {
 	return s
 }
 
-// Ready is closed once the server listens; Addr is valid from then on.
+// Ready is closed once the server listens and its event loops run; Addr is
+// valid from then on.
 func (s *Server) Ready() <-chan struct{} { return s.booted }
 
 // Addr returns the address the server listens on.
@@ -144,7 +148,6 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 		}
 		_ = syscall.Close(fd)
 	}
-	close(s.booted)
 	return gnet.None
 }
 
@@ -182,8 +185,10 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 // OnTick sweeps each loop's connections on that loop: OnTick itself runs on
-// its own goroutine.
+// its own goroutine. gnet starts that goroutine once the event loops are
+// registered, so the first call also marks the server ready.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	s.bootOnce.Do(func() { close(s.booted) })
 	for _, l := range s.loops() {
 		l.Execute(l.sweep)
 	}
