@@ -15,6 +15,7 @@ import (
 	"github.com/danmu-dev/danmu/ingest"
 	"github.com/danmu-dev/danmu/presence"
 	"github.com/danmu-dev/danmu/stream"
+	"github.com/danmu-dev/danmu/web"
 )
 
 // roles says which parts a process runs.
@@ -85,6 +86,11 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 			online = fleet
 		}
 		api = ingest.New(o.ingest, log, online, logger)
+		var page web.Config
+		if ws != nil {
+			page.EdgeAddr = ws.Addr
+		}
+		web.Register(api, page)
 		go func() { apiErr <- api.Serve(ln) }()
 	}
 	printURLs(stdout, ws, ln, fleet != nil)
@@ -134,6 +140,7 @@ func printURLs(w io.Writer, ws *edge.Server, api net.Listener, redis bool) {
 	}
 	if api != nil {
 		addr := api.Addr().String()
+		fmt.Fprintf(w, "  Demo page   http://%s/?room=demo\n", addr)
 		fmt.Fprintf(w, "  HTTP API    http://%s/v1/rooms/demo/danmaku\n", addr)
 		fmt.Fprintf(w, "  Health      http://%s/healthz\n\n", addr)
 		fmt.Fprintf(w, "Post a comment:\n  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"hello\"}' http://%s/v1/rooms/demo/danmaku\n", addr)
