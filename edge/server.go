@@ -36,8 +36,8 @@ type Server struct {
 	// called meanwhile (CountConnections, Stop) race with that.
 	booted   chan struct{}
 	bootOnce sync.Once
-	engine gnet.Engine
-	addr   net.Addr
+	engine   gnet.Engine
+	addr     net.Addr
 
 	mu struct {
 		sync.Mutex
