@@ -16,6 +16,10 @@ const DefaultMaxLen = 10000
 // up to MaxLen, so a quiet room does not hold MaxLen slots.
 const minRoomCapacity = 16
 
+// publishedIDsPerAlloc is how many newest IDs a room publishes from one
+// allocation (see room.newest).
+const publishedIDsPerAlloc = 64
+
 // MemoryConfig configures a Memory log. The zero value works.
 type MemoryConfig struct {
 	// MaxLen is the number of entries kept per room; each Append beyond it
@@ -33,11 +37,15 @@ type MemoryConfig struct {
 // Memory is safe for concurrent use. The Data of returned entries is shared
 // with the log and with every other reader, and must not be modified.
 //
-// A blocking Read registers with each room it follows, and an Append wakes
-// only the Reads registered with its room; a woken Read re-examines only
-// the rooms that woke it. So a reader following thousands of rooms costs one
-// pass over them per blocking Read, and nothing for appends to other rooms
-// (BenchmarkMemoryRead1000Rooms).
+// Read passes over a room with nothing new after its cursor without locking
+// it. A Read that has to wait registers with each room it follows, and an
+// Append wakes only the Reads registered with its room; a woken Read
+// re-examines only the rooms that woke it. So a reader following thousands
+// of rooms pays one pass over them per Read, and nothing for appends to
+// rooms it does not follow. One broadcast waking every waiting Read on any
+// Append costs less per Append, but each woken Read rescans all its rooms;
+// with appends to rooms nobody follows, its round trip was several times
+// slower (BenchmarkMemoryRead1000Rooms/wake-noisy).
 type Memory struct {
 	// Immutable after NewMemory.
 	maxLen int
@@ -73,7 +81,7 @@ func (m *Memory) Append(ctx context.Context, room string, data []byte) (ID, erro
 	now := uint64(max(time.Now().UnixMilli(), 0))
 	r := m.roomFor(room)
 	r.mu.Lock()
-	id := nextID(r.last, now)
+	id := nextID(r.last(), now)
 	r.appendLocked(Entry{ID: id, Data: stored}, m.maxLen)
 	r.wakeLocked()
 	r.mu.Unlock()
@@ -109,13 +117,10 @@ func (m *Memory) Last(ctx context.Context, room string) (ID, error) {
 	if err := ctx.Err(); err != nil {
 		return ID{}, err
 	}
-	r := m.lookup(room)
-	if r == nil {
-		return ID{}, nil
+	if r := m.lookup(room); r != nil {
+		return r.last(), nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last, nil
+	return ID{}, nil
 }
 
 // Read returns one page for each cursor whose room has entries after it,
@@ -127,22 +132,27 @@ func (m *Memory) Read(ctx context.Context, cursors []Cursor, count int, block ti
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var w *waiter
+	if block > 0 {
+		w = &waiter{wake: make(chan struct{}, 1)}
+		defer w.done.Store(true)
+	}
+	// Read the rooms with new entries. Until one turns up, register with
+	// the others, each under its lock, so that no Append goes unnoticed.
 	var pages []Page
-	if block <= 0 {
-		for i, c := range cursors {
-			if r := m.lookup(c.Room); r != nil {
-				pages = r.readOrWait(pages, c, count, nil, i)
-			}
-		}
-		return pages, nil
-	}
-
-	w := &waiter{wake: make(chan struct{}, 1)}
-	defer w.done.Store(true)
 	for i, c := range cursors {
-		pages = m.roomFor(c.Room).readOrWait(pages, c, count, w, i)
+		r := m.lookup(c.Room)
+		switch {
+		case r != nil && r.hasAfter(c.After):
+			pages = r.readOrWait(pages, c, count, nil, i)
+		case w != nil && len(pages) == 0:
+			if r == nil {
+				r = m.roomFor(c.Room)
+			}
+			pages = r.readOrWait(pages, c, count, w, i)
+		}
 	}
-	if len(pages) > 0 {
+	if len(pages) > 0 || block <= 0 {
 		return pages, nil
 	}
 	timer := time.NewTimer(block)
@@ -186,13 +196,18 @@ type room struct {
 	// Immutable.
 	name string
 
+	// newest points at the newest ID ever assigned (kept when trimmed), an
+	// element of ids that is never written again, so Read can pass over a
+	// room with nothing new without taking mu. Stored with mu held.
+	newest atomic.Pointer[ID]
+
 	mu sync.Mutex
 	// Guarded by mu. ring[head] is the oldest of n entries, which run on
 	// from there and wrap around the end of ring.
 	ring    []Entry
 	head    int
 	n       int
-	last    ID             // newest ID ever assigned; kept when trimmed
+	ids     []ID           // newest points into it; elements are written once
 	trimmed ID             // greatest ID removed by retention
 	waiters []registration // blocked Reads to wake on the next Append
 }
@@ -231,7 +246,26 @@ func (r *room) appendLocked(e Entry, maxLen int) {
 			r.head = 0
 		}
 	}
-	r.last = e.ID
+	if len(r.ids) == cap(r.ids) {
+		r.ids = make([]ID, 0, publishedIDsPerAlloc)
+	}
+	r.ids = append(r.ids, e.ID)
+	r.newest.Store(&r.ids[len(r.ids)-1])
+}
+
+// last returns the newest ID ever assigned, or the zero ID. It takes no lock.
+func (r *room) last() ID {
+	if p := r.newest.Load(); p != nil {
+		return *p
+	}
+	return ID{}
+}
+
+// hasAfter reports whether the room holds entries after id. It takes no
+// lock, so it may miss an Append that is still going on.
+func (r *room) hasAfter(id ID) bool {
+	p := r.newest.Load()
+	return p != nil && id.Less(*p)
 }
 
 // growLocked moves the entries to a ring of size size, oldest first.
@@ -266,7 +300,7 @@ func (r *room) searchLocked(id ID) int {
 // after after are missing: trimmed, or cut by a newest limit.
 func (r *room) rangeLocked(after, through ID, limit int, newest bool) (entries []Entry, gap bool) {
 	gap = after.Less(r.trimmed)
-	if !after.Less(r.last) {
+	if !r.hasAfter(after) {
 		return nil, gap
 	}
 	start, end := r.searchLocked(after), r.n
