@@ -112,8 +112,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// drain closes every connection with 1001 and waits, at most DrainTimeout,
-// for the close frames to be written.
+// drain closes every connection with 1001, answers those still in their
+// handshake with 503, and waits, at most DrainTimeout, for the connections
+// to close. A handshake left pending would hold the drain for all of
+// DrainTimeout.
 func (s *Server) drain() {
 	s.draining.Store(true)
 	deadline := time.Now().Add(s.cfg.DrainTimeout)
@@ -123,6 +125,10 @@ func (s *Server) drain() {
 		l.Execute(func() {
 			defer wg.Done()
 			for cn := range l.conns {
+				if cn.state == stateHandshake {
+					cn.rejectHTTP(503, "Service Unavailable", "server shutting down")
+					continue
+				}
 				cn.closeWith(ws.StatusGoingAway, "server shutting down")
 			}
 		})
