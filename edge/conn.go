@@ -189,13 +189,14 @@ func (cn *conn) sub(room string) int {
 	return -1
 }
 
-// Send writes a batch frame unless the viewer is too far behind, so that
-// it never slows the room: past SoftOutbound unsent bytes the frame is
-// skipped, and a viewer that stays past it for SlowTimeout, or passes
-// HardOutbound, is disconnected with 1013 (it may reconnect and resume).
-func (cn *conn) Send(frame []byte) {
+// Send writes a frame unless the viewer is too far behind, so that it
+// never slows the room: past SoftOutbound unsent bytes the frame is
+// skipped (fan-out then tells the viewer of the gap), and a viewer that
+// stays past it for SlowTimeout, or passes HardOutbound, is disconnected
+// with 1013 (it may reconnect and resume).
+func (cn *conn) Send(frame []byte) bool {
 	if cn.state != stateOpen {
-		return
+		return false
 	}
 	cfg := &cn.loop.server.cfg
 	stats := &cn.loop.server.stats
@@ -204,7 +205,7 @@ func (cn *conn) Send(frame []byte) {
 		cn.slowSince = 0
 		stats.FramesSent.Add(1)
 		cn.c.Write(frame)
-		return
+		return true
 	}
 	stats.FramesSkipped.Add(1)
 	now := time.Now().UnixNano()
@@ -214,6 +215,7 @@ func (cn *conn) Send(frame []byte) {
 	if backlog > cfg.HardOutbound || now-cn.slowSince > int64(cfg.SlowTimeout) {
 		cn.closeSlow()
 	}
+	return false
 }
 
 // closeSlow disconnects a viewer that fell too far behind.

@@ -57,7 +57,7 @@ func New(cfg Config, hub *fanout.Hub, logger *slog.Logger) *Server {
 		logger: logger,
 		booted: make(chan struct{}),
 	}
-	s.encJSON = hub.RegisterEncoder(fanout.EncoderFunc(codec.AppendBatchFrame))
+	s.encJSON = hub.RegisterEncoder(nativeEncoder{})
 	s.mu.loops = make(map[gnet.EventLoop]*loop)
 	return s
 }
@@ -228,6 +228,17 @@ func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
 		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
 	}
 	return nil
+}
+
+// nativeEncoder builds the frames of the native JSON protocol.
+type nativeEncoder struct{}
+
+func (nativeEncoder) AppendBatch(dst []byte, b *codec.Batch) []byte {
+	return codec.AppendBatchFrame(dst, b)
+}
+
+func (nativeEncoder) AppendOnline(dst []byte, room string, count int) []byte {
+	return codec.AppendOnlineFrame(dst, room, count)
 }
 
 // gnetLogger routes gnet's logs to slog.

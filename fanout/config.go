@@ -12,6 +12,9 @@ const (
 	DefaultRoomLinger    = 30 * time.Second
 	DefaultReplayLimit   = 1000
 	DefaultIOTimeout     = 5 * time.Second
+	// DefaultOnlineInterval keeps a room's count fresh for its viewers
+	// for the cost of one small frame per viewer every 10 s.
+	DefaultOnlineInterval = 10 * time.Second
 )
 
 // Config tunes a Hub. The zero value works.
@@ -42,6 +45,13 @@ type Config struct {
 	// IOTimeout bounds each stream call a join makes (finding a room's
 	// newest entry, reading a replay). Zero means DefaultIOTimeout.
 	IOTimeout time.Duration
+	// OnlineInterval is how often viewers are sent their rooms' viewer
+	// counts. Zero means DefaultOnlineInterval.
+	OnlineInterval time.Duration
+	// Counter gives the counts sent every OnlineInterval. Nil means this
+	// hub's own viewers: right for a single node, while a fleet counts
+	// through Redis (package presence).
+	Counter Counter
 }
 
 func (c Config) withDefaults() Config {
@@ -65,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IOTimeout <= 0 {
 		c.IOTimeout = DefaultIOTimeout
+	}
+	if c.OnlineInterval <= 0 {
+		c.OnlineInterval = DefaultOnlineInterval
 	}
 	return c
 }

@@ -20,9 +20,10 @@ type sink struct {
 	joined bool
 }
 
-func (s *sink) Send(frame []byte) {
+func (s *sink) Send(frame []byte) bool {
 	s.buf = append(s.buf[:0], frame...)
 	s.frames++
+	return true
 }
 
 func (s *sink) Joined(string) { s.joined = true }

@@ -86,9 +86,17 @@ type viewer struct {
 	// Owned by loop.
 	frames [][]byte
 	joined []string
+	skip   int // the next skip frames are refused, as a slow connection does
 }
 
-func (v *viewer) Send(frame []byte) { v.frames = append(v.frames, bytes.Clone(frame)) }
+func (v *viewer) Send(frame []byte) bool {
+	if v.skip > 0 {
+		v.skip--
+		return false
+	}
+	v.frames = append(v.frames, bytes.Clone(frame))
+	return true
+}
 
 func (v *viewer) Joined(room string) { v.joined = append(v.joined, room) }
 
@@ -228,6 +236,22 @@ func (c *countingEncoder) AppendBatch(dst []byte, b *codec.Batch) []byte {
 	return c.enc.AppendBatch(dst, b)
 }
 
+func (c *countingEncoder) AppendOnline(dst []byte, room string, count int) []byte {
+	return c.enc.AppendOnline(dst, room, count)
+}
+
+// encoder adapts a pair of codec functions to fanout.Encoder.
+type encoder struct {
+	batch  func([]byte, *codec.Batch) []byte
+	online func([]byte, string, int) []byte
+}
+
+func (e encoder) AppendBatch(dst []byte, b *codec.Batch) []byte { return e.batch(dst, b) }
+
+func (e encoder) AppendOnline(dst []byte, room string, count int) []byte {
+	return e.online(dst, room, count)
+}
+
 func (c *countingEncoder) calls(room string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -236,8 +260,8 @@ func (c *countingEncoder) calls(room string) int {
 
 // Encodings every env registers, in this order.
 var (
-	jsonEncoding  = fanout.EncoderFunc(codec.AppendBatchJSON)
-	frameEncoding = fanout.EncoderFunc(codec.AppendBatchFrame)
+	jsonEncoding  = encoder{codec.AppendBatchJSON, codec.AppendOnlineJSON}
+	frameEncoding = encoder{codec.AppendBatchFrame, codec.AppendOnlineFrame}
 )
 
 // syncBuffer is a log destination safe for concurrent writes.
@@ -278,6 +302,9 @@ func newEnv(tb testing.TB, cfg fanout.Config, mem *stream.Memory, log stream.Log
 	tb.Helper()
 	if log == nil {
 		log = mem
+	}
+	if cfg.OnlineInterval == 0 {
+		cfg.OnlineInterval = time.Hour // online frames only where a test asks for them
 	}
 	e := &env{tb: tb, mem: mem, logs: new(syncBuffer)}
 	e.hub = fanout.New(cfg, log, slog.New(slog.NewTextHandler(e.logs, nil)))

@@ -48,6 +48,9 @@ func New(cfg Config, log stream.Log, logger *slog.Logger) *Hub {
 		changed: make(chan struct{}, 1),
 	}
 	h.mu.rooms = make(map[string]*room)
+	if h.cfg.Counter == nil {
+		h.cfg.Counter = h
+	}
 	return h
 }
 
@@ -103,6 +106,17 @@ func (h *Hub) Counts() map[string]int {
 	return counts
 }
 
+// OnlineMany returns the number of local viewers of each room. It makes
+// the hub its own Counter on a single node.
+func (h *Hub) OnlineMany(_ context.Context, rooms []string) (map[string]int, error) {
+	counts := h.Counts()
+	out := make(map[string]int, len(rooms))
+	for _, room := range rooms {
+		out[room] = counts[room]
+	}
+	return out, nil
+}
+
 // Skipped returns how many stream entries were skipped because they were
 // not a well-formed stored message.
 func (h *Hub) Skipped() uint64 { return h.skipped.Load() }
@@ -112,6 +126,9 @@ func (h *Hub) Skipped() uint64 { return h.skipped.Load() }
 func (h *Hub) Run(ctx context.Context) error {
 	janitor := time.NewTicker(h.cfg.RoomLinger / 2)
 	defer janitor.Stop()
+	var online sync.WaitGroup
+	defer online.Wait()
+	online.Go(func() { h.runOnline(ctx) })
 	backoff := time.Duration(0)
 	for {
 		select {
@@ -157,6 +174,42 @@ func (h *Hub) Run(ctx context.Context) error {
 		for i := range pages {
 			if r := h.room(pages[i].Room); r != nil {
 				r.push(&pages[i])
+			}
+		}
+	}
+}
+
+// runOnline sends every room with local viewers its fleet-wide count every
+// OnlineInterval until ctx ends.
+func (h *Hub) runOnline(ctx context.Context) {
+	tick := time.NewTicker(h.cfg.OnlineInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		local := h.Counts()
+		if len(local) == 0 {
+			continue
+		}
+		rooms := make([]string, 0, len(local))
+		for room := range local {
+			rooms = append(rooms, room)
+		}
+		qctx, cancel := context.WithTimeout(ctx, h.cfg.IOTimeout)
+		counts, err := h.cfg.Counter.OnlineMany(qctx, rooms)
+		cancel()
+		if err != nil {
+			h.logger.Warn("fanout: cannot count viewers; no online counts sent this round", "err", err)
+			continue
+		}
+		for _, name := range rooms {
+			if r := h.room(name); r != nil {
+				// A fleet's count lags a refresh behind; it is never
+				// below what this hub sees.
+				r.sendOnline(max(counts[name], local[name]))
 			}
 		}
 	}

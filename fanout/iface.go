@@ -1,6 +1,10 @@
 package fanout
 
-import "github.com/danmu-dev/danmu/codec"
+import (
+	"context"
+
+	"github.com/danmu-dev/danmu/codec"
+)
 
 // Executor runs fn on the goroutine that owns a shard of viewers, in the
 // order Execute was called. fn must not block. The edge's event loops
@@ -10,26 +14,30 @@ type Executor interface {
 }
 
 // Viewer is one subscriber's connection. Its methods are called only on
-// its shard's Executor.
+// its shard's Executor, and must not join or leave rooms synchronously.
 type Viewer interface {
 	// Send writes one frame. The frame is shared with every viewer of the
 	// same encoding: it must not be modified, nor kept after Send returns.
-	Send(frame []byte)
+	// Send reports false when it skipped the frame (the viewer is too far
+	// behind): the viewer is then told of a gap before its next frame.
+	Send(frame []byte) bool
 	// Joined reports that the subscription to room is live: every batch
 	// after this call reaches the viewer. A replay, if one was asked for,
 	// follows at once.
 	Joined(room string)
 }
 
-// Encoder builds the frame of one wire format for a batch. Each encoder a
-// room's viewers need runs once per batch, whatever the number of viewers.
+// Encoder builds the frames of one wire format. Each encoder a room's
+// viewers need runs once per event, whatever the number of viewers.
 type Encoder interface {
 	// AppendBatch appends the complete frame for b to dst.
 	AppendBatch(dst []byte, b *codec.Batch) []byte
+	// AppendOnline appends the frame telling that room has count viewers
+	// over the whole fleet.
+	AppendOnline(dst []byte, room string, count int) []byte
 }
 
-// EncoderFunc adapts a function to Encoder.
-type EncoderFunc func(dst []byte, b *codec.Batch) []byte
-
-// AppendBatch calls f.
-func (f EncoderFunc) AppendBatch(dst []byte, b *codec.Batch) []byte { return f(dst, b) }
+// Counter gives fleet-wide viewer counts.
+type Counter interface {
+	OnlineMany(ctx context.Context, rooms []string) (map[string]int, error)
+}

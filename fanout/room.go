@@ -115,10 +115,15 @@ func (r *room) start() {
 	r.mu.waiting = nil
 	r.mu.Unlock()
 	for _, sub := range waiting {
-		if sub.since == nil || !sub.since.Less(last) {
+		switch {
+		case sub.since == nil || *sub.since == last:
 			sub.shard.exec.Execute(func() { sub.activate(nil) })
-		} else {
+		case sub.since.Less(last):
 			go h.replay(sub, *sub.since, last)
+		default:
+			// The log holds no such entry: it was reset, or the ID comes
+			// from elsewhere.
+			sub.shard.exec.Execute(func() { sub.activate(&stream.Page{Room: r.name, Gap: true}) })
 		}
 	}
 	h.follow()
@@ -157,19 +162,19 @@ func (r *room) push(p *stream.Page) {
 }
 
 // wellFormed reports whether data can be spliced into a batch as a stored
-// message: one JSON object, valid UTF-8. Ingest only writes such entries;
-// this guards viewers against anything else found in a shared stream. The
-// braces alone are not enough: "{oops}" or "{"a":1}{"b":2}" would make the
-// whole frame invalid JSON for every viewer of the room.
+// message: one JSON object, valid UTF-8, opening with its first key (the
+// ID is spliced in right after the brace). Ingest only writes such entries;
+// this guards viewers against anything else found in a shared stream: an
+// entry such as "{oops}" or "{"a":1}{"b":2}" would make the whole frame
+// invalid JSON for every viewer of the room.
 func wellFormed(data []byte) bool {
 	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' &&
-		utf8.Valid(data) && codec.JSON.Valid(data)
+		(data[1] == '"' || len(data) == 2) && utf8.Valid(data) && codec.JSON.Valid(data)
 }
 
 // flush hands the pending entries to every shard with viewers of the room,
 // encoded once per encoding those viewers use.
 func (r *room) flush() {
-	h := r.hub
 	r.flushing.Lock()
 	defer r.flushing.Unlock()
 	r.mu.Lock()
@@ -182,37 +187,64 @@ func (r *room) flush() {
 	r.mu.pending = nil
 	b := codec.Batch{Room: r.name, Dropped: r.mu.dropped, Gap: r.mu.gap}
 	r.mu.dropped, r.mu.gap = 0, false
+	var last stream.ID
 	if len(entries) > 0 {
-		r.mu.dispatched = entries[len(entries)-1].ID
+		last = entries[len(entries)-1].ID
+		r.mu.dispatched = last
 	}
 	r.mu.seq++
 	seq := r.mu.seq
 	r.mu.lastFlush = time.Now()
-	var targets []int
+	targets, need := r.targetsLocked()
+	r.mu.Unlock()
+	if len(targets) == 0 {
+		return
+	}
+	b.Items = items(entries)
+	r.dispatch(targets, need,
+		func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
+		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames) })
+}
+
+// sendOnline hands the room's fleet-wide viewer count to its viewers.
+func (r *room) sendOnline(count int) {
+	r.mu.Lock()
+	targets, need := r.targetsLocked()
+	r.mu.Unlock()
+	r.dispatch(targets, need,
+		func(dst []byte, e Encoder) []byte { return e.AppendOnline(dst, r.name, count) },
+		func(s *Shard, frames [][]byte) { s.deliverEvent(r, frames) })
+}
+
+// targetsLocked returns the shards that hold viewers of the room and which
+// encodings those viewers use.
+func (r *room) targetsLocked() (targets []int, need []bool) {
 	for i, n := range r.mu.perShard {
 		if n > 0 {
 			targets = append(targets, i)
 		}
 	}
-	var need []bool
 	if len(targets) > 0 {
 		need = make([]bool, len(r.mu.perEncoder))
 		for i, n := range r.mu.perEncoder {
 			need[i] = n > 0
 		}
 	}
-	r.mu.Unlock()
+	return targets, need
+}
+
+// dispatch builds one frame per needed encoding with build, then runs
+// deliver once on each target shard with the frames, indexed by encoding.
+func (r *room) dispatch(targets []int, need []bool, build func([]byte, Encoder) []byte, deliver func(*Shard, [][]byte)) {
 	if len(targets) == 0 {
 		return
 	}
-
-	b.Items = items(entries)
-	shards, encoders := h.snapshot()
+	shards, encoders := r.hub.snapshot()
 	fb := newFlushBuffer(len(encoders))
 	for i, e := range encoders {
 		if i < len(need) && need[i] {
 			start := len(fb.buf)
-			fb.buf = e.AppendBatch(fb.buf, &b)
+			fb.buf = build(fb.buf, e)
 			fb.ends[i] = [2]int{start, len(fb.buf)}
 		}
 	}
@@ -220,17 +252,26 @@ func (r *room) flush() {
 	for _, i := range targets {
 		s := shards[i]
 		s.exec.Execute(func() {
-			s.deliver(r, seq, fb.frames)
+			deliver(s, fb.frames)
 			fb.release()
 		})
 	}
 }
 
-// items converts stream entries to codec items.
+// items converts stream entries to codec items. The IDs share one string.
 func items(entries []stream.Entry) []codec.Item {
 	out := make([]codec.Item, len(entries))
+	ids := make([]byte, 0, 24*len(entries))
+	ends := make([]int, len(entries))
 	for i, e := range entries {
-		out[i] = codec.Item{ID: e.ID.String(), Stored: e.Data}
+		ids = e.ID.AppendTo(ids)
+		ends[i] = len(ids)
+	}
+	all := string(ids)
+	start := 0
+	for i, e := range entries {
+		out[i] = codec.Item{ID: all[start:ends[i]], Stored: e.Data}
+		start = ends[i]
 	}
 	return out
 }

@@ -19,6 +19,7 @@ type Shard struct {
 	// Owned by exec.
 	members map[*room][]*Sub
 	scratch []byte // replay frames; valid until the next replay
+	notice  []byte // gap notices; valid until the next notice
 }
 
 // Sub is one viewer's subscription to one room.
@@ -36,6 +37,13 @@ type Sub struct {
 	live     bool   // false while a replay is being fetched
 	left     bool
 	buffered [][]byte // live frames that arrived during the replay
+	// waitFor is the since of a viewer that knows entries this hub has
+	// not delivered yet: it waits, not live, for the first batch that
+	// reaches it, and is then replayed up to that batch.
+	waitFor *stream.ID
+	// missed is set when Send skipped a frame: the next frame is preceded
+	// by a gap notice.
+	missed bool
 }
 
 // Room returns the name of the subscribed room.
@@ -63,7 +71,6 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 	r.countLocked(s.index, enc, 1)
 	sub.afterSeq = r.mu.seq
 	ready, dispatched := r.mu.ready, r.mu.dispatched
-	live := ready && (since == nil || !since.Less(dispatched))
 	if !ready {
 		r.mu.waiting = append(r.mu.waiting, sub)
 	}
@@ -74,11 +81,16 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 	switch {
 	case created:
 		go r.start()
-	case live:
+	case !ready:
+		// r.start completes the join.
+	case since == nil || *since == dispatched:
 		sub.live = true
 		v.Joined(name)
-	case ready:
+	case since.Less(dispatched):
 		go h.replay(sub, *since, dispatched)
+	default:
+		sub.waitFor = since
+		go h.checkAhead(sub, *since)
 	}
 	return sub
 }
@@ -114,19 +126,78 @@ func (s *Shard) Leave(sub *Sub) {
 }
 
 // deliver writes one batch's frames to the room's viewers on this shard.
-// Send must not join or leave synchronously: the member list is being
-// walked.
-func (s *Shard) deliver(r *room, seq uint64, frames [][]byte) {
+// last is the ID of the batch's newest entry (zero for a gap notice alone).
+func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte) {
 	for _, sub := range s.members[r] {
 		if seq <= sub.afterSeq || sub.enc >= len(frames) || frames[sub.enc] == nil {
 			continue
 		}
-		if !sub.live {
+		switch {
+		case sub.waitFor != nil:
+			// Batches before the viewer's since hold nothing new for it;
+			// the first one reaching it is replayed, cut at since.
+			if last.IsZero() || last.Less(*sub.waitFor) {
+				continue
+			}
+			since := *sub.waitFor
+			sub.waitFor = nil
+			sub.afterSeq = seq
+			go s.hub.replay(sub, since, last)
+		case !sub.live:
 			sub.buffered = append(sub.buffered, bytes.Clone(frames[sub.enc]))
-			continue
+		default:
+			sub.send(frames[sub.enc])
 		}
-		sub.viewer.Send(frames[sub.enc])
 	}
+}
+
+// deliverEvent writes an event that is not part of the room's message
+// sequence (an online count) to the room's live viewers on this shard.
+func (s *Shard) deliverEvent(r *room, frames [][]byte) {
+	for _, sub := range s.members[r] {
+		if sub.live && sub.enc < len(frames) && frames[sub.enc] != nil {
+			sub.send(frames[sub.enc])
+		}
+	}
+}
+
+// send writes frame to the viewer, preceded by a gap notice when an
+// earlier frame was skipped.
+func (sub *Sub) send(frame []byte) {
+	if sub.missed {
+		s := sub.shard
+		_, encoders := s.hub.snapshot()
+		b := codec.Batch{Room: sub.room.name, Gap: true}
+		s.notice = encoders[sub.enc].AppendBatch(s.notice[:0], &b)
+		if !sub.viewer.Send(s.notice) {
+			return
+		}
+		sub.missed = false
+	}
+	sub.missed = !sub.viewer.Send(frame)
+}
+
+// checkAhead handles a join whose since is newer than what the room has
+// delivered: when the log has no such entry (it was reset, or the ID is
+// from elsewhere) the viewer is told of a gap and goes live at once;
+// otherwise deliver replays the viewer when a batch reaches since.
+func (h *Hub) checkAhead(sub *Sub, since stream.ID) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.IOTimeout)
+	last, err := h.log.Last(ctx, sub.room.name)
+	cancel()
+	if err == nil && !last.Less(since) {
+		return
+	}
+	if err != nil {
+		h.logger.Warn("fanout: cannot check a join's since; reporting a gap", "room", sub.room.name, "err", err)
+	}
+	sub.shard.exec.Execute(func() {
+		if sub.waitFor == nil {
+			return // a batch reached since meanwhile
+		}
+		sub.waitFor = nil
+		sub.activate(&stream.Page{Room: sub.room.name, Gap: true})
+	})
 }
 
 // replay reads what the stream holds after since, up to through (the last
@@ -158,7 +229,7 @@ func (h *Hub) replay(sub *Sub, since, through stream.ID) {
 // activate makes sub live: it reports the join, sends the replay in frames
 // of at most MaxBatch messages, then the live frames gathered meanwhile.
 func (sub *Sub) activate(page *stream.Page) {
-	if sub.left {
+	if sub.left || sub.live {
 		return
 	}
 	s := sub.shard
@@ -173,12 +244,12 @@ func (sub *Sub) activate(page *stream.Page) {
 			n := min(len(entries), s.hub.cfg.MaxBatch)
 			b := codec.Batch{Room: sub.room.name, Items: items(entries[:n]), Gap: gap}
 			s.scratch = enc.AppendBatch(s.scratch[:0], &b)
-			sub.viewer.Send(s.scratch)
+			sub.send(s.scratch)
 			entries, gap = entries[n:], false
 		}
 	}
 	for _, f := range sub.buffered {
-		sub.viewer.Send(f)
+		sub.send(f)
 	}
 	sub.buffered = nil
 }

@@ -1,0 +1,145 @@
+package fanout_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/danmu-dev/danmu/fanout"
+)
+
+// TestJoinSinceAheadOfDelivery joins with the ID of an entry the hub has
+// read but not flushed yet (as after a reconnect to another node): the
+// viewer gets exactly what follows that ID, nothing twice.
+func TestJoinSinceAheadOfDelivery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fanout.Config{FlushInterval: 300 * time.Millisecond}, newMemory(0), nil, 1)
+	keeper := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", keeper, nil)
+	keeper.waitJoined(t)
+	first := e.append("room", 0) // an idle room sends at once
+	keeper.waitLast(t, first)
+	ids := []string{first}
+	for n := 1; n <= 3; n++ { // these wait for the window
+		ids = append(ids, e.append("room", n))
+	}
+	v := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", v, parseID(t, ids[2]))
+	ids = append(ids, e.append("room", 4))
+	v.waitLast(t, ids[4])
+	var got []int
+	for _, b := range v.batches(t) {
+		if b.Gap || b.Dropped != 0 {
+			t.Errorf("batch %+v reports a loss", b)
+		}
+		got = append(got, ns(b.Msgs)...)
+	}
+	if want := []int{3, 4}; !slices.Equal(got, want) {
+		t.Errorf("viewer got %v; want %v", got, want)
+	}
+}
+
+// TestSkippedFrameIsFollowedByGap makes a viewer refuse frames, as a slow
+// connection does: its next frame is preceded by a gap notice, and the
+// other viewers see nothing of it.
+func TestSkippedFrameIsFollowedByGap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, newMemory(0), nil, 1)
+	slow, fast := e.viewer(0, e.jsonEnc), e.viewer(0, e.jsonEnc)
+	e.join(0, "room", slow, nil)
+	e.join(0, "room", fast, nil)
+	slow.waitJoined(t)
+	fast.waitJoined(t)
+	e.loops[0].Do(func() { slow.skip = 2 })
+	var ids []string
+	for n := range 4 {
+		ids = append(ids, e.append("room", n))
+		fast.waitLast(t, ids[n])
+	}
+	slow.waitLast(t, ids[3])
+	var got []int
+	gaps := 0
+	for _, b := range slow.batches(t) {
+		if b.Gap {
+			gaps++
+			if len(b.Msgs) != 0 || len(got) != 0 {
+				t.Errorf("gap notice %+v after %v; want an empty notice first", b, got)
+			}
+		}
+		got = append(got, ns(b.Msgs)...)
+	}
+	if gaps != 1 || !slices.Equal(got, []int{2, 3}) {
+		t.Errorf("slow viewer got %v with %d gap notices; want [2 3] after one", got, gaps)
+	}
+	for _, b := range fast.batches(t) {
+		if b.Gap {
+			t.Errorf("fast viewer got a gap: %+v", b)
+		}
+	}
+}
+
+// fixedCounter reports the same count for every room.
+type fixedCounter struct {
+	mu    sync.Mutex
+	count int
+	rooms [][]string
+}
+
+func (c *fixedCounter) OnlineMany(_ context.Context, rooms []string) (map[string]int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rooms = append(c.rooms, slices.Sorted(slices.Values(rooms)))
+	out := make(map[string]int, len(rooms))
+	for _, r := range rooms {
+		out[r] = c.count
+	}
+	return out, nil
+}
+
+// TestOnlineCounts sends every room with viewers its count each
+// OnlineInterval, once per room whatever the number of viewers.
+func TestOnlineCounts(t *testing.T) {
+	t.Parallel()
+	counter := &fixedCounter{count: 42}
+	e := newEnv(t, fanout.Config{OnlineInterval: 20 * time.Millisecond, Counter: counter}, newMemory(0), nil, 2)
+	var viewers []*viewer
+	for i, room := range []string{"a", "a", "b"} {
+		v := e.viewer(i%2, e.jsonEnc)
+		e.join(i%2, room, v, nil)
+		v.waitJoined(t)
+		viewers = append(viewers, v)
+	}
+	for i, v := range viewers {
+		waitFor(t, "an online frame", func() bool { frames, _ := v.state(); return len(frames) > 0 })
+		frames, _ := v.state()
+		var got struct {
+			Type  string `json:"type"`
+			Room  string `json:"room"`
+			Count int    `json:"count"`
+		}
+		if err := json.Unmarshal(frames[0], &got); err != nil || got.Type != "online" || got.Count != 42 {
+			t.Errorf("viewer %d got %s (%v); want an online count of 42", i, frames[0], err)
+		}
+	}
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	if !slices.Equal(counter.rooms[0], []string{"a", "b"}) {
+		t.Errorf("Counter asked for %v; want each room with viewers once", counter.rooms[0])
+	}
+}
+
+// TestOnlineCountsLocal counts this hub's viewers when no Counter is set.
+func TestOnlineCountsLocal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fanout.Config{OnlineInterval: 20 * time.Millisecond}, newMemory(0), nil, 1)
+	a, b := e.viewer(0, e.jsonEnc), e.viewer(0, e.jsonEnc)
+	e.join(0, "r", a, nil)
+	e.join(0, "r", b, nil)
+	waitFor(t, "an online frame of 2", func() bool {
+		frames, _ := a.state()
+		return len(frames) > 0 && string(frames[len(frames)-1]) == `{"type":"online","room":"r","count":2}`
+	})
+}
