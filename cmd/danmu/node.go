@@ -64,6 +64,9 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	var ws *edge.Server
 	edgeErr := make(chan error, 1)
 	if r.edge {
+		if fleet != nil {
+			o.fanout.Counter = fleet
+		}
 		hub = fanout.New(o.fanout, log, logger)
 		ws = edge.New(o.edge, hub, logger)
 		wg.Go(func() { _ = hub.Run(background) })

@@ -67,6 +67,7 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.fanout.MaxBatch, "max-batch", fanout.DefaultMaxBatch, "most messages in one frame; older ones are dropped and counted")
 	fs.IntVar(&o.fanout.ReplayLimit, "replay-limit", fanout.DefaultReplayLimit, "most messages replayed to a viewer joining with since")
 	fs.DurationVar(&o.fanout.RoomLinger, "room-linger", fanout.DefaultRoomLinger, "keep following a room this long after its last local viewer left")
+	fs.DurationVar(&o.fanout.OnlineInterval, "online-interval", fanout.DefaultOnlineInterval, "how often viewers are sent their rooms' online counts")
 	fs.DurationVar(&o.presence.TTL, "online-ttl", presence.DefaultTTL, "with Redis: an edge's online counts expire this long after its last refresh")
 }
 
