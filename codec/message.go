@@ -8,7 +8,11 @@ import (
 // stream) is the JSON of a Message without ID; the stream assigns the ID,
 // and AppendBatch splices it in front of the stored object.
 type Message struct {
-	ID    string `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
+	// Prio above zero marks an admin, system or paid message: delivered
+	// first in its batch and never dropped by the per-frame cap. It comes
+	// first in the stored form so fan-out can see it without decoding.
+	Prio  int    `json:"prio,omitempty"`
 	UID   string `json:"uid"`
 	Name  string `json:"name"`
 	Text  string `json:"text"`
@@ -18,14 +22,12 @@ type Message struct {
 }
 
 // JSON is the sonic configuration used for everything danmu decodes or
-// encodes: strict about UTF-8 so that no invalid byte sequence ever reaches
-// a viewer (see PITFALLS.md, sonic).
-var JSON = sonic.Config{
-	EscapeHTML:              false,
-	SortMapKeys:             false,
-	ValidateString:          true,
-	NoValidateJSONMarshaler: false,
-}.Froze()
+// encodes. ValidateString rejects raw control characters in strings, but
+// sonic replaces invalid UTF-8 with U+FFFD rather than failing: callers
+// check utf8.Valid on input first (see PITFALLS.md, sonic). Unmarshal
+// copies its input, so decoded strings never alias a reused buffer
+// (TestDecodeClientMessageCopies).
+var JSON = sonic.Config{ValidateString: true}.Froze()
 
 // EncodeStored returns the stored form of m (ID left out).
 func EncodeStored(m Message) ([]byte, error) {

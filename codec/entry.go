@@ -1,0 +1,58 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidControl reports a control record that cannot be decoded.
+var ErrInvalidControl = errors.New("codec: invalid control record")
+
+// A room's stream holds stored messages and control records. A control
+// record is a JSON object whose first key is "op":
+//
+//	{"op":"delete","id":"<id of the deleted message>"}
+//
+// No stored message starts that way (Message has no "op" field), so
+// fan-out tells them apart by the prefix without decoding messages.
+const (
+	OpDelete      = "delete"
+	controlPrefix = `{"op":`
+	prioPrefix    = `{"prio":`
+)
+
+// Control is a decoded control record.
+type Control struct {
+	Op string `json:"op"`
+	ID string `json:"id"`
+}
+
+// EncodeDelete returns the control record that deletes message id.
+func EncodeDelete(id string) ([]byte, error) {
+	if !validSince(id) {
+		return nil, fmt.Errorf("%w: bad id %s", ErrInvalidControl, quoteShort(id))
+	}
+	return JSON.Marshal(&Control{Op: OpDelete, ID: id})
+}
+
+// IsControl reports whether a stream entry is a control record.
+func IsControl(data []byte) bool { return bytes.HasPrefix(data, []byte(controlPrefix)) }
+
+// ParseControl decodes a control record and checks it.
+func ParseControl(data []byte) (Control, error) {
+	var c Control
+	if err := JSON.Unmarshal(data, &c); err != nil {
+		return Control{}, fmt.Errorf("%w: %w", ErrInvalidControl, err)
+	}
+	if c.Op != OpDelete || !validSince(c.ID) {
+		return Control{}, fmt.Errorf("%w: op %s id %s", ErrInvalidControl, quoteShort(c.Op), quoteShort(c.ID))
+	}
+	return c, nil
+}
+
+// IsPriority reports whether a stored message has a priority above zero,
+// from its first key alone (see Message.Prio).
+func IsPriority(stored []byte) bool {
+	return bytes.HasPrefix(stored, []byte(prioPrefix)) && !bytes.HasPrefix(stored[len(prioPrefix):], []byte("0"))
+}
