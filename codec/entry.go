@@ -54,5 +54,9 @@ func ParseControl(data []byte) (Control, error) {
 // IsPriority reports whether a stored message has a priority above zero,
 // from its first key alone (see Message.Prio).
 func IsPriority(stored []byte) bool {
-	return bytes.HasPrefix(stored, []byte(prioPrefix)) && !bytes.HasPrefix(stored[len(prioPrefix):], []byte("0"))
+	if !bytes.HasPrefix(stored, []byte(prioPrefix)) || len(stored) == len(prioPrefix) {
+		return false
+	}
+	c := stored[len(prioPrefix)]
+	return c >= '1' && c <= '9'
 }
