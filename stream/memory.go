@@ -41,11 +41,11 @@ type MemoryConfig struct {
 // it. A Read that has to wait registers with each room it follows, and an
 // Append wakes only the Reads registered with its room; a woken Read
 // re-examines only the rooms that woke it. So a reader following thousands
-// of rooms pays one pass over them per Read, and nothing for appends to
-// rooms it does not follow. One broadcast waking every waiting Read on any
-// Append costs less per Append, but each woken Read rescans all its rooms;
-// with appends to rooms nobody follows, its round trip was several times
-// slower (BenchmarkMemoryRead1000Rooms/wake-noisy).
+// of rooms pays one pass over them per Read, and is never woken by appends
+// to rooms it does not follow. (One broadcast
+// waking every waiting Read on any Append would spare the registrations, but
+// make every Read rescan all its rooms after an Append anywhere; see
+// BenchmarkMemoryRead1000Rooms.)
 type Memory struct {
 	// Immutable after NewMemory.
 	maxLen int
