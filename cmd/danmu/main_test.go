@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runArgs runs the command line args and returns the exit status and what
+// was written to stdout and stderr.
+func runArgs(args ...string) (status int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	status = run(args, &out, &errOut)
+	return status, out.String(), errOut.String()
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-help"}, {"-h"}} {
+		status, stdout, stderr := runArgs(args...)
+		if status != 0 || stderr != "" {
+			t.Errorf("danmu %s = %d, stderr %q; want 0 and nothing on stderr", args[0], status, stderr)
+		}
+		for _, command := range []string{"serve", "edge", "ingest", "help", "DANMU_"} {
+			if !strings.Contains(stdout, command) {
+				t.Errorf("danmu %s does not mention %q:\n%s", args[0], command, stdout)
+			}
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	// Whatever the environment running the tests says, edge and ingest
+	// get no Redis from it.
+	t.Setenv("DANMU_REDIS", "")
+	for _, tc := range []struct {
+		args []string
+		want string // in stderr
+	}{
+		{nil, "Usage:"},
+		{[]string{"launch"}, `unknown command "launch"`},
+		{[]string{"--redis", "127.0.0.1:6379"}, `unknown command "--redis"`},
+		{[]string{"edge"}, "edge needs --redis"},
+		{[]string{"ingest"}, "ingest needs --redis"},
+		{[]string{"edge", "--redis", ""}, "edge needs --redis"},
+		{[]string{"serve", "--no-such-flag"}, "no-such-flag"},
+		{[]string{"ingest", "--ws-addr", ":7070", "--redis", "127.0.0.1:6379"}, "ws-addr"},
+		{[]string{"edge", "--http-addr", ":7080", "--redis", "127.0.0.1:6379"}, "http-addr"},
+		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+		{[]string{"serve", "--loops", "many"}, "loops"},
+		{[]string{"serve", "--flush-interval", "5"}, "flush-interval"},
+		{[]string{"serve", "--log-level", "loud"}, "log-level"},
+		{[]string{"serve", "--log-format", "xml"}, "--log-format"},
+	} {
+		status, stdout, stderr := runArgs(tc.args...)
+		if status != 2 || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("danmu %q = %d, stdout %q, stderr %q; want 2 and %q on stderr", tc.args, status, stdout, stderr, tc.want)
+		}
+	}
+}
+
+func TestBadEnvironmentIsUsageError(t *testing.T) {
+	t.Setenv("DANMU_LOOPS", "many")
+	status, _, stderr := runArgs("serve")
+	if status != 2 || !strings.Contains(stderr, "DANMU_LOOPS") {
+		t.Errorf("danmu serve with DANMU_LOOPS=many = %d, stderr %q; want 2 naming DANMU_LOOPS", status, stderr)
+	}
+}
+
+// TestCommandHelp checks that "danmu <command> --help" lists every flag of
+// the command with the environment variable that sets it, and only the
+// flags of the parts the command runs.
+func TestCommandHelp(t *testing.T) {
+	for _, tc := range []struct {
+		command string
+		has     []string
+		hasNot  []string
+	}{
+		{"serve", []string{"redis", "ws-addr", "http-addr", "retention", "online-ttl", "append-timeout"}, nil},
+		{"edge", []string{"redis", "ws-addr", "retention", "online-ttl", "flush-interval"}, []string{"http-addr", "append-timeout"}},
+		{"ingest", []string{"redis", "http-addr", "retention", "append-timeout"}, []string{"ws-addr", "online-ttl", "flush-interval"}},
+	} {
+		status, stdout, stderr := runArgs(tc.command, "--help")
+		if status != 0 || stdout != "" {
+			t.Errorf("danmu %s --help = %d, stdout %q; want 0 and the help on stderr", tc.command, status, stdout)
+		}
+		var o options
+		var names []string
+		commandFlags(tc.command, commandRoles[tc.command], &o).VisitAll(func(f *flag.Flag) {
+			names = append(names, f.Name)
+			if want := "--" + f.Name + " (" + envName(f.Name) + ")"; !strings.Contains(stderr, want) {
+				t.Errorf("danmu %s --help does not list %q:\n%s", tc.command, want, stderr)
+			}
+		})
+		for _, name := range tc.has {
+			if !slices.Contains(names, name) {
+				t.Errorf("danmu %s has no flag --%s", tc.command, name)
+			}
+		}
+		for _, name := range tc.hasNot {
+			if slices.Contains(names, name) || strings.Contains(stderr, "--"+name+" ") {
+				t.Errorf("danmu %s has a flag --%s; that part does not run in it", tc.command, name)
+			}
+		}
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	for in, want := range map[string]string{
+		"redis":               "DANMU_REDIS",
+		"ws-addr":             "DANMU_WS_ADDR",
+		"max-rooms-per-conn":  "DANMU_MAX_ROOMS_PER_CONN",
+		"soft-outbound-bytes": "DANMU_SOFT_OUTBOUND_BYTES",
+	} {
+		if got := envName(in); got != want {
+			t.Errorf("envName(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// parseServe parses args as the flags of danmu serve, with the
+// environment.
+func parseServe(t *testing.T, args ...string) options {
+	t.Helper()
+	var o options
+	if err := parseFlags(commandFlags("serve", commandRoles["serve"], &o), args, io.Discard); err != nil {
+		t.Fatalf("parse %q: %v", args, err)
+	}
+	return o
+}
+
+// TestEnvironmentAndFlags checks that DANMU_* variables set flags and that
+// the command line wins over them.
+func TestEnvironmentAndFlags(t *testing.T) {
+	t.Setenv("DANMU_WS_ADDR", "127.0.0.1:9001")
+	t.Setenv("DANMU_REDIS", "10.0.0.1:6379, 10.0.0.2:6379")
+	t.Setenv("DANMU_FLUSH_INTERVAL", "40ms")
+	t.Setenv("DANMU_RETENTION", "500")
+	t.Setenv("DANMU_LOG_LEVEL", "debug")
+
+	o := parseServe(t)
+	if o.edge.Addr != "127.0.0.1:9001" || o.fanout.FlushInterval != 40*time.Millisecond ||
+		o.memory.MaxLen != 500 || o.logLevel != slog.LevelDebug ||
+		!slices.Equal(o.redis.Addrs, []string{"10.0.0.1:6379", "10.0.0.2:6379"}) {
+		t.Errorf("from the environment: ws %q, flush %v, retention %d, log %v, redis %q",
+			o.edge.Addr, o.fanout.FlushInterval, o.memory.MaxLen, o.logLevel, o.redis.Addrs)
+	}
+	if o.ingest.Addr != "127.0.0.1:7080" {
+		t.Errorf("http-addr with no flag nor variable = %q; want the default", o.ingest.Addr)
+	}
+
+	o = parseServe(t, "--ws-addr", "127.0.0.1:9002", "--redis", "10.0.0.3:6379", "--flush-interval", "7ms", "--retention", "20", "--log-level", "error")
+	if o.edge.Addr != "127.0.0.1:9002" || o.fanout.FlushInterval != 7*time.Millisecond ||
+		o.memory.MaxLen != 20 || o.logLevel != slog.LevelError ||
+		!slices.Equal(o.redis.Addrs, []string{"10.0.0.3:6379"}) {
+		t.Errorf("flags over the environment: ws %q, flush %v, retention %d, log %v, redis %q",
+			o.edge.Addr, o.fanout.FlushInterval, o.memory.MaxLen, o.logLevel, o.redis.Addrs)
+	}
+
+	// --retention feeds the Redis log, and the Redis settings the
+	// presence.
+	o = parseServe(t, "--redis-prefix", "app:", "--redis-username", "u", "--redis-password", "p")
+	o.finish()
+	if o.redis.MaxLen != 500 || !slices.Equal(o.presence.Addrs, o.redis.Addrs) ||
+		o.presence.KeyPrefix != "app:" || o.presence.Username != "u" || o.presence.Password != "p" {
+		t.Errorf("finish: redis MaxLen %d, presence %+v; want them from the flags", o.redis.MaxLen, o.presence)
+	}
+}
+
+func TestAddrList(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                  nil,
+		"a:1":               {"a:1"},
+		"a:1,b:2":           {"a:1", "b:2"},
+		" a:1 , ,b:2, ":     {"a:1", "b:2"},
+		"[::1]:6379,a:1":    {"[::1]:6379", "a:1"},
+		"redis.local:6379 ": {"redis.local:6379"},
+	} {
+		a := addrList{"stale:1"}
+		if err := a.Set(in); err != nil || !slices.Equal([]string(a), want) {
+			t.Errorf("Set(%q) = %q, %v; want %q", in, []string(a), err, want)
+		}
+		if got := a.String(); got != strings.Join(want, ",") {
+			t.Errorf("String() after Set(%q) = %q", in, got)
+		}
+	}
+}
