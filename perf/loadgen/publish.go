@@ -31,16 +31,26 @@ type publishPlan struct {
 
 // dueAt returns when comment i is due at rate comments/s from start.
 func dueAt(start time.Time, i int64, rate float64) time.Time {
-	return start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
+	return start.Add(dueOffset(i, rate))
+}
+
+func dueOffset(i int64, rate float64) time.Duration {
+	return time.Duration(float64(i) * float64(time.Second) / rate)
 }
 
 // dueBy returns how many of total comments are due by elapsed: comment i is
-// due at i/rate, so comment 0 is due at once.
+// due at dueOffset(i), so comment 0 is due at once.
 func dueBy(elapsed time.Duration, rate float64, total int64) int64 {
 	if elapsed < 0 {
 		return 0
 	}
-	return min(total, int64(elapsed.Seconds()*rate)+1)
+	// The estimate may be one short where float rounding truncated the
+	// offset of the next comment.
+	last := int64(elapsed.Seconds() * rate)
+	if dueOffset(last+1, rate) <= elapsed {
+		last++
+	}
+	return min(total, last+1)
 }
 
 // publisher posts comments over keep-alive connections, open loop when

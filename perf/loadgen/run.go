@@ -417,6 +417,9 @@ func (r *run) storm(ctx context.Context) error {
 	var t0 time.Time
 	if r.server != nil {
 		storm.ReconnectMethod = "server restart (drain, then a new process)"
+		if err := r.command(cmdExpectDrop); err != nil {
+			return err
+		}
 		if err := r.server.stop(15 * time.Second); err != nil {
 			return err
 		}

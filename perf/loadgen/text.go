@@ -1,6 +1,9 @@
 package loadgen
 
-import "strconv"
+import (
+	"math"
+	"strconv"
+)
 
 // appendText appends the text of the comment with sequence number seq,
 // posted by lane and due at sent (unix ns): "p<lane>:<seq>:<sent>".
@@ -42,12 +45,13 @@ func parseDecimal(b []byte, end byte) (int64, []byte, bool) {
 	var n int64
 	i := 0
 	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-		if n > (1<<63-1-9)/10 {
+		d := int64(b[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
 			return 0, nil, false
 		}
-		n = n*10 + int64(b[i]-'0')
+		n = n*10 + d
 	}
-	if i == 0 || i > 19 {
+	if i == 0 {
 		return 0, nil, false
 	}
 	if end == 0 {

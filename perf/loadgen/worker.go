@@ -33,6 +33,9 @@ type workerPlan struct {
 const (
 	cmdStop      = "stop"      // close every viewer and send the final report
 	cmdReconnect = "reconnect" // drop every connection; viewers reconnect
+	// cmdExpectDrop announces that the server will close every
+	// connection (a restart): those closes are not disconnects.
+	cmdExpectDrop = "expect-drop"
 )
 
 type workerCommand struct {
@@ -43,6 +46,7 @@ type workerCommand struct {
 const (
 	reportReady = "ready" // every viewer joined or failed for good
 	reportTick  = "tick"
+	reportAck   = "ack" // a command other than stop was applied
 	reportFinal = "final"
 )
 
@@ -103,8 +107,8 @@ type worker struct {
 		frames, msgs, bytes, dropped, malformed       atomic.Int64
 	}
 	lastReconnect atomic.Int64
-	// forceGen counts cmdReconnect: a viewer whose connection ended after
-	// it changed does not count a disconnect.
+	// forceGen counts cmdReconnect and cmdExpectDrop: a viewer whose
+	// connection ended after it changed does not count a disconnect.
 	forceGen atomic.Int64
 	logged   atomic.Int64
 
@@ -202,7 +206,10 @@ loop:
 			if !ok || cmd == cmdStop {
 				break loop
 			}
-			if cmd == cmdReconnect {
+			switch cmd {
+			case cmdExpectDrop:
+				w.forceGen.Add(1)
+			case cmdReconnect:
 				w.forceGen.Add(1)
 				for _, v := range viewers {
 					if c := v.conn.Load(); c != nil {
@@ -210,6 +217,8 @@ loop:
 					}
 				}
 			}
+			ack := w.snapshot(reportAck)
+			err = errors.Join(err, w.out.write(&ack))
 		case <-ctx.Done():
 			break loop
 		}

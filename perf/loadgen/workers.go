@@ -20,6 +20,7 @@ type workerProc struct {
 	stdin  io.WriteCloser
 	enc    *json.Encoder
 	ready  chan workerReport // the ready report
+	acks   chan workerReport // one per command but stop
 	final  chan workerReport // the final report
 	exited chan struct{}     // closed when the report stream ended
 }
@@ -55,7 +56,7 @@ func (r *run) startWorkers(reconnect bool) error {
 			return fmt.Errorf("loadgen: start worker: %w", err)
 		}
 		wp := &workerProc{plan: plan, cmd: cmd, stdin: stdin, enc: json.NewEncoder(stdin),
-			ready: make(chan workerReport, 1), final: make(chan workerReport, 1), exited: make(chan struct{})}
+			ready: make(chan workerReport, 1), acks: make(chan workerReport, 4), final: make(chan workerReport, 1), exited: make(chan struct{})}
 		r.mu.Lock()
 		r.mu.workers = append(r.mu.workers, wp)
 		r.mu.Unlock()
@@ -85,8 +86,11 @@ func (r *run) readReports(wp *workerProc, stdout io.Reader) {
 		switch rep.Type {
 		case reportReady:
 			wp.ready <- rep
+		case reportAck:
+			wp.acks <- rep
 		case reportFinal:
 			wp.final <- rep
+			return
 		}
 	}
 }
@@ -135,13 +139,25 @@ func (r *run) waitReady(ctx context.Context, timeout time.Duration) (readyState,
 	return st, nil
 }
 
-// command sends cmd to every worker.
+// command sends cmd to every worker and waits until each has applied it.
 func (r *run) command(cmd string) error {
-	var err error
-	for _, wp := range r.workerList() {
-		err = errors.Join(err, wp.enc.Encode(workerCommand{Cmd: cmd}))
+	workers := r.workerList()
+	for _, wp := range workers {
+		if err := wp.enc.Encode(workerCommand{Cmd: cmd}); err != nil {
+			return fmt.Errorf("loadgen: send %s to worker %d: %w", cmd, wp.plan.Worker, err)
+		}
 	}
-	return err
+	deadline := time.After(10 * time.Second)
+	for _, wp := range workers {
+		select {
+		case <-wp.acks:
+		case <-wp.exited:
+			return fmt.Errorf("loadgen: worker %d exited before applying %s", wp.plan.Worker, cmd)
+		case <-deadline:
+			return fmt.Errorf("loadgen: worker %d did not apply %s within 10s", wp.plan.Worker, cmd)
+		}
+	}
+	return nil
 }
 
 // stopWorkers stops every worker and returns their final reports, in
@@ -169,6 +185,13 @@ func (r *run) stopWorkers() ([]workerReport, error) {
 		_ = wp.stdin.Close()
 	}
 	for _, wp := range workers {
+		// Wait closes the pipe: the reader must be done with it first.
+		select {
+		case <-wp.exited:
+		case <-time.After(5 * time.Second):
+			_ = wp.cmd.Process.Kill()
+			<-wp.exited
+		}
 		done := make(chan error, 1)
 		go func() { done <- wp.cmd.Wait() }()
 		select {
