@@ -11,6 +11,7 @@ import (
 )
 
 func TestAddrPortZero(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{})
 	c := env.dial(t, "?room=lobby")
 	expectReply(t, c, "joined", "lobby", "")
@@ -30,6 +31,7 @@ type viewer struct {
 // event loops, some watching one room from the URL and some two rooms
 // joined by message.
 func TestManyViewers(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{})
 	rooms := []string{"alpha", "beta", "gamma"}
 	const viewersPerShape = 10
@@ -141,45 +143,48 @@ func receivedAll(got map[string][]string, rooms []string, n int) bool {
 // TestJoinLeave checks the replies to join and leave messages, and the
 // errors for refused ones.
 func TestJoinLeave(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{edge: Config{MaxRooms: 2}})
 	c := env.dial(t, "")
 	send(t, c, `{"type":"join","room":"a"}`)
 	expectReply(t, c, "joined", "a", "")
 	send(t, c, `{"type":"join","room":"a"}`)
-	expectReply(t, c, "error", "", "already_joined")
+	expectReply(t, c, "error", "a", "already_joined")
 	send(t, c, `{"type":"leave","room":"b"}`)
-	expectReply(t, c, "error", "", "not_joined")
+	expectReply(t, c, "error", "b", "not_joined")
 	send(t, c, `{"type":"join","room":"b","extra":[1,2]}`)
 	expectReply(t, c, "joined", "b", "")
 	send(t, c, `{"type":"join","room":"c"}`)
-	expectReply(t, c, "error", "", "too_many_rooms")
+	expectReply(t, c, "error", "c", "too_many_rooms")
 	send(t, c, `{"type":"leave","room":"a"}`)
 	expectReply(t, c, "left", "a", "")
 	send(t, c, `{"type":"join","room":"c"}`)
 	expectReply(t, c, "joined", "c", "")
 
+	// Errors name the room of the refused message, if it had one.
+	long := strings.Repeat("x", 65)
 	refused := []struct {
-		msg, code string
+		msg, room, code string
 	}{
-		{`{"type":"join"`, "invalid_message"},
-		{`not json`, "invalid_message"},
-		{`[]`, "invalid_message"},
-		{``, "invalid_message"},
-		{`{"type":"join","room":7}`, "invalid_message"},
-		{`{"type":"join","room":"no spaces"}`, "invalid_room"},
-		{`{"type":"join","room":""}`, "invalid_room"},
-		{`{"type":"leave"}`, "invalid_room"},
-		{`{"type":"join","room":"` + strings.Repeat("x", 65) + `"}`, "invalid_room"},
-		{`{"type":"join","room":"d","since":"yesterday"}`, "invalid_since"},
-		{`{"type":"join","room":"d","since":"-1"}`, "invalid_since"},
-		{`{"type":"join","room":"d","since":"1-2-3"}`, "invalid_since"},
-		{`{"type":"join","room":"d","since":"18446744073709551616-0"}`, "invalid_since"},
-		{`{"type":"dance","room":"d"}`, "unknown_type"},
-		{`{"room":"d"}`, "unknown_type"},
+		{`{"type":"join"`, "", "invalid_message"},
+		{`not json`, "", "invalid_message"},
+		{`[]`, "", "invalid_message"},
+		{``, "", "invalid_message"},
+		{`{"type":"join","room":7}`, "", "invalid_message"},
+		{`{"type":"join","room":"no spaces"}`, "no spaces", "invalid_room"},
+		{`{"type":"join","room":""}`, "", "invalid_room"},
+		{`{"type":"leave"}`, "", "invalid_room"},
+		{`{"type":"join","room":"` + long + `"}`, long, "invalid_room"},
+		{`{"type":"join","room":"d","since":"yesterday"}`, "d", "invalid_since"},
+		{`{"type":"join","room":"d","since":"-1"}`, "d", "invalid_since"},
+		{`{"type":"join","room":"d","since":"1-2-3"}`, "d", "invalid_since"},
+		{`{"type":"join","room":"d","since":"18446744073709551616-0"}`, "d", "invalid_since"},
+		{`{"type":"dance","room":"d"}`, "d", "unknown_type"},
+		{`{"room":"d"}`, "d", "unknown_type"},
 	}
 	for _, tt := range refused {
 		send(t, c, tt.msg)
-		m := expectReply(t, c, "error", "", tt.code)
+		m := expectReply(t, c, "error", tt.room, tt.code)
 		if m.Message == "" {
 			t.Errorf("error for %q has no message", tt.msg)
 		}

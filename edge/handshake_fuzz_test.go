@@ -182,11 +182,11 @@ func checkTarget(target string) error {
 	if hasRoom && !codec.ValidRoom(room) {
 		return errors.New("invalid room")
 	}
-	if since := query.Get("since"); since != "" {
+	if query.Has("since") {
 		if !hasRoom {
 			return errors.New("since without room")
 		}
-		if _, err := stream.ParseID(since); err != nil {
+		if _, err := stream.ParseID(query.Get("since")); err != nil {
 			return err
 		}
 	}

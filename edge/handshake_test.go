@@ -64,6 +64,7 @@ var badHandshakes = []struct {
 	{"bad since", upgradeRequest("/ws?room=a&since=abc"), 400},
 	{"since with three parts", upgradeRequest("/ws?room=a&since=1-2-3"), 400},
 	{"since without room", upgradeRequest("/ws?since=1-0"), 400},
+	{"empty since", upgradeRequest("/ws?room=a&since="), 400},
 	{"malformed query", upgradeRequest("/ws?room=%zz"), 400},
 	{"POST", strings.Replace(upgradeRequest("/ws"), "GET", "POST", 1), 405},
 	{"HTTP/1.0", strings.Replace(upgradeRequest("/ws"), "HTTP/1.1", "HTTP/1.0", 1), 505},
@@ -82,6 +83,7 @@ var badHandshakes = []struct {
 }
 
 func TestParseUpgrade(t *testing.T) {
+	t.Parallel()
 	l := newParseLoop()
 	for _, tt := range badHandshakes {
 		response, ok := l.parseUpgrade([]byte(tt.request))
@@ -131,6 +133,7 @@ func TestParseUpgrade(t *testing.T) {
 // TestBadHandshakes sends each refused request to a server and checks the
 // HTTP answer and that the connection is closed after it.
 func TestBadHandshakes(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{})
 	for _, tt := range badHandshakes {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,6 +166,7 @@ func paddedRequest(size int) string {
 }
 
 func TestHandshakeSizeLimit(t *testing.T) {
+	t.Parallel()
 	const limit = 1024
 	env := startEnv(t, envConfig{edge: Config{MaxHandshakeBytes: limit}})
 
@@ -231,6 +235,7 @@ func TestHandshakeTimeout(t *testing.T) {
 // TestByteByByte sends the handshake and then frames one byte at a time:
 // every partial header and payload must wait for the rest.
 func TestByteByByte(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{edge: Config{MaxMessageBytes: 128 << 10}})
 	rc := env.rawConn(t)
 	rc.writeSlowly([]byte(upgradeRequest("/ws")))
@@ -273,6 +278,7 @@ func TestByteByByte(t *testing.T) {
 // TestHandshakeWithFrames sends the upgrade request and frames in one
 // write: the bytes after the request are frames, not part of it.
 func TestHandshakeWithFrames(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{})
 	rc := env.rawConn(t)
 	rc.write([]byte(upgradeRequest("/ws?room=first") +

@@ -247,12 +247,12 @@ func send(t testing.TB, c *websocket.Conn, text string) {
 	}
 }
 
-// expectReply reads the next message and checks its type and code, and
-// its room unless it is an error.
+// expectReply reads the next message and checks its type, room and, for
+// errors, code.
 func expectReply(t testing.TB, c *websocket.Conn, typ, room, code string) serverMessage {
 	t.Helper()
 	m := readMessage(t, c)
-	if m.Type != typ || m.Code != code || (typ != "error" && m.Room != room) {
+	if m.Type != typ || m.Room != room || m.Code != code {
 		t.Fatalf("got %+v; want type %q room %q code %q", m, typ, room, code)
 	}
 	return m
