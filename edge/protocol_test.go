@@ -26,6 +26,7 @@ const testMaxMessage = 1024
 // connection and checks the close code the server answers with, read from
 // its close frame, and that the server then closes the connection.
 func TestProtocolViolations(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{edge: Config{MaxMessageBytes: testMaxMessage}})
 	join := `{"type":"join","room":"a"}`
 	fin := ws.Header{Fin: true, Masked: true, Mask: testMask}
@@ -101,6 +102,7 @@ func TestProtocolViolations(t *testing.T) {
 
 // TestControlFrames checks pings, pongs and fragmentation that are valid.
 func TestControlFrames(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{edge: Config{MaxMessageBytes: testMaxMessage}})
 	rc := env.rawUpgrade(t, "/ws")
 	expectPong := func(payload []byte) {

@@ -50,6 +50,7 @@ func readIDs(t *testing.T, c *websocket.Conn, room string, n int) ([]string, ser
 // after it, then the live ones, with nothing missed or repeated at the
 // seam, while messages keep arriving during the join.
 func TestResume(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{})
 	const room = "replay"
 	ids := postN(t, env, room, 10)
@@ -113,6 +114,7 @@ func TestResume(t *testing.T) {
 // TestResumeEdges: since at the newest message replays nothing; since at
 // or before what retention kept reports a gap before what is left.
 func TestResumeEdges(t *testing.T) {
+	t.Parallel()
 	const retention = 5
 	env := startEnv(t, envConfig{memory: stream.MemoryConfig{MaxLen: retention}})
 
@@ -155,6 +157,7 @@ func TestResumeEdges(t *testing.T) {
 // TestResumePastReplayLimit: a replay longer than ReplayLimit keeps the
 // newest messages and reports a gap before them.
 func TestResumePastReplayLimit(t *testing.T) {
+	t.Parallel()
 	const limit = 4
 	env := startEnv(t, envConfig{fanout: fanout.Config{ReplayLimit: limit}})
 	ids := postN(t, env, "long", 3*limit)

@@ -16,6 +16,7 @@ import (
 // test waits: the drain must end because every connection is closed, not
 // by a timeout.
 func TestShutdown(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{edge: Config{DrainTimeout: time.Minute, HandshakeTimeout: time.Minute}})
 	var viewers []*websocket.Conn
 	for i, query := range []string{"", "?room=a", "?room=a", "?room=b"} {
@@ -67,6 +68,7 @@ func TestShutdown(t *testing.T) {
 // TestShutdownIdle: Serve returns nil when its context ends right after
 // the server is ready.
 func TestShutdownIdle(t *testing.T) {
+	t.Parallel()
 	env := startEnv(t, envConfig{})
 	if err := env.stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
