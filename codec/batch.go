@@ -20,6 +20,9 @@ type Batch struct {
 	Items   []Item
 	Dropped int
 	Gap     bool
+	// Deletes are the IDs of messages a moderator deleted, in order. The
+	// native protocol sends each as {"type":"delete",...} after the batch.
+	Deletes []string
 }
 
 // Last returns the ID of the batch's newest item, or "" for an empty batch.
@@ -95,11 +98,36 @@ func batchJSONLen(b *Batch) int {
 	return n
 }
 
-// AppendBatchFrame appends b as one WebSocket text frame: header and JSON
-// payload in one contiguous run, ready to be written to every viewer.
+// AppendBatchFrame appends b as WebSocket text frames, in one contiguous
+// run ready to be written to every viewer: the batch (unless it carries
+// deletes only), then one delete message per deleted ID.
 func AppendBatchFrame(dst []byte, b *Batch) []byte {
-	dst = AppendFrameHeader(dst, ws.OpText, batchJSONLen(b))
-	return AppendBatchJSON(dst, b)
+	if len(b.Items) > 0 || b.Dropped > 0 || b.Gap || len(b.Deletes) == 0 {
+		dst = AppendFrameHeader(dst, ws.OpText, batchJSONLen(b))
+		dst = AppendBatchJSON(dst, b)
+	}
+	for _, id := range b.Deletes {
+		dst = AppendFrameHeader(dst, ws.OpText, deleteJSONLen(b.Room, id))
+		dst = AppendDeleteJSON(dst, b.Room, id)
+	}
+	return dst
+}
+
+const deletePrefix = `{"type":"delete","room":"`
+
+// AppendDeleteJSON appends {"type":"delete","room":"R","id":"ID"}: a
+// moderator deleted message ID. room and id must be valid (ValidRoom and
+// the ID syntax), which need no escaping.
+func AppendDeleteJSON(dst []byte, room, id string) []byte {
+	dst = append(dst, deletePrefix...)
+	dst = append(dst, room...)
+	dst = append(dst, `","id":"`...)
+	dst = append(dst, id...)
+	return append(dst, `"}`...)
+}
+
+func deleteJSONLen(room, id string) int {
+	return len(deletePrefix) + len(room) + len(`","id":"`) + len(id) + len(`"}`)
 }
 
 // appendItem writes {"id":"ID", followed by the stored object without its

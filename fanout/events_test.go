@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
 )
 
@@ -142,4 +145,95 @@ func TestOnlineCountsLocal(t *testing.T) {
 		frames, _ := a.state()
 		return len(frames) > 0 && string(frames[len(frames)-1]) == `{"type":"online","room":"r","count":2}`
 	})
+}
+
+// payloads splits what a frame-encoding viewer received into the JSON of
+// each WebSocket frame.
+func payloads(t *testing.T, v *viewer) []string {
+	t.Helper()
+	frames, _ := v.state()
+	var out []string
+	for _, b := range frames {
+		for len(b) > 0 {
+			h, n, err := codec.ParseHeader(b)
+			if err != nil || n == 0 || int64(len(b)-n) < h.Length {
+				t.Fatalf("bad frame %q: %v", b, err)
+			}
+			out = append(out, string(b[n:n+int(h.Length)]))
+			b = b[n+int(h.Length):]
+		}
+	}
+	return out
+}
+
+func (e *env) appendDelete(room, id string) string {
+	e.tb.Helper()
+	data, err := codec.EncodeDelete(id)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	return e.appendRaw(room, data)
+}
+
+// TestDeleteReachesViewers turns a delete record in the stream into a
+// delete message after the batch, live and in a replay; a replay leaves
+// out the deleted message itself.
+func TestDeleteReachesViewers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, newMemory(0), nil, 1)
+	live := e.viewer(0, e.frameEnc)
+	e.join(0, "room", live, nil)
+	live.waitJoined(t)
+	before := e.append("room", 0)
+	first := e.append("room", 1)
+	e.appendDelete("room", first)
+	last := e.append("room", 2)
+	has := func(v *viewer, s string) func() bool {
+		return func() bool {
+			return slices.ContainsFunc(payloads(t, v), func(p string) bool { return strings.Contains(p, s) })
+		}
+	}
+	want := `{"type":"delete","room":"room","id":"` + first + `"}`
+	waitFor(t, "the delete", has(live, want))
+	waitFor(t, "the last message", has(live, last))
+
+	late := e.viewer(0, e.frameEnc)
+	e.join(0, "room", late, parseID(t, before))
+	waitFor(t, "the replay", has(late, last))
+	got := payloads(t, late)
+	if !slices.Contains(got, want) {
+		t.Errorf("replay %q lacks %s", got, want)
+	}
+	for _, p := range got {
+		if strings.Contains(p, `"id":"`+first+`","n"`) {
+			t.Errorf("replay carries the deleted message: %s", p)
+		}
+	}
+}
+
+// TestPriorityFirstAndNeverDropped overflows a batch with plain and
+// priority messages: the priority ones come first and all survive.
+func TestPriorityFirstAndNeverDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fanout.Config{FlushInterval: 200 * time.Millisecond, MaxBatch: 3}, newMemory(0), nil, 1)
+	v := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", v, nil)
+	v.waitJoined(t)
+	v.waitLast(t, e.append("room", 0)) // an idle room sends at once; the rest wait
+	var last string
+	for n := 1; n <= 8; n++ {
+		data := msgData(n)
+		if n%4 == 0 {
+			data = []byte(`{"prio":5,"n":` + strconv.Itoa(n) + `}`)
+		}
+		last = e.appendRaw("room", data)
+	}
+	waitFor(t, "the overflowing batch", func() bool { return len(v.batches(t)) == 2 })
+	b := v.batches(t)[1]
+	if got := ns(b.Msgs); !slices.Equal(got, []int{4, 8, 7}) || b.Dropped != 5 {
+		t.Errorf("batch %v dropped %d; want [4 8 7] with 5 dropped", got, b.Dropped)
+	}
+	if b.Msgs[1].ID != last || b.Msgs[1].Prio != 5 {
+		t.Errorf("second message %+v; want the priority one %s", b.Msgs[1], last)
+	}
 }

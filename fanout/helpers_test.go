@@ -120,8 +120,9 @@ type batch struct {
 
 // msg is one decoded message: its stream ID and the number the test gave it.
 type msg struct {
-	ID string `json:"id"`
-	N  int    `json:"n"`
+	ID   string `json:"id"`
+	Prio int    `json:"prio"`
+	N    int    `json:"n"`
 }
 
 // payload returns the JSON of a frame of either encoding.

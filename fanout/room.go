@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/stream"
@@ -36,7 +35,7 @@ type room struct {
 		dispatched stream.ID
 		seq        uint64
 		// pending gathers the entries of the next batch.
-		pending   []stream.Entry
+		pending   sorted
 		dropped   int
 		gap       bool
 		armed     bool // a flush is scheduled
@@ -123,7 +122,7 @@ func (r *room) start() {
 		default:
 			// The log holds no such entry: it was reset, or the ID comes
 			// from elsewhere.
-			sub.shard.exec.Execute(func() { sub.activate(&stream.Page{Room: r.name, Gap: true}) })
+			sub.shard.exec.Execute(func() { sub.activate(&replayed{gap: true}) })
 		}
 	}
 	h.follow()
@@ -134,20 +133,17 @@ func (r *room) push(p *stream.Page) {
 	h := r.hub
 	r.mu.Lock()
 	r.mu.gap = r.mu.gap || p.Gap
-	for _, e := range p.Entries {
-		r.mu.cursor = e.ID
-		if !wellFormed(e.Data) {
-			h.skipped.Add(1)
-			continue
-		}
-		r.mu.pending = append(r.mu.pending, e)
+	if n := len(p.Entries); n > 0 {
+		r.mu.cursor = p.Entries[n-1].ID
 	}
-	if over := len(r.mu.pending) - h.cfg.MaxBatch; over > 0 {
-		r.mu.dropped += over
-		r.mu.pending = append(r.mu.pending[:0], r.mu.pending[over:]...)
-	}
+	r.mu.pending.add(p.Entries)
+	h.skipped.Add(uint64(r.mu.pending.skipped))
+	r.mu.pending.skipped = 0
+	var dropped int
+	r.mu.pending.messages, dropped = capBatch(r.mu.pending.messages, h.cfg.MaxBatch)
+	r.mu.dropped += dropped
 	flushNow := false
-	if (len(r.mu.pending) > 0 || r.mu.gap) && !r.mu.armed {
+	if (len(r.mu.pending.messages) > 0 || len(r.mu.pending.deletes) > 0 || r.mu.gap) && !r.mu.armed {
 		r.mu.armed = true
 		if wait := time.Until(r.mu.lastFlush.Add(h.cfg.FlushInterval)); wait > 0 {
 			time.AfterFunc(wait, r.flush)
@@ -161,17 +157,6 @@ func (r *room) push(p *stream.Page) {
 	}
 }
 
-// wellFormed reports whether data can be spliced into a batch as a stored
-// message: one JSON object, valid UTF-8, opening with its first key (the
-// ID is spliced in right after the brace). Ingest only writes such entries;
-// this guards viewers against anything else found in a shared stream: an
-// entry such as "{oops}" or "{"a":1}{"b":2}" would make the whole frame
-// invalid JSON for every viewer of the room.
-func wellFormed(data []byte) bool {
-	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' &&
-		(data[1] == '"' || len(data) == 2) && utf8.Valid(data) && codec.JSON.Valid(data)
-}
-
 // flush hands the pending entries to every shard with viewers of the room,
 // encoded once per encoding those viewers use.
 func (r *room) flush() {
@@ -179,19 +164,18 @@ func (r *room) flush() {
 	defer r.flushing.Unlock()
 	r.mu.Lock()
 	r.mu.armed = false
-	if len(r.mu.pending) == 0 && !r.mu.gap {
+	pending := r.mu.pending
+	if len(pending.messages) == 0 && len(pending.deletes) == 0 && !r.mu.gap {
 		r.mu.Unlock()
 		return
 	}
-	entries := r.mu.pending
-	r.mu.pending = nil
-	b := codec.Batch{Room: r.name, Dropped: r.mu.dropped, Gap: r.mu.gap}
+	r.mu.pending = sorted{}
+	b := codec.Batch{Room: r.name, Dropped: r.mu.dropped, Gap: r.mu.gap, Deletes: pending.deletes}
 	r.mu.dropped, r.mu.gap = 0, false
-	var last stream.ID
-	if len(entries) > 0 {
-		last = entries[len(entries)-1].ID
-		r.mu.dispatched = last
-	}
+	// The batch covers the stream up to the room's cursor: control
+	// records and skipped entries count as delivered too.
+	last := r.mu.cursor
+	r.mu.dispatched = last
 	r.mu.seq++
 	seq := r.mu.seq
 	r.mu.lastFlush = time.Now()
@@ -200,7 +184,7 @@ func (r *room) flush() {
 	if len(targets) == 0 {
 		return
 	}
-	b.Items = items(entries)
+	b.Items = items(priorityFirst(pending.messages))
 	r.dispatch(targets, need,
 		func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
 		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames) })

@@ -196,7 +196,7 @@ func (h *Hub) checkAhead(sub *Sub, since stream.ID) {
 			return // a batch reached since meanwhile
 		}
 		sub.waitFor = nil
-		sub.activate(&stream.Page{Room: sub.room.name, Gap: true})
+		sub.activate(&replayed{gap: true})
 	})
 }
 
@@ -214,38 +214,42 @@ func (h *Hub) replay(sub *Sub, since, through stream.ID) {
 		h.logger.Warn("fanout: replay failed; reporting a gap", "room", sub.room.name, "err", err)
 		page = stream.Page{Room: sub.room.name, Gap: true}
 	}
-	kept := page.Entries[:0:0]
-	for _, e := range page.Entries {
-		if wellFormed(e.Data) {
-			kept = append(kept, e)
-		} else {
-			h.skipped.Add(1)
-		}
-	}
-	page.Entries = kept
-	sub.shard.exec.Execute(func() { sub.activate(&page) })
+	var rp sorted
+	rp.add(page.Entries)
+	h.skipped.Add(uint64(rp.skipped))
+	rp.messages = withoutDeleted(rp.messages, rp.deletes)
+	sub.shard.exec.Execute(func() { sub.activate(&replayed{sorted: rp, gap: page.Gap}) })
+}
+
+// replayed is what a joining viewer is sent before the live batches.
+type replayed struct {
+	sorted
+	gap bool
 }
 
 // activate makes sub live: it reports the join, sends the replay in frames
-// of at most MaxBatch messages, then the live frames gathered meanwhile.
-func (sub *Sub) activate(page *stream.Page) {
+// of at most MaxBatch messages (the deletes with the last), then the live
+// frames gathered meanwhile.
+func (sub *Sub) activate(rp *replayed) {
 	if sub.left || sub.live {
 		return
 	}
 	s := sub.shard
 	sub.live = true
 	sub.viewer.Joined(sub.room.name)
-	if page != nil && (len(page.Entries) > 0 || page.Gap) {
+	if rp != nil && (len(rp.messages) > 0 || len(rp.deletes) > 0 || rp.gap) {
 		_, encoders := s.hub.snapshot()
 		enc := encoders[sub.enc]
-		entries := page.Entries
-		gap := page.Gap
-		for first := true; first || len(entries) > 0; first = false {
-			n := min(len(entries), s.hub.cfg.MaxBatch)
-			b := codec.Batch{Room: sub.room.name, Items: items(entries[:n]), Gap: gap}
+		messages, gap := rp.messages, rp.gap
+		for first := true; first || len(messages) > 0; first = false {
+			n := min(len(messages), s.hub.cfg.MaxBatch)
+			b := codec.Batch{Room: sub.room.name, Items: items(messages[:n]), Gap: gap}
+			if n == len(messages) {
+				b.Deletes = rp.deletes
+			}
 			s.scratch = enc.AppendBatch(s.scratch[:0], &b)
 			sub.send(s.scratch)
-			entries, gap = entries[n:], false
+			messages, gap = messages[n:], false
 		}
 	}
 	for _, f := range sub.buffered {
