@@ -56,3 +56,18 @@ func TestInfo(t *testing.T) {
 		t.Errorf("Info(tcp_port) = %q; want %d", got, s.Port())
 	}
 }
+
+func TestPauseResume(t *testing.T) {
+	s := Start(t)
+	s.Pause()
+	if s.answers() {
+		t.Fatal("a paused server answered PING")
+	}
+	s.Resume()
+	s.MustDo("PING")
+	// A paused server can be killed.
+	s.Pause()
+	s.Kill()
+	s.Restart()
+	s.MustDo("PING")
+}
