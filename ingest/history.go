@@ -72,8 +72,12 @@ var historyScratchPool = sync.Pool{New: func() any { return new(historyScratch) 
 // h.out with codec.AppendItemsJSON: each stored message is copied with its
 // ID spliced in, never re-encoded.
 func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.Page) []byte {
+	deleted := deletedIDs(page)
 	for i := range page.Entries {
 		e := &page.Entries[i]
+		if codec.IsControl(e.Data) || deleted[e.ID] {
+			continue
+		}
 		if !isObject(e.Data) {
 			s.logger.Warn("ingest: skipping stored entry that is not a JSON object",
 				"room", room, "id", e.ID.String())
@@ -101,6 +105,31 @@ func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.
 		out = append(out, `],"gap":false}`...)
 	}
 	return out
+}
+
+// deletedIDs returns the IDs that the page's delete records name, or nil.
+// History leaves out deleted messages and the records themselves; a
+// message deleted by a record outside the page is still listed.
+func deletedIDs(page *stream.Page) map[stream.ID]bool {
+	var deleted map[stream.ID]bool
+	for _, e := range page.Entries {
+		if !codec.IsControl(e.Data) {
+			continue
+		}
+		c, err := codec.ParseControl(e.Data)
+		if err != nil {
+			continue
+		}
+		id, err := stream.ParseID(c.ID)
+		if err != nil {
+			continue
+		}
+		if deleted == nil {
+			deleted = make(map[stream.ID]bool)
+		}
+		deleted[id] = true
+	}
+	return deleted
 }
 
 // isObject reports whether stored data can be spliced as a message: the

@@ -131,6 +131,34 @@ func TestHistorySkipsForeignEntries(t *testing.T) {
 	}
 }
 
+// TestHistoryLeavesOutDeleted checks that delete records are not listed,
+// nor the messages they delete.
+func TestHistoryLeavesOutDeleted(t *testing.T) {
+	mem := newMemory()
+	ts := startServer(t, Config{}, mem, nil, nil)
+	ctx := context.Background()
+	var ids []stream.ID
+	for _, text := range []string{"a", "b", "c"} {
+		id, err := mem.Append(ctx, "r", []byte(`{"text":"`+text+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	del, err := codec.EncodeDelete(ids[1].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Append(ctx, "r", del); err != nil {
+		t.Fatal(err)
+	}
+	r := ts.get(t, "/v1/rooms/r/danmaku")
+	want := `{"room":"r","msgs":[{"id":"` + ids[0].String() + `","text":"a"},{"id":"` + ids[2].String() + `","text":"c"}],"gap":false}`
+	if string(r.body) != want {
+		t.Errorf("history = %s; want %s", r.body, want)
+	}
+}
+
 func TestHistoryGapAfterTrim(t *testing.T) {
 	mem := stream.NewMemory(stream.MemoryConfig{MaxLen: 3})
 	ts := startServer(t, Config{}, mem, nil, nil)
