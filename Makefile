@@ -12,6 +12,13 @@ BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 # FUZZTIME is how long each fuzz target runs in `make fuzz`.
 FUZZTIME ?= 30s
+# CHROMIUM is the browser the web end-to-end test drives (Debian's package).
+CHROMIUM ?= /usr/bin/chromium
+
+# WEB_TEST runs the browser side's tests: the JavaScript client under Node's
+# test runner, then the demo page end to end in headless Chromium. Both
+# build bin/danmu and run it on free ports; web/e2e/out/ keeps screenshots.
+WEB_TEST = node --test web/test/ && CHROMIUM=$(CHROMIUM) node --test web/e2e/
 # SCENARIO, TARGET and LOAD_ARGS drive `make bench-load`: one scenario of
 # perf/cmd/loadgen against a spawned bin/danmu or bin/baseline; LOAD_ARGS
 # adds loadgen flags, e.g. LOAD_ARGS='--viewers 10000 --rate 1000'.
@@ -44,13 +51,20 @@ bench-load: build baseline ## Run one load scenario (SCENARIO, TARGET=danmu|base
 	bin/loadgen $(SCENARIO) --target $(TARGET) --spawn --json-out perf/out/runs.jsonl $(LOAD_ARGS)
 
 .PHONY: test-deps
-test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379) are there.
+test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, web/'s npm packages, Chromium) are there.
 	scripts/ensure-redis.sh
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	[ -x "$(CHROMIUM)" ] || { apt-get update && apt-get install -y chromium; }
 
 .PHONY: test
-test: test-deps ## Vet, then run every test with the race detector, uncached.
+test: test-deps ## Vet, then run every Go test with the race detector, uncached, then the web tests.
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+	$(WEB_TEST)
+
+.PHONY: test-web
+test-web: test-deps ## Run the JavaScript client's tests (Node) and the demo page's end-to-end test (headless Chromium).
+	$(WEB_TEST)
 
 .PHONY: race
 race: test-deps ## Run every test with the race detector (cached results allowed).
@@ -80,5 +94,5 @@ soak: ## Run the soak test (scripts/soak.sh).
 
 .PHONY: clean
 clean: ## Remove built binaries, test binaries and profiles.
-	rm -rf bin perf/out
+	rm -rf bin perf/out web/e2e/out
 	find . -name node_modules -prune -o \( -name '*.test' -o -name '*.prof' \) -type f -print -exec rm -f {} +
