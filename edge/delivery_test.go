@@ -6,8 +6,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/danmu-dev/danmu/fanout"
 )
 
 func TestAddrPortZero(t *testing.T) {
@@ -208,4 +211,35 @@ func TestJoinLeave(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v; want %v", got, want)
 	}
+}
+
+// TestOnlineCounts: every OnlineInterval, each viewer is sent the viewer
+// count of each of its rooms.
+func TestOnlineCounts(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, envConfig{fanout: fanout.Config{OnlineInterval: 20 * time.Millisecond}})
+	one := env.dial(t, "?room=a")
+	expectReply(t, one, "joined", "a", "")
+	two := env.dial(t, "?room=a")
+	expectReply(t, two, "joined", "a", "")
+	send(t, two, `{"type":"join","room":"b"}`)
+	waitOnline := func(c *websocket.Conn, want map[string]int) {
+		t.Helper()
+		for len(want) > 0 {
+			m := readMessage(t, c)
+			switch {
+			case m.Type == "joined":
+			case m.Type != "online":
+				t.Fatalf("got %+v; want online counts", m)
+			case m.Count == want[m.Room]:
+				delete(want, m.Room)
+			}
+		}
+	}
+	waitOnline(one, map[string]int{"a": 2})
+	waitOnline(two, map[string]int{"a": 2, "b": 1})
+	if err := one.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitOnline(two, map[string]int{"a": 1})
 }

@@ -68,6 +68,11 @@ func startEnv(t *testing.T, ec envConfig) *testEnv {
 	if ec.fanout.FlushInterval == 0 {
 		ec.fanout.FlushInterval = 5 * time.Millisecond
 	}
+	if ec.fanout.OnlineInterval == 0 {
+		// No online counts in the middle of what a test expects, unless
+		// it asks for them.
+		ec.fanout.OnlineInterval = time.Hour
+	}
 	logger := slog.New(slog.DiscardHandler)
 	log := stream.NewMemory(ec.memory)
 	hub := fanout.New(ec.fanout, log, logger)
@@ -174,6 +179,7 @@ type serverMessage struct {
 	Gap     bool   `json:"gap"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Count   int    `json:"count"`
 }
 
 // item is one comment of a batch.
