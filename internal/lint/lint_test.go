@@ -25,8 +25,9 @@ type rule struct {
 
 // rules is the module's dependency graph (STYLE.md, "Layout"): edge → fanout →
 // codec, ingest → codec, stream used by ingest and fanout and importing
-// neither, presence and web standing alone, cmd wiring everything, and
-// nothing importing cmd or perf. Every package of the module must match a
+// neither, auth (tokens) used by ingest and edge, policy (limits and
+// moderation state) used by ingest, presence and web standing alone, cmd
+// wiring everything, and nothing importing cmd or perf. Every package of the module must match a
 // rule, so a new package is added here deliberately. A rule for a package
 // that does not exist yet checks nothing.
 //
@@ -37,10 +38,12 @@ var rules = []rule{
 	{pkg: "stream"},
 	{pkg: "presence"},
 	{pkg: "web"},
-	{pkg: "ingest", imports: []string{"codec", "stream"}},
+	{pkg: "auth"},
+	{pkg: "policy", imports: []string{"codec"}},
+	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy"}},
 	{pkg: "fanout", imports: []string{"codec", "stream"}},
-	{pkg: "edge", imports: []string{"fanout", "codec", "stream"}},
-	{pkg: "cmd/danmu", imports: []string{"codec", "stream", "presence", "web", "ingest", "fanout", "edge"}},
+	{pkg: "edge", imports: []string{"fanout", "codec", "stream", "auth"}},
+	{pkg: "cmd/danmu", imports: []string{"codec", "stream", "presence", "web", "auth", "policy", "ingest", "fanout", "edge"}},
 	{pkg: "perf/...", imports: []string{"codec", "stream", "presence", "ingest", "fanout", "edge", "perf/..."}},
 	{pkg: "internal/redistest"},
 	{pkg: "internal/lint"},
