@@ -339,6 +339,7 @@ type serverMessage struct {
 	} `json:"msgs"`
 	Dropped int  `json:"dropped"`
 	Gap     bool `json:"gap"`
+	Count   int  `json:"count"`
 }
 
 // received is one comment as a viewer got it.
@@ -366,6 +367,7 @@ type viewer struct {
 		// comments received before it.
 		gapsAt  []int
 		dropped int   // comments the server reported as dropped
+		online  int   // the last online count received, or -1
 		err     error // why the reader stopped, or a protocol violation
 	}
 }
@@ -388,6 +390,7 @@ func watch(t testing.TB, name, addr, room, since string) *viewer {
 		t.Fatalf("viewer %s: dial %s: %v", name, addr, err)
 	}
 	v := &viewer{t: t, name: name, room: room, conn: conn, joined: make(chan struct{}), done: make(chan struct{})}
+	v.mu.online = -1
 	go v.read()
 	t.Cleanup(func() {
 		_ = conn.Close()
@@ -451,6 +454,12 @@ func (v *viewer) read() {
 				v.mu.comments = append(v.mu.comments, received{id: id, text: msg.Text})
 			}
 			v.mu.Unlock()
+		case "online":
+			if m.Room == v.room {
+				v.mu.Lock()
+				v.mu.online = m.Count
+				v.mu.Unlock()
+			}
 		case "error":
 			v.fail(fmt.Errorf("error message %s", payload))
 			return
@@ -479,6 +488,13 @@ func (v *viewer) snapshot() (comments []received, gapsAt []int, dropped int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slices.Clone(v.mu.comments), slices.Clone(v.mu.gapsAt), v.mu.dropped
+}
+
+// online returns the last online count the viewer received, or -1.
+func (v *viewer) online() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.mu.online
 }
 
 // has reports whether the viewer received every id in ids.

@@ -9,27 +9,32 @@ import (
 )
 
 // TestOnlineCountIntegration checks the fleet's online counts as the HTTP
-// API of an ingest node reports them: the viewers of two edges add up, an
-// edge that stops gracefully withdraws its count at once, and one that
-// crashes (a child process killed with SIGKILL) stops counting within one
-// --online-ttl.
+// API of an ingest node reports them and as viewers get them: the viewers
+// of two edges add up, an edge that stops gracefully withdraws its count at
+// once, and one that crashes (a child process killed with SIGKILL) stops
+// counting within one --online-ttl.
 func TestOnlineCountIntegration(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
 	srv := redistest.Start(t)
 	api := startNode(t, "ingest", "--redis", srv.Addr())
-	graceful := startNode(t, "edge", "--redis", srv.Addr(), "--online-ttl", ttl.String())
-	crashing := startProcess(t, "edge", "--redis", srv.Addr(), "--online-ttl", ttl.String())
+	edgeArgs := []string{"--redis", srv.Addr(), "--online-ttl", ttl.String(), "--online-interval", "100ms"}
+	graceful := startNode(t, "edge", edgeArgs...)
+	crashing := startProcess(t, "edge", edgeArgs...)
 
+	var inHall, onCrashing []*viewer
 	for i := range 2 {
-		watch(t, fmt.Sprintf("graceful#%d", i), graceful.wsAddr, "hall", "")
+		inHall = append(inHall, watch(t, fmt.Sprintf("graceful#%d", i), graceful.wsAddr, "hall", ""))
 	}
-	watch(t, "graceful-side", graceful.wsAddr, "side", "")
+	side := watch(t, "graceful-side", graceful.wsAddr, "side", "")
 	for i := range 3 {
-		watch(t, fmt.Sprintf("crashing#%d", i), crashing.wsAddr, "hall", "")
+		onCrashing = append(onCrashing, watch(t, fmt.Sprintf("crashing#%d", i), crashing.wsAddr, "hall", ""))
 	}
+	inHall = append(inHall, onCrashing...)
 	// Each edge publishes every ttl/3.
 	waitOnline(t, api.apiAddr, "hall", 5)
 	waitOnline(t, api.apiAddr, "side", 1)
+	waitViewersOnline(t, inHall, 5)
+	waitViewersOnline(t, []*viewer{side}, 1)
 	if n, err := online(api.apiAddr, "empty"); err != nil || n != 0 {
 		t.Errorf("online(empty) = %d, %v; want 0", n, err)
 	}
@@ -42,6 +47,7 @@ func TestOnlineCountIntegration(t *testing.T) {
 			t.Errorf("online(%s) right after an edge stopped = %d, %v; want %d", room, n, err, want)
 		}
 	}
+	waitViewersOnline(t, onCrashing, 3)
 
 	crashing.kill()
 	killed := time.Now()
@@ -55,6 +61,17 @@ func TestOnlineCountIntegration(t *testing.T) {
 	time.Sleep(time.Until(killed.Add(ttl)))
 	if n, err := online(api.apiAddr, "hall"); err != nil || n != 0 {
 		t.Errorf("online(hall) %v after the last edge crashed = %d, %v; want 0", ttl, n, err)
+	}
+}
+
+// waitViewersOnline waits until every viewer got an online count of want
+// for its room.
+func waitViewersOnline(t *testing.T, viewers []*viewer, want int) {
+	t.Helper()
+	for _, v := range viewers {
+		waitFor(t, waitTimeout, fmt.Sprintf("viewer %s told %d online", v.name, want), func() bool {
+			return v.online() == want
+		})
 	}
 }
 
