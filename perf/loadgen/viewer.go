@@ -230,8 +230,11 @@ func (v *viewer) onMessage(payload []byte, readAt int64) {
 	w.counters.frames.Add(1)
 	w.counters.msgs.Add(n)
 	w.counters.bytes.Add(int64(len(payload)))
-	if i := bytes.LastIndex(payload, droppedMarker); i >= 0 {
-		if dropped, _, ok := parseDecimal(payload[i+len(droppedMarker):], 0); ok {
+	// danmu ends a batch with `],"dropped":N}` or `],"dropped":N,"gap":true}`:
+	// look only at the tail.
+	tail := payload[max(0, len(payload)-48):]
+	if i := bytes.LastIndex(tail, droppedMarker); i >= 0 {
+		if dropped, _, ok := parseDecimal(tail[i+len(droppedMarker):], 0); ok {
 			w.counters.dropped.Add(dropped)
 		}
 	}
