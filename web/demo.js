@@ -54,11 +54,13 @@ function showNotice(text) {
   el.hidden = false;
 }
 
-// Stage lays comments out in lanes over the stream area: a scrolling
-// comment takes a lane only if it cannot catch up with the one before it,
-// a top or bottom comment only a lane whose last one has gone, so no two
-// comments overlap. What finds no lane waits a little, then is skipped:
-// in a flood the screen stays readable and shows the newest comments.
+// Stage lays comments out in rows over the stream area so that no two
+// overlap: a scrolling comment takes a row only if it cannot catch up with
+// the row's previous one and will not run into a top or bottom comment
+// standing there; a top or bottom comment only a row where no scrolling
+// comment will cross its place while it stands. What finds no row waits a
+// little, then is skipped: in a flood the screen stays readable and shows
+// the newest comments. The density setting limits the rows used.
 class Stage {
   constructor(overlay, onChange) {
     this.overlay = overlay;
@@ -66,9 +68,7 @@ class Stage {
     this.measure = document.createElement('canvas').getContext('2d');
     this.fontFamily = getComputedStyle(overlay).fontFamily;
     this.queue = [];
-    this.scroll = [];
-    this.top = [];
-    this.bottom = [];
+    this.rows = [];
     this.density = 0.67;
     this.visible = true;
     this.onScreen = 0;
@@ -80,15 +80,24 @@ class Stage {
     this.width = width;
     this.height = height;
     this.fontSize = Math.round(Math.min(36, Math.max(14, height / 13)));
-    this.laneHeight = Math.ceil(this.fontSize * 1.25);
-    this.laneCount = Math.max(1, Math.floor(height / this.laneHeight));
+    this.rowHeight = Math.ceil(this.fontSize * 1.25);
+    this.rowCount = Math.max(1, Math.floor(height / this.rowHeight));
     this.overlay.parentElement.style.setProperty('--danmu-size', `${this.fontSize}px`);
     this.measure.font = `700 ${this.fontSize}px ${this.fontFamily}`;
   }
 
-  // lanes returns how many lanes the density lets comments use.
-  lanes() {
-    return Math.max(1, Math.floor(this.laneCount * this.density));
+  // usableRows returns how many rows the density lets each mode use.
+  usableRows() {
+    return Math.max(1, Math.floor(this.rowCount * this.density));
+  }
+
+  // row returns the occupants of row i: the scrolling comments still on
+  // screen (oldest first) and the standing ones.
+  row(i, now) {
+    const row = (this.rows[i] ??= { scroll: [], fixed: [] });
+    row.scroll = row.scroll.filter((c) => now < c.start + SCROLL_MS);
+    row.fixed = row.fixed.filter((c) => now < c.until);
+    return row;
   }
 
   add(msg, mine, now) {
@@ -97,7 +106,7 @@ class Stage {
     // Your own comment goes first: it is the one you are looking for.
     if (mine) this.queue.unshift(item);
     else this.queue.push(item);
-    const max = this.lanes() * 3;
+    const max = this.usableRows() * 3;
     while (this.queue.length > max) {
       const i = this.queue.findIndex((q) => !q.mine);
       this.queue.splice(i < 0 ? 0 : i, 1);
@@ -123,31 +132,34 @@ class Stage {
     const width = this.measure.measureText(msg.text).width + this.fontSize * 0.3;
     let mode = msg.mode === 'top' || msg.mode === 'bottom' ? msg.mode : 'scroll';
     if (mode === 'scroll' && reducedMotion.matches) mode = 'top';
-    const lane = mode === 'scroll' ? this.scrollLane(width, now) : this.fixedLane(this[mode], now);
-    if (lane < 0) return false;
+    const row = mode === 'scroll' ? this.scrollRow(width, now) : this.fixedRow(width, mode === 'bottom', now);
+    if (row < 0) return false;
 
     const el = document.createElement('div');
     el.className = 'danmu';
     el.textContent = msg.text;
     el.style.color = COLOR_RE.test(msg.color) ? msg.color : '#ffffff';
     if (item.mine) el.classList.add('mine');
-    const row = mode === 'bottom' ? this.laneCount - 1 - lane : lane;
-    el.style.top = `${row * this.laneHeight}px`;
+    el.style.top = `${row * this.rowHeight}px`;
     let animation;
     if (mode === 'scroll') {
-      this.scroll[lane] = { start: now, width, travel: this.width };
+      this.rows[row].scroll.push({ start: now, width, travel: this.width });
       animation = el.animate(
         [{ transform: `translateX(${this.width}px)` }, { transform: `translateX(${-width}px)` }],
         { duration: SCROLL_MS, easing: 'linear' },
       );
     } else {
       el.classList.add('fixed');
-      this[mode][lane] = now + FIXED_MS;
+      const left = (this.width - width) / 2;
+      this.rows[row].fixed.push({ until: now + FIXED_MS, left, right: left + width });
       animation = el.animate(
         [{ opacity: 0 }, { opacity: 1, offset: 0.05 }, { opacity: 1, offset: 0.9 }, { opacity: 0 }],
         { duration: FIXED_MS },
       );
     }
+    // Start the animation at now, not at whichever later frame it is
+    // committed in: the lane arithmetic above assumed it starts now.
+    animation.startTime = now;
     this.overlay.append(el);
     this.onScreen++;
     animation.onfinish = () => {
@@ -158,29 +170,46 @@ class Stage {
     return true;
   }
 
-  // scrollLane returns the first lane where a comment width px wide can
-  // start now without overlapping the lane's previous comment, or -1. All
-  // scrolling comments cross in SCROLL_MS, so a longer one is faster: the
-  // previous one must have fully entered, and must leave the screen before
-  // the new one can catch up with it.
-  scrollLane(width, now) {
+  // scrollRow returns the first row, from the top, where a comment width
+  // px wide can start scrolling now, or -1. All scrolling comments cross in
+  // SCROLL_MS, so a longer one is faster: the row's previous one must have
+  // fully entered and must leave before the new one can catch up with it,
+  // and the new one must not reach a standing comment before it is gone.
+  scrollRow(width, now) {
     const speed = (this.width + width) / SCROLL_MS;
-    for (let lane = 0; lane < this.lanes(); lane++) {
-      const prev = this.scroll[lane];
-      if (!prev) return lane;
-      const elapsed = now - prev.start;
-      if (elapsed >= SCROLL_MS) return lane;
-      const prevSpeed = (prev.travel + prev.width) / SCROLL_MS;
-      if (prevSpeed * elapsed < prev.width + LANE_GAP_PX) continue;
-      if (speed > prevSpeed && speed * (SCROLL_MS - elapsed) > this.width - LANE_GAP_PX) continue;
-      return lane;
+    for (let i = 0; i < this.usableRows(); i++) {
+      const row = this.row(i, now);
+      const prev = row.scroll.at(-1);
+      if (prev) {
+        const elapsed = now - prev.start;
+        const prevSpeed = (prev.travel + prev.width) / SCROLL_MS;
+        if (prevSpeed * elapsed < prev.width + LANE_GAP_PX) continue;
+        if (speed > prevSpeed && speed * (SCROLL_MS - elapsed) > this.width - LANE_GAP_PX) continue;
+      }
+      if (row.fixed.some((f) => now + (this.width - f.right - LANE_GAP_PX) / speed < f.until)) continue;
+      return i;
     }
     return -1;
   }
 
-  fixedLane(until, now) {
-    for (let lane = 0; lane < this.lanes(); lane++) {
-      if (!(until[lane] > now)) return lane;
+  // fixedRow returns the first row, from the top (or from the bottom),
+  // where a comment width px wide can stand centered for FIXED_MS, or -1.
+  fixedRow(width, fromBottom, now) {
+    const left = (this.width - width) / 2 - LANE_GAP_PX;
+    const right = left + width + 2 * LANE_GAP_PX;
+    const end = now + FIXED_MS;
+    for (let n = 0; n < this.usableRows(); n++) {
+      const i = fromBottom ? this.rowCount - 1 - n : n;
+      const row = this.row(i, now);
+      if (row.fixed.length) continue;
+      // When does each scrolling comment of the row pass over [left, right]?
+      const crosses = row.scroll.some((s) => {
+        const speed = (s.travel + s.width) / SCROLL_MS;
+        const reaches = s.start + (s.travel - right) / speed;
+        const leaves = s.start + (s.travel - left + s.width) / speed;
+        return reaches < end && leaves > now;
+      });
+      if (!crosses) return i;
     }
     return -1;
   }
@@ -205,12 +234,15 @@ class Video {
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d');
     this.started = performance.now();
+    // Each light is a glow drawn once into a sprite: blitting it is far
+    // cheaper than a radial gradient each frame.
     this.lights = Array.from({ length: 14 }, (_, i) => ({
       x: (i * 0.137) % 1,
       y: 0.15 + ((i * 0.291) % 0.6),
       r: 0.03 + ((i * 0.071) % 0.07),
       speed: 0.004 + ((i * 0.0037) % 0.01),
-      hue: (i * 47) % 360,
+      phase: i * 1.7,
+      sprite: glowSprite((i * 47) % 360),
     }));
   }
 
@@ -235,14 +267,10 @@ class Video {
     ctx.fillRect(0, 0, w, h);
 
     for (const light of this.lights) {
-      const x = ((light.x + t * light.speed) % 1.2) - 0.1;
-      const y = light.y + Math.sin(t * 0.5 + light.hue) * 0.03;
-      const r = light.r * Math.min(w, h) * 2;
-      const glow = ctx.createRadialGradient(x * w, y * h, 0, x * w, y * h, r);
-      glow.addColorStop(0, `hsla(${(light.hue + t * 8) % 360}, 80%, 65%, 0.35)`);
-      glow.addColorStop(1, 'hsla(0, 0%, 0%, 0)');
-      ctx.fillStyle = glow;
-      ctx.fillRect(x * w - r, y * h - r, 2 * r, 2 * r);
+      const x = (((light.x + t * light.speed) % 1.2) - 0.1) * w;
+      const y = (light.y + Math.sin(t * 0.5 + light.phase) * 0.03) * h;
+      const r = light.r * Math.min(w, h) * 1.6;
+      ctx.drawImage(light.sprite, x - r, y - r, 2 * r, 2 * r);
     }
 
     ctx.beginPath();
@@ -268,6 +296,19 @@ class Video {
     ctx.fillStyle = 'rgba(255, 255, 255, 0.8)';
     ctx.fillText(clock, unit * 2 + badge, h - unit * 1.8);
   }
+}
+
+// glowSprite returns a small canvas holding a soft light of hue.
+function glowSprite(hue) {
+  const sprite = document.createElement('canvas');
+  sprite.width = sprite.height = 64;
+  const ctx = sprite.getContext('2d');
+  const glow = ctx.createRadialGradient(32, 32, 0, 32, 32, 32);
+  glow.addColorStop(0, `hsla(${hue}, 80%, 65%, 0.45)`);
+  glow.addColorStop(1, `hsla(${hue}, 80%, 65%, 0)`);
+  ctx.fillStyle = glow;
+  ctx.fillRect(0, 0, 64, 64);
+  return sprite;
 }
 
 // Meter computes the live panel's numbers over sliding windows.
@@ -338,9 +379,15 @@ function main() {
   fit();
   new ResizeObserver(fit).observe(stageEl);
 
+  // The stand-in video is drawn at most 30 times a second: enough to look
+  // alive, and cheap where drawing is done without a GPU.
+  let drawn = 0;
   const frame = (now) => {
-    video.draw(now);
-    stage.tick(performance.now());
+    if (now - drawn >= 1000 / 30 - 1) {
+      video.draw(now);
+      drawn = now;
+    }
+    stage.tick(now);
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
@@ -466,6 +513,8 @@ function main() {
       stage.add(msg, msg.uid === uid, performance.now());
       pendingRecent.push(msg);
     });
+    // A (re)join changes the count: ask at once rather than at the next poll.
+    client.on('joined', pollOnline);
     client.on('online', ({ count }) => {
       online.textContent = count;
     });
@@ -488,7 +537,6 @@ function main() {
     }
     client.join(room, { since });
     client.connect();
-    pollOnline();
   };
   start().catch((err) => {
     showState({ state: 'closed' });
