@@ -34,6 +34,9 @@ type Result struct {
 	// MachineBusy is the whole machine's CPU use over the window, in
 	// percent of one core (200 = both cores of this machine busy).
 	MachineBusy float64 `json:"machine_busy_pct"`
+	// Error says what failed after the measurement, such as a server
+	// that exited with an error when stopped.
+	Error string `json:"error,omitempty"`
 }
 
 // Host describes the machine.
@@ -275,6 +278,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	procRow("generator", r.Generator)
 	row("machine", "%.0f%% busy (of %d00%%)", r.MachineBusy, r.Host.CPUs)
 	row("output", "%s", r.OutDir)
+	if r.Error != "" {
+		row("error", "%s", r.Error)
+	}
 	return tw.Flush()
 }
 

@@ -91,17 +91,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	stopSampling()
 	sampling.Wait()
+	var stopErr error
 	if len(r.workerList()) > 0 {
-		_, stopErr := r.stopWorkers()
-		err = errors.Join(err, stopErr)
+		_, stopErr = r.stopWorkers()
 	}
 	if r.server != nil {
-		err = errors.Join(err, r.server.stop(15*time.Second))
+		stopErr = errors.Join(stopErr, r.server.stop(15*time.Second))
 	}
 	if err != nil {
-		return r.res, err
+		return r.res, errors.Join(err, stopErr)
 	}
-	return r.res, r.write()
+	// The measurement is complete: keep it even if stopping failed (a
+	// server that crashed at the end), and say so in it.
+	if stopErr != nil {
+		r.res.Error = stopErr.Error()
+	}
+	return r.res, errors.Join(r.write(), stopErr)
 }
 
 // spawn starts the server on the configured or free loopback addresses.

@@ -74,16 +74,18 @@ func (s *server) waitListening(ctx context.Context, addr string) error {
 }
 
 // stop sends SIGTERM, waits up to timeout for a clean exit, then kills.
+// A server that had already exited, or exits with an error, is reported
+// (a crash shows up here; its log has the reason).
 func (s *server) stop(timeout time.Duration) error {
 	defer s.log.Close()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-s.done:
 		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signaled() {
+		if err == nil || (errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signaled()) {
 			return nil
 		}
-		return err
+		return fmt.Errorf("loadgen: server %s: %w (see %s)", s.cmd.Path, err, s.log.Name())
 	case <-time.After(timeout):
 		_ = s.cmd.Process.Kill()
 		<-s.done
