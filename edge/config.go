@@ -55,6 +55,15 @@ type Config struct {
 	// SlowTimeout disconnects (1013) a viewer whose backlog stays above
 	// SoftOutbound this long. Zero means DefaultSlowTimeout.
 	SlowTimeout time.Duration
+	// Tokens, when set, requires every viewer to present a valid token
+	// (Authorization: Bearer, or ?token= for browsers); the connection is
+	// closed with 1008 when the token expires. Nil admits anyone.
+	Tokens TokenVerifier
+	// AllowedOrigins lists the Origin header values a browser may connect
+	// from ("https://example.com"); "*" allows any. Empty allows any, for
+	// development: set it in production against cross-site WebSocket
+	// hijacking. Clients that send no Origin (not browsers) are allowed.
+	AllowedOrigins []string
 	// DrainTimeout bounds how long shutdown waits for close frames to be
 	// written. Zero means DefaultDrainTimeout.
 	DrainTimeout time.Duration

@@ -36,6 +36,8 @@ type conn struct {
 	state    connState
 	lastSeen int64 // Unix ns of the last bytes received
 	lastPing int64
+	// expires is when the viewer's token expires (Unix ns), or zero.
+	expires int64
 	// slowSince is when the viewer's backlog last went past SoftOutbound,
 	// or zero while it is below.
 	slowSince int64

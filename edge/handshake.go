@@ -58,8 +58,10 @@ func (cn *conn) handshake() bool {
 	cn.c.Write(response)
 	cn.state = stateOpen
 	l.server.stats.Upgraded.Add(1)
-	if target := l.target; target.room != "" {
-		l.target = upgradeTarget{}
+	target := l.target
+	l.target = upgradeTarget{}
+	cn.expires = target.expires
+	if target.room != "" {
 		cn.join(target.room, target.since)
 	}
 	return true
@@ -71,6 +73,7 @@ func (cn *conn) handshake() bool {
 // response and false. The response is built in l.out and valid until l.out
 // is next used. It does no I/O.
 func (l *loop) parseUpgrade(req []byte) (response []byte, ok bool) {
+	l.target = upgradeTarget{}
 	l.request = handshakeIO{request: req, response: l.out[:0]}
 	_, err := l.upgrader.Upgrade(&l.request)
 	response = l.request.response

@@ -32,16 +32,24 @@ type loop struct {
 	target  upgradeTarget // what the request being parsed asked for
 }
 
-// upgradeTarget is the room and resume position an upgrade request named.
+// upgradeTarget is what an upgrade request named and proved: the room and
+// resume position, and the origin and token access control checks.
 type upgradeTarget struct {
-	room  string
-	since *stream.ID
+	room    string
+	since   *stream.ID
+	origin  string
+	token   string
+	expires int64 // Unix ns when the viewer's token expires, or zero
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{server: s, el: el, conns: make(map[*conn]struct{})}
 	l.shard = s.hub.NewShard(l)
-	l.upgrader = ws.Upgrader{OnRequest: l.onRequest}
+	l.upgrader = ws.Upgrader{
+		OnRequest:       l.onRequest,
+		OnHeader:        l.onHeader,
+		OnBeforeUpgrade: l.onBeforeUpgrade,
+	}
 	return l
 }
 
@@ -58,7 +66,6 @@ func (l *loop) Execute(fn func()) {
 
 // onRequest checks the request target of an upgrade: /ws?room=R&since=ID.
 func (l *loop) onRequest(uri []byte) error {
-	l.target = upgradeTarget{}
 	path, rawQuery, _ := strings.Cut(string(uri), "?")
 	if path != "/ws" {
 		return ws.RejectConnectionError(ws.RejectionStatus(404), ws.RejectionReason("not found: the WebSocket endpoint is /ws"))
@@ -84,6 +91,7 @@ func (l *loop) onRequest(uri []byte) error {
 		}
 		l.target.since = &id
 	}
+	l.target.token = query.Get("token")
 	return nil
 }
 
@@ -104,6 +112,8 @@ func (l *loop) sweep() {
 			case cn.slowSince != 0 && now-cn.slowSince > int64(cfg.SlowTimeout) &&
 				cn.c.OutboundBuffered() > cfg.SoftOutbound:
 				cn.closeSlow()
+			case cn.expires != 0 && now > cn.expires:
+				cn.closeWith(ws.StatusPolicyViolation, "token expired")
 			case silent > int64(cfg.IdleTimeout):
 				cn.closeWith(ws.StatusGoingAway, "idle timeout")
 			case silent > int64(cfg.PingInterval) && now-cn.lastPing > int64(cfg.PingInterval):

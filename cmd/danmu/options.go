@@ -62,6 +62,7 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.edge.SoftOutbound, "soft-outbound-bytes", edge.DefaultSoftOutbound, "skip frames for a viewer with more unsent bytes than this")
 	fs.IntVar(&o.edge.HardOutbound, "hard-outbound-bytes", edge.DefaultHardOutbound, "disconnect (1013) a viewer with more unsent bytes than this")
 	fs.DurationVar(&o.edge.SlowTimeout, "slow-timeout", edge.DefaultSlowTimeout, "disconnect (1013) a viewer whose backlog stays above --soft-outbound-bytes this long")
+	fs.Var((*addrList)(&o.edge.AllowedOrigins), "allowed-origins", "Origin values browsers may open a WebSocket from, comma-separated (https://example.com,...); empty allows any: set it in production")
 	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits for close frames to be written")
 	fs.DurationVar(&o.fanout.FlushInterval, "flush-interval", fanout.DefaultFlushInterval, "shortest time between two frames of one room")
 	fs.IntVar(&o.fanout.MaxBatch, "max-batch", fanout.DefaultMaxBatch, "most messages in one frame; older ones are dropped and counted")
