@@ -23,6 +23,7 @@ type commentBody struct {
 	Mode  string `json:"mode"`
 	Name  string `json:"name"`
 	UID   string `json:"uid"`
+	Prio  int    `json:"prio"`
 }
 
 // decodeComment decodes and validates a posted body into a Message without
@@ -30,13 +31,11 @@ type commentBody struct {
 // fields and keys included, because sonic passes invalid UTF-8 through
 // (PITFALLS.md, sonic). Every field kept is validated after unescaping,
 // since an escape such as "\u0000" decodes to a control character.
-func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, *apiError) {
+func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, *Error) {
 	if len(body) > cfg.MaxBodyBytes {
 		return codec.Message{}, errs.bodyTooLarge
 	}
-	// sonic decodes null, or any JSON that is not an object, into an empty
-	// struct: the body must open an object.
-	if !utf8.Valid(body) || !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+	if !isJSONObject(body) {
 		return codec.Message{}, errInvalidJSON
 	}
 	var in commentBody
@@ -78,5 +77,17 @@ func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, 
 		}
 		msg.UID = in.UID
 	}
+	if in.Prio < 0 {
+		return codec.Message{}, errInvalidPrio
+	}
+	msg.Prio = in.Prio
 	return msg, nil
+}
+
+// isJSONObject reports whether body is UTF-8 and opens a JSON object. Both
+// need checking before sonic decodes it: sonic passes invalid UTF-8
+// through, and decodes null, or any JSON that is not an object, into an
+// empty struct.
+func isJSONObject(body []byte) bool {
+	return utf8.Valid(body) && bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{"))
 }

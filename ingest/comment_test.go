@@ -76,11 +76,14 @@ func TestDecodeComment(t *testing.T) {
 // and a well-formed body.
 func TestErrorCodesDistinct(t *testing.T) {
 	_, errs := defaultConfig()
-	all := []*apiError{
+	all := []*Error{
 		errInvalidRoom, errUnsupportedMediaType, errInvalidJSON, errEmptyText, errInvalidText,
 		errInvalidColor, errInvalidMode, errInvalidUID, errInvalidSince, errBadRequest,
 		errRequestTimeout, errHeaderTooLarge, errNotFound, errMethodNotAllowed, errUnavailable,
 		errInternal, errs.bodyTooLarge, errs.textTooLong, errs.invalidName, errs.invalidLimit,
+		errUnauthorized, errForbidden, errBanned, errRateLimited, errSlowMode, errSpam,
+		errContentRejected, errInvalidPrio, errInvalidID, errNoFilter, errReloadFailed,
+		errs.invalidSlowMode,
 	}
 	seen := make(map[string]bool)
 	for _, e := range all {

@@ -1,6 +1,11 @@
 package ingest
 
-import "time"
+import (
+	"time"
+
+	"github.com/danmu-dev/danmu/auth"
+	"github.com/danmu-dev/danmu/policy"
+)
 
 // Defaults for the zero fields of Config.
 const (
@@ -16,6 +21,9 @@ const (
 	DefaultMaxConnsPerIP   = 1024
 	DefaultHistoryLimit    = 50
 	DefaultMaxHistoryLimit = 1000
+	DefaultHookTimeout     = 2 * time.Second
+	DefaultMaxSlowMode     = time.Hour
+	DefaultMaxBan          = 365 * 24 * time.Hour
 )
 
 // Config configures a Server. The zero value works: every field that is
@@ -60,6 +68,41 @@ type Config struct {
 	// MaxHistoryLimit is the largest limit a history request may ask
 	// for; larger ones get 400 invalid_limit. Default 1000.
 	MaxHistoryLimit int
+
+	// Auth verifies the bearer tokens of posters and admins. With it,
+	// posting needs a token and the user id and name come from it. Nil
+	// means open mode, for development: anyone may post, uid and name
+	// come from the body, and the admin API is off (403 forbidden).
+	Auth *auth.Verifier
+	// Policy keeps the rate limits, slow modes, bans and spam windows.
+	// Nil means a policy.Memory of this server alone; every node of a
+	// fleet must share one policy.Redis for the limits to hold across it.
+	Policy policy.Store
+	// UserLimit, IPLimit and RoomLimit are token buckets per user id, per
+	// client address (per /64 for IPv6) and per room. Over any of them a
+	// post gets 429 rate_limited. A zero Rate means no limit (the default).
+	UserLimit policy.Limit
+	IPLimit   policy.Limit
+	RoomLimit policy.Limit
+	// SpamWindow is how long a user may not post the same text to the
+	// same room again (429 spam); the text is compared case-folded,
+	// full-width forms folded and spaces ignored. Zero means no check.
+	SpamWindow time.Duration
+	// Filter is the sensitive-word filter for text and name. Nil means none.
+	Filter *Filter
+	// ClientIPHeader names a request header holding the client address,
+	// set by a reverse proxy in front of this server (X-Real-IP, or
+	// X-Forwarded-For, of which the last address is used). Empty means the
+	// address of the TCP peer. Set it only behind such a proxy: clients
+	// can send the header themselves.
+	ClientIPHeader string
+	// HookTimeout bounds the hook chain of one post, Before and After
+	// each: a chain that takes longer gets 503 unavailable. Default 2s.
+	HookTimeout time.Duration
+	// MaxSlowMode is the longest slow mode an admin may set. Default 1h.
+	MaxSlowMode time.Duration
+	// MaxBan is the longest ban an admin may set. Default 365 days.
+	MaxBan time.Duration
 }
 
 // withDefaults returns c with every unset field at its default.
@@ -83,6 +126,9 @@ func (c Config) withDefaults() Config {
 	}
 	c.MaxHistoryLimit = positiveOr(c.MaxHistoryLimit, DefaultMaxHistoryLimit)
 	c.HistoryLimit = min(positiveOr(c.HistoryLimit, DefaultHistoryLimit), c.MaxHistoryLimit)
+	c.HookTimeout = positiveOr(c.HookTimeout, DefaultHookTimeout)
+	c.MaxSlowMode = positiveOr(c.MaxSlowMode, DefaultMaxSlowMode)
+	c.MaxBan = positiveOr(c.MaxBan, DefaultMaxBan)
 	return c
 }
 

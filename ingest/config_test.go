@@ -20,6 +20,9 @@ func TestConfigDefaults(t *testing.T) {
 		MaxConnsPerIP:   1024,
 		HistoryLimit:    50,
 		MaxHistoryLimit: 1000,
+		HookTimeout:     2 * time.Second,
+		MaxSlowMode:     time.Hour,
+		MaxBan:          365 * 24 * time.Hour,
 	}
 	if got := (Config{}).withDefaults(); got != want {
 		t.Errorf("Config{}.withDefaults() = %+v; want %+v", got, want)

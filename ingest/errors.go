@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/valyala/fasthttp"
@@ -33,19 +34,44 @@ const (
 	CodeHeaderTooLarge       = "header_too_large"       // 431: request headers too large
 	CodeNotFound             = "not_found"              // 404: no such path
 	CodeMethodNotAllowed     = "method_not_allowed"     // 405: path exists, method does not (see Allow)
-	CodeUnavailable          = "unavailable"            // 503: stream or presence failed or timed out
-	CodeInternal             = "internal"               // 500: a bug; the server logged it
+	CodeUnavailable          = "unavailable"            // 503: stream, presence or policy state failed or timed out
+	CodeInternal             = "internal"               // 500: a bug or a failing hook; the server logged it
+
+	CodeUnauthorized    = "unauthorized"     // 401: no bearer token, or an invalid one (see WWW-Authenticate)
+	CodeForbidden       = "forbidden"        // 403: not an admin (admin API, prio above 0), or the admin API is off
+	CodeBanned          = "banned"           // 403: the poster is banned from the room
+	CodeRateLimited     = "rate_limited"     // 429: a user, client address or room rate limit (see Retry-After)
+	CodeSlowMode        = "slow_mode"        // 429: the room's slow mode (see Retry-After)
+	CodeSpam            = "spam"             // 429: the same text again within the spam window (see Retry-After)
+	CodeContentRejected = "content_rejected" // 422: text or name has a word of the word list
+	CodeInvalidPrio     = "invalid_prio"     // 400: prio not an integer >= 0
+	CodeInvalidID       = "invalid_id"       // 400: message id not "<ms>-<seq>"
+	CodeInvalidSeconds  = "invalid_seconds"  // 400: seconds missing or out of range
+	CodeNoFilter        = "no_filter"        // 409: filter reload without a word list configured
+	CodeReloadFailed    = "reload_failed"    // 500: the word list could not be read; the previous one stays
 )
 
-// apiError is an error answer rendered once, so writing it allocates
-// nothing.
-type apiError struct {
-	status int
-	code   string
-	body   []byte
+// Error is an error answer: an HTTP status, a stable code and a message
+// for humans, rendered once so that writing it allocates nothing. A hook
+// rejects a comment by returning one from Before (see NewError).
+type Error struct {
+	status  int
+	code    string
+	message string
+	body    []byte
+	// retryAfter, when positive, is sent as Retry-After (whole seconds,
+	// rounded up).
+	retryAfter time.Duration
+	// authenticate, when set, is sent as WWW-Authenticate.
+	authenticate string
 }
 
-func newAPIError(status int, code, message string) *apiError {
+// NewError returns the error answer {"error":{"code":code,"message":message}}
+// with status, which must be a 4xx or 5xx.
+func NewError(status int, code, message string) *Error {
+	if status < 400 || status > 599 || code == "" {
+		panic("ingest: NewError needs a 4xx or 5xx status and a code")
+	}
 	type detail struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -57,71 +83,132 @@ func newAPIError(status int, code, message string) *apiError {
 	if err != nil {
 		panic("ingest: cannot encode error " + code + ": " + err.Error())
 	}
-	return &apiError{status: status, code: code, body: body}
+	return &Error{status: status, code: code, message: message, body: body}
+}
+
+// Error returns "code: message".
+func (e *Error) Error() string { return e.code + ": " + e.message }
+
+// Status returns the HTTP status of the answer.
+func (e *Error) Status() int { return e.status }
+
+// Code returns the stable code of the answer.
+func (e *Error) Code() string { return e.code }
+
+// WithRetryAfter returns a copy of e answered with a Retry-After header of
+// d, in whole seconds rounded up (at least 1).
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.retryAfter = d
+	return &c
+}
+
+// withAuthenticate returns a copy of e answered with WWW-Authenticate.
+func (e *Error) withAuthenticate(challenge string) *Error {
+	c := *e
+	c.authenticate = challenge
+	return &c
 }
 
 // Error answers whose message does not depend on the Config.
 var (
-	errInvalidRoom = newAPIError(fasthttp.StatusBadRequest, CodeInvalidRoom,
+	errInvalidRoom = NewError(fasthttp.StatusBadRequest, CodeInvalidRoom,
 		"room id must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
-	errUnsupportedMediaType = newAPIError(fasthttp.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+	errUnsupportedMediaType = NewError(fasthttp.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 		"Content-Type must be application/json")
-	errInvalidJSON = newAPIError(fasthttp.StatusBadRequest, CodeInvalidJSON,
+	errInvalidJSON = NewError(fasthttp.StatusBadRequest, CodeInvalidJSON,
 		"body must be a JSON object of UTF-8 text")
-	errEmptyText = newAPIError(fasthttp.StatusBadRequest, CodeEmptyText,
+	errEmptyText = NewError(fasthttp.StatusBadRequest, CodeEmptyText,
 		"text must not be empty")
-	errInvalidText = newAPIError(fasthttp.StatusBadRequest, CodeInvalidText,
+	errInvalidText = NewError(fasthttp.StatusBadRequest, CodeInvalidText,
 		"text must be one line of valid characters, without control characters")
-	errInvalidColor = newAPIError(fasthttp.StatusBadRequest, CodeInvalidColor,
+	errInvalidColor = NewError(fasthttp.StatusBadRequest, CodeInvalidColor,
 		`color must be "#rrggbb"`)
-	errInvalidMode = newAPIError(fasthttp.StatusBadRequest, CodeInvalidMode,
+	errInvalidMode = NewError(fasthttp.StatusBadRequest, CodeInvalidMode,
 		`mode must be "scroll", "top" or "bottom"`)
-	errInvalidUID = newAPIError(fasthttp.StatusBadRequest, CodeInvalidUID,
+	errInvalidUID = NewError(fasthttp.StatusBadRequest, CodeInvalidUID,
 		"uid must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
-	errInvalidSince = newAPIError(fasthttp.StatusBadRequest, CodeInvalidSince,
+	errInvalidSince = NewError(fasthttp.StatusBadRequest, CodeInvalidSince,
 		`since must be an entry id "<ms>-<seq>"`)
-	errBadRequest = newAPIError(fasthttp.StatusBadRequest, CodeBadRequest,
+	errBadRequest = NewError(fasthttp.StatusBadRequest, CodeBadRequest,
 		"malformed HTTP request")
-	errRequestTimeout = newAPIError(fasthttp.StatusRequestTimeout, CodeRequestTimeout,
+	errRequestTimeout = NewError(fasthttp.StatusRequestTimeout, CodeRequestTimeout,
 		"request not received in time")
-	errHeaderTooLarge = newAPIError(fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge,
+	errHeaderTooLarge = NewError(fasthttp.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge,
 		"request headers too large")
-	errNotFound = newAPIError(fasthttp.StatusNotFound, CodeNotFound,
+	errNotFound = NewError(fasthttp.StatusNotFound, CodeNotFound,
 		"no such path")
-	errMethodNotAllowed = newAPIError(fasthttp.StatusMethodNotAllowed, CodeMethodNotAllowed,
+	errMethodNotAllowed = NewError(fasthttp.StatusMethodNotAllowed, CodeMethodNotAllowed,
 		"method not allowed on this path; see the Allow header")
-	errUnavailable = newAPIError(fasthttp.StatusServiceUnavailable, CodeUnavailable,
+	errUnavailable = NewError(fasthttp.StatusServiceUnavailable, CodeUnavailable,
 		"temporarily unavailable; retry later")
-	errInternal = newAPIError(fasthttp.StatusInternalServerError, CodeInternal,
+	errInternal = NewError(fasthttp.StatusInternalServerError, CodeInternal,
 		"internal error")
+
+	errUnauthorized = NewError(fasthttp.StatusUnauthorized, CodeUnauthorized,
+		"an Authorization: Bearer token is required").withAuthenticate(`Bearer realm="danmu"`)
+	errInvalidToken = NewError(fasthttp.StatusUnauthorized, CodeUnauthorized,
+		"the bearer token is invalid or expired").withAuthenticate(`Bearer realm="danmu", error="invalid_token"`)
+	errForbidden = NewError(fasthttp.StatusForbidden, CodeForbidden,
+		"this needs an admin token")
+	errPrioForbidden = NewError(fasthttp.StatusForbidden, CodeForbidden,
+		"only admins may post with prio above 0")
+	errAdminDisabled = NewError(fasthttp.StatusForbidden, CodeForbidden,
+		"the admin API is off: the server runs in open mode, without a JWT secret")
+	errBanned = NewError(fasthttp.StatusForbidden, CodeBanned,
+		"you are banned from this room")
+	errRateLimited = NewError(fasthttp.StatusTooManyRequests, CodeRateLimited,
+		"too many comments; retry after the time in Retry-After")
+	errSlowMode = NewError(fasthttp.StatusTooManyRequests, CodeSlowMode,
+		"the room is in slow mode; retry after the time in Retry-After")
+	errSpam = NewError(fasthttp.StatusTooManyRequests, CodeSpam,
+		"the same comment was just posted; post something else or retry after the time in Retry-After")
+	errContentRejected = NewError(fasthttp.StatusUnprocessableEntity, CodeContentRejected,
+		"the comment contains a word that is not allowed")
+	errInvalidPrio = NewError(fasthttp.StatusBadRequest, CodeInvalidPrio,
+		"prio must be an integer of at least 0")
+	errInvalidID = NewError(fasthttp.StatusBadRequest, CodeInvalidID,
+		`message id must be "<ms>-<seq>"`)
+	errNoSuchComment = NewError(fasthttp.StatusNotFound, CodeNotFound,
+		"no such comment in this room")
+	errNoFilter = NewError(fasthttp.StatusConflict, CodeNoFilter,
+		"no word list is configured")
+	errReloadFailed = NewError(fasthttp.StatusInternalServerError, CodeReloadFailed,
+		"the word list could not be read; the previous one stays in force (see the server log)")
 )
 
 // limitErrors are the error answers whose message names a Config limit.
 type limitErrors struct {
-	bodyTooLarge *apiError
-	textTooLong  *apiError
-	invalidName  *apiError
-	invalidLimit *apiError
+	bodyTooLarge    *Error
+	textTooLong     *Error
+	invalidName     *Error
+	invalidLimit    *Error
+	invalidSlowMode *Error
+	invalidBan      *Error
 }
 
 func newLimitErrors(cfg *Config) limitErrors {
 	itoa := strconv.Itoa
 	return limitErrors{
-		bodyTooLarge: newAPIError(fasthttp.StatusRequestEntityTooLarge, CodeBodyTooLarge,
+		bodyTooLarge: NewError(fasthttp.StatusRequestEntityTooLarge, CodeBodyTooLarge,
 			"body must be at most "+itoa(cfg.MaxBodyBytes)+" bytes"),
-		textTooLong: newAPIError(fasthttp.StatusBadRequest, CodeTextTooLong,
+		textTooLong: NewError(fasthttp.StatusBadRequest, CodeTextTooLong,
 			"text must be at most "+itoa(cfg.MaxTextRunes)+" characters"),
-		invalidName: newAPIError(fasthttp.StatusBadRequest, CodeInvalidName,
+		invalidName: NewError(fasthttp.StatusBadRequest, CodeInvalidName,
 			"name must be 1 to "+itoa(cfg.MaxNameRunes)+" characters on one line"),
-		invalidLimit: newAPIError(fasthttp.StatusBadRequest, CodeInvalidLimit,
+		invalidLimit: NewError(fasthttp.StatusBadRequest, CodeInvalidLimit,
 			"limit must be 1 to "+itoa(cfg.MaxHistoryLimit)),
+		invalidSlowMode: NewError(fasthttp.StatusBadRequest, CodeInvalidSeconds,
+			`body must be {"seconds":N} with N from 0 (off) to `+itoa(int(cfg.MaxSlowMode/time.Second))),
+		invalidBan: NewError(fasthttp.StatusBadRequest, CodeInvalidSeconds,
+			`body must be {"seconds":N} with N from 1 to `+itoa(int(cfg.MaxBan/time.Second))),
 	}
 }
 
 const contentTypeJSON = "application/json"
 
 // writeError answers with e, replacing any body set so far.
-func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
+func writeError(ctx *fasthttp.RequestCtx, e *Error) {
 	ctx.SetStatusCode(e.status)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.SetBody(e.body)

@@ -11,10 +11,11 @@ import (
 )
 
 // postComment serves POST /v1/rooms/{room}/danmaku: it validates the
-// comment, stamps it with the ingest time and appends it to the room's
-// stream. It answers 201 {"id":"<ms>-<seq>","ts":<unix ms>} only once the
-// entry is stored; a failed or late append is 503 unavailable (the client
-// may retry).
+// comment, runs the hook chain over it (auth, limits, filter, ... and the
+// hooks added with Use), stamps it with the ingest time and appends it to
+// the room's stream. It answers 201 {"id":"<ms>-<seq>","ts":<unix ms>}
+// only once the entry is stored; a failed or late append is
+// 503 unavailable (the client may retry).
 func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 	if !isJSON(ctx.Request.Header.ContentType()) {
 		writeError(ctx, errUnsupportedMediaType)
@@ -25,8 +26,19 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, apiErr)
 		return
 	}
-	msg.TS = time.Now().UnixMilli()
-	data, err := codec.EncodeStored(msg)
+	c := &Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
+	if s.cfg.Auth != nil {
+		c.token = bearer(ctx)
+	}
+	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	apiErr = s.runBefore(hookCtx, c)
+	cancel()
+	if apiErr != nil {
+		writeError(ctx, apiErr)
+		return
+	}
+	c.Message.TS = time.Now().UnixMilli()
+	data, err := codec.EncodeStored(c.Message)
 	if err != nil {
 		s.logger.Error("ingest: encoding a validated comment failed", "room", room, "err", err)
 		writeError(ctx, errInternal)
@@ -40,11 +52,14 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, errUnavailable)
 		return
 	}
+	hookCtx, cancel = context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	s.runAfter(hookCtx, c, id)
+	cancel()
 	var buf [64]byte
 	b := append(buf[:0], `{"id":"`...)
 	b = id.AppendTo(b)
 	b = append(b, `","ts":`...)
-	b = strconv.AppendInt(b, msg.TS, 10)
+	b = strconv.AppendInt(b, c.Message.TS, 10)
 	b = append(b, '}')
 	ctx.SetStatusCode(fasthttp.StatusCreated)
 	ctx.SetContentType(contentTypeJSON)

@@ -9,18 +9,26 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Paths of the API. Room routes are /v1/rooms/{room} and
-// /v1/rooms/{room}/danmaku.
+// Paths of the API. Room routes are /v1/rooms/{room},
+// /v1/rooms/{room}/danmaku, /v1/rooms/{room}/danmaku/{id},
+// /v1/rooms/{room}/slowmode and /v1/rooms/{room}/bans/{uid}.
 const (
-	apiPrefix      = "/v1/"
-	roomsPrefix    = "/v1/rooms/"
-	danmakuSegment = "danmaku"
+	apiPrefix       = "/v1/"
+	roomsPrefix     = "/v1/rooms/"
+	danmakuSegment  = "danmaku"
+	slowModeSegment = "slowmode"
+	bansSegment     = "bans"
+	reloadPath      = "/v1/admin/filter/reload"
 )
 
-// Allow lists of the room routes, also sent as the CORS allowed methods.
+// Allow lists of the API routes, also sent as the CORS allowed methods.
 const (
-	allowRoom    = "GET, OPTIONS"
-	allowDanmaku = "GET, POST, OPTIONS"
+	allowRoom     = "GET, OPTIONS"
+	allowDanmaku  = "GET, POST, OPTIONS"
+	allowComment  = "DELETE, OPTIONS"
+	allowSlowMode = "PUT, OPTIONS"
+	allowBan      = "PUT, DELETE, OPTIONS"
+	allowReload   = "POST, OPTIONS"
 )
 
 // route is an exact path added with Handle.
@@ -93,13 +101,26 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	room, sub, hasSub := bytes.Cut(rest, []byte{'/'})
-	switch {
-	case len(room) == 0:
+	if len(room) == 0 {
 		writeError(ctx, errNotFound)
-	case !hasSub:
+		return
+	}
+	if !hasSub {
 		s.serveRoom(ctx, room)
-	case string(sub) == danmakuSegment:
+		return
+	}
+	segment, item, hasItem := bytes.Cut(sub, []byte{'/'})
+	switch {
+	case !hasItem && string(segment) == danmakuSegment:
 		s.serveDanmaku(ctx, room)
+	case !hasItem && string(segment) == slowModeSegment:
+		s.serveSlowMode(ctx, room)
+	case !hasItem || len(item) == 0 || bytes.IndexByte(item, '/') >= 0:
+		writeError(ctx, errNotFound)
+	case string(segment) == danmakuSegment:
+		s.serveComment(ctx, room, item)
+	case string(segment) == bansSegment:
+		s.serveBan(ctx, room, item)
 	default:
 		writeError(ctx, errNotFound)
 	}
@@ -135,6 +156,41 @@ func (s *Server) serveDanmaku(ctx *fasthttp.RequestCtx, room []byte) {
 	}
 }
 
+func (s *Server) serveComment(ctx *fasthttp.RequestCtx, room, id []byte) {
+	switch {
+	case ctx.IsDelete():
+		s.deleteComment(ctx, room, id)
+	case ctx.IsOptions():
+		preflight(ctx, allowComment)
+	default:
+		methodNotAllowed(ctx, allowComment)
+	}
+}
+
+func (s *Server) serveSlowMode(ctx *fasthttp.RequestCtx, room []byte) {
+	switch {
+	case ctx.IsPut():
+		s.putSlowMode(ctx, room)
+	case ctx.IsOptions():
+		preflight(ctx, allowSlowMode)
+	default:
+		methodNotAllowed(ctx, allowSlowMode)
+	}
+}
+
+func (s *Server) serveBan(ctx *fasthttp.RequestCtx, room, uid []byte) {
+	switch {
+	case ctx.IsPut():
+		s.putBan(ctx, room, uid)
+	case ctx.IsDelete():
+		s.deleteBan(ctx, room, uid)
+	case ctx.IsOptions():
+		preflight(ctx, allowBan)
+	default:
+		methodNotAllowed(ctx, allowBan)
+	}
+}
+
 // checkRoom returns the room id of a path as a string of its own (the
 // path bytes die with the request), or answers invalid_room.
 func checkRoom(ctx *fasthttp.RequestCtx, b []byte) (string, bool) {
@@ -152,11 +208,15 @@ func allowAnyOrigin(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set(fasthttp.HeaderAccessControlAllowOrigin, "*")
 }
 
+// allowHeaders are the request headers a page may send: the JSON body's
+// type, and the bearer token.
+const allowHeaders = fasthttp.HeaderContentType + ", " + fasthttp.HeaderAuthorization
+
 // preflight answers a CORS preflight request for a route allowing allow.
 func preflight(ctx *fasthttp.RequestCtx, allow string) {
 	h := &ctx.Response.Header
 	h.Set(fasthttp.HeaderAccessControlAllowMethods, allow)
-	h.Set(fasthttp.HeaderAccessControlAllowHeaders, fasthttp.HeaderContentType)
+	h.Set(fasthttp.HeaderAccessControlAllowHeaders, allowHeaders)
 	h.Set(fasthttp.HeaderAccessControlMaxAge, "600")
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

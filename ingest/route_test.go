@@ -26,6 +26,10 @@ func TestPreflight(t *testing.T) {
 	tests := []struct{ path, methods string }{
 		{"/v1/rooms/r/danmaku", "GET, POST, OPTIONS"},
 		{"/v1/rooms/r", "GET, OPTIONS"},
+		{"/v1/rooms/r/danmaku/1-0", "DELETE, OPTIONS"},
+		{"/v1/rooms/r/slowmode", "PUT, OPTIONS"},
+		{"/v1/rooms/r/bans/u1", "PUT, DELETE, OPTIONS"},
+		{"/v1/admin/filter/reload", "POST, OPTIONS"},
 		// A preflight does not validate the room: the real request will.
 		{"/v1/rooms/bad%20room/danmaku", "GET, POST, OPTIONS"},
 	}
@@ -46,7 +50,7 @@ func TestPreflight(t *testing.T) {
 		if resp.StatusCode != http.StatusNoContent ||
 			h.Get("Access-Control-Allow-Origin") != "*" ||
 			h.Get("Access-Control-Allow-Methods") != tt.methods ||
-			!strings.EqualFold(h.Get("Access-Control-Allow-Headers"), "Content-Type") ||
+			!strings.EqualFold(h.Get("Access-Control-Allow-Headers"), "Content-Type, Authorization") ||
 			h.Get("Access-Control-Max-Age") == "" {
 			t.Errorf("OPTIONS %s = %d %v", tt.path, resp.StatusCode, h)
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/danmu-dev/danmu/policy"
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
@@ -19,19 +20,22 @@ import (
 const bodySlack = 1024
 
 // Server is the ingest HTTP API. Create it with New, add extra routes with
-// Handle, then run it with Serve or ListenAndServe and stop it with
-// Shutdown.
+// Handle and hooks with Use, then run it with Serve or ListenAndServe and
+// stop it with Shutdown.
 type Server struct {
 	// Immutable after New.
 	cfg         Config
 	log         stream.Log
 	presence    Presence
+	policy      policy.Store
 	logger      *slog.Logger
 	limitErrors limitErrors
 	srv         *fasthttp.Server
 
-	// Written by New and Handle before serving starts; read-only after.
+	// Written by New, Handle and Use before serving starts; read-only
+	// after.
 	routes map[string]*route
+	chain  []link
 }
 
 // New returns a Server that appends posted comments to log and answers
@@ -45,15 +49,23 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		logger = slog.Default()
 	}
 	cfg = cfg.withDefaults()
+	store := cfg.Policy
+	if store == nil {
+		store = policy.NewMemory()
+	}
 	s := &Server{
 		cfg:         cfg,
 		log:         log,
 		presence:    presence,
+		policy:      store,
 		logger:      logger,
 		limitErrors: newLimitErrors(&cfg),
 		routes:      make(map[string]*route),
+		chain:       builtinChain(&cfg, store),
 	}
 	s.Handle(fasthttp.MethodGet, "/healthz", serveHealth)
+	s.Handle(fasthttp.MethodPost, reloadPath, s.reloadFilter)
+	s.Handle(fasthttp.MethodOptions, reloadPath, func(ctx *fasthttp.RequestCtx) { preflight(ctx, allowReload) })
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.readError,
@@ -67,6 +79,33 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		CloseOnShutdown:       true,
 	}
 	return s
+}
+
+// builtinChain returns the built-in hooks cfg calls for, in order: who
+// posts, whether they may, whether they post too much, what they post.
+// Ban and slow mode are set through the admin API, so they are checked
+// only when it is on.
+func builtinChain(cfg *Config, store policy.Store) []link {
+	chain := []link{
+		{hook: authHook{verifier: cfg.Auth, maxNameRunes: cfg.MaxNameRunes}},
+		{hook: priorityHook{}},
+	}
+	if cfg.Auth != nil {
+		chain = append(chain, link{hook: banHook{store: store}})
+	}
+	if cfg.UserLimit.Enabled() || cfg.IPLimit.Enabled() || cfg.RoomLimit.Enabled() {
+		chain = append(chain, link{hook: limitHook{store: store, user: cfg.UserLimit, address: cfg.IPLimit, room: cfg.RoomLimit}})
+	}
+	if cfg.Filter != nil {
+		chain = append(chain, link{hook: filterHook{filter: cfg.Filter}})
+	}
+	if cfg.SpamWindow > 0 {
+		chain = append(chain, link{hook: spamHook{store: store, window: cfg.SpamWindow}})
+	}
+	if cfg.Auth != nil {
+		chain = append(chain, link{hook: slowModeHook{store: store}})
+	}
+	return chain
 }
 
 // Handler returns the request handler of s, routes and panic recovery

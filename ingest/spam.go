@@ -1,0 +1,62 @@
+package ingest
+
+import (
+	"context"
+	"strconv"
+	"time"
+	"unicode"
+
+	"github.com/danmu-dev/danmu/policy"
+)
+
+// spamHook refuses a text the same user posted to the same room within
+// the window: the first post of a text claims it for the window. Texts are
+// compared folded (see fold) and without spaces, so "Hello" and
+// "ＨＥＬＬＯ " count as the same. Admins pass freely.
+type spamHook struct {
+	builtin
+	store  policy.Store
+	window time.Duration
+}
+
+func (spamHook) Name() string { return "spam" }
+
+func (h spamHook) Before(ctx context.Context, c *Comment) error {
+	if c.User.Admin() {
+		return nil
+	}
+	name := make([]byte, 0, 96)
+	name = append(name, "spam:"...)
+	name = append(name, c.User.ID...)
+	name = append(name, ':')
+	name = strconv.AppendUint(name, textSum(c.Message.Text), 36)
+	left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: string(name)}, h.window)
+	switch {
+	case err != nil:
+		return err
+	case left > 0:
+		return errSpam.WithRetryAfter(left)
+	}
+	return nil
+}
+
+// textSum is the 64-bit FNV-1a hash of text's folded runes, spaces left
+// out. It must be the same on every node, so no seeded hash will do.
+func textSum(text string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	sum := uint64(offset)
+	for _, r := range text {
+		r = fold(r)
+		if unicode.IsSpace(r) {
+			continue
+		}
+		for shift := 0; shift < 32; shift += 8 {
+			sum ^= uint64(byte(r >> shift))
+			sum *= prime
+		}
+	}
+	return sum
+}
