@@ -8,7 +8,8 @@ import { DanmuClient, validRoom } from './danmu.js';
 const SCROLL_MS = 8000; // how long a scrolling comment takes to cross
 const FIXED_MS = 4000; // how long a top or bottom comment stays
 const LANE_GAP_PX = 24; // least space between two comments of a lane
-const MAX_WAIT_MS = 3000; // a comment that found no lane this long is skipped
+const MAX_WAIT_MS = 3000; // a scrolling comment that found no row this long is skipped
+const FIXED_MAX_WAIT_MS = SCROLL_MS; // the same for a top or bottom one (see Stage.reserved)
 const ONLINE_POLL_MS = 5000;
 const RATE_WINDOW_MS = 5000;
 const LATENCY_WINDOW_MS = 10000;
@@ -61,6 +62,11 @@ function showNotice(text) {
 // comment will cross its place while it stands. What finds no row waits a
 // little, then is skipped: in a flood the screen stays readable and shows
 // the newest comments. The density setting limits the rows used.
+//
+// In a flood, scrolling comments would fill every row and starve the
+// standing ones: so the oldest waiting top (and bottom) comment reserves
+// the row that clears soonest, and no scrolling comment enters it until
+// the standing one is placed.
 class Stage {
   constructor(overlay, onChange) {
     this.overlay = overlay;
@@ -69,6 +75,7 @@ class Stage {
     this.fontFamily = getComputedStyle(overlay).fontFamily;
     this.queue = [];
     this.rows = [];
+    this.reserved = new Map(); // mode -> row kept free for it, this tick
     this.density = 0.67;
     this.visible = true;
     this.onScreen = 0;
@@ -102,7 +109,9 @@ class Stage {
 
   add(msg, mine, now) {
     if (!this.visible) return;
-    const item = { msg, mine, at: now };
+    let mode = msg.mode === 'top' || msg.mode === 'bottom' ? msg.mode : 'scroll';
+    if (mode === 'scroll' && reducedMotion.matches) mode = 'top';
+    const item = { msg, mode, mine, at: now };
     // Your own comment goes first: it is the one you are looking for.
     if (mine) this.queue.unshift(item);
     else this.queue.push(item);
@@ -118,9 +127,10 @@ class Stage {
   tick(now) {
     if (this.queue.length === 0) return;
     const waiting = [];
+    this.reserved.clear();
     for (const item of this.queue) {
       if (this.place(item, now)) continue;
-      if (now - item.at > MAX_WAIT_MS) this.skipped++;
+      if (now - item.at > (item.mode === 'scroll' ? MAX_WAIT_MS : FIXED_MAX_WAIT_MS)) this.skipped++;
       else waiting.push(item);
     }
     this.queue = waiting;
@@ -128,16 +138,20 @@ class Stage {
   }
 
   place(item, now) {
-    const { msg } = item;
+    const { msg, mode } = item;
     const width = this.measure.measureText(msg.text).width + this.fontSize * 0.3;
-    let mode = msg.mode === 'top' || msg.mode === 'bottom' ? msg.mode : 'scroll';
-    if (mode === 'scroll' && reducedMotion.matches) mode = 'top';
     const row = mode === 'scroll' ? this.scrollRow(width, now) : this.fixedRow(width, mode === 'bottom', now);
-    if (row < 0) return false;
+    if (row < 0) {
+      if (mode !== 'scroll' && !this.reserved.has(mode)) {
+        this.reserved.set(mode, this.soonestRow(width, mode === 'bottom', now));
+      }
+      return false;
+    }
 
     const el = document.createElement('div');
     el.className = 'danmu';
     el.textContent = msg.text;
+    el.dataset.id = msg.id;
     el.style.color = COLOR_RE.test(msg.color) ? msg.color : '#ffffff';
     if (item.mine) el.classList.add('mine');
     el.style.top = `${row * this.rowHeight}px`;
@@ -177,7 +191,9 @@ class Stage {
   // and the new one must not reach a standing comment before it is gone.
   scrollRow(width, now) {
     const speed = (this.width + width) / SCROLL_MS;
+    const reserved = [...this.reserved.values()];
     for (let i = 0; i < this.usableRows(); i++) {
+      if (reserved.includes(i)) continue;
       const row = this.row(i, now);
       const prev = row.scroll.at(-1);
       if (prev) {
@@ -195,23 +211,48 @@ class Stage {
   // fixedRow returns the first row, from the top (or from the bottom),
   // where a comment width px wide can stand centered for FIXED_MS, or -1.
   fixedRow(width, fromBottom, now) {
-    const left = (this.width - width) / 2 - LANE_GAP_PX;
-    const right = left + width + 2 * LANE_GAP_PX;
     const end = now + FIXED_MS;
     for (let n = 0; n < this.usableRows(); n++) {
       const i = fromBottom ? this.rowCount - 1 - n : n;
       const row = this.row(i, now);
       if (row.fixed.length) continue;
-      // When does each scrolling comment of the row pass over [left, right]?
-      const crosses = row.scroll.some((s) => {
-        const speed = (s.travel + s.width) / SCROLL_MS;
-        const reaches = s.start + (s.travel - right) / speed;
-        const leaves = s.start + (s.travel - left + s.width) / speed;
-        return reaches < end && leaves > now;
-      });
+      const crosses = this.passes(row, width).some(([reaches, leaves]) => reaches < end && leaves > now);
       if (!crosses) return i;
     }
     return -1;
+  }
+
+  // soonestRow returns the row, of those fixedRow looks at, where the
+  // scrolling comments on screen are the first to be past the place of a
+  // standing comment width px wide.
+  soonestRow(width, fromBottom, now) {
+    let best = -1;
+    let bestAt = Infinity;
+    for (let n = 0; n < this.usableRows(); n++) {
+      const i = fromBottom ? this.rowCount - 1 - n : n;
+      const row = this.row(i, now);
+      const clearAt = Math.max(now, ...row.fixed.map((f) => f.until), ...this.passes(row, width).map(([, leaves]) => leaves));
+      if (clearAt < bestAt) [best, bestAt] = [i, clearAt];
+    }
+    return best;
+  }
+
+  // passes returns when each scrolling comment of row reaches and leaves
+  // the place, with its margins, of a standing comment width px wide.
+  passes(row, width) {
+    const left = (this.width - width) / 2 - LANE_GAP_PX;
+    const right = left + width + 2 * LANE_GAP_PX;
+    return row.scroll.map((s) => {
+      const speed = (s.travel + s.width) / SCROLL_MS;
+      return [s.start + (s.travel - right) / speed, s.start + (s.travel - left + s.width) / speed];
+    });
+  }
+
+  // remove takes a deleted comment off the stage, or out of the queue.
+  remove(id) {
+    this.queue = this.queue.filter((item) => item.msg.id !== id);
+    const el = this.overlay.querySelector(`.danmu[data-id="${CSS.escape(id)}"]`);
+    for (const a of el?.getAnimations() ?? []) a.finish();
   }
 
   setVisible(visible) {
@@ -519,6 +560,8 @@ function main() {
       online.textContent = count;
     });
     client.on('delete', ({ id }) => {
+      stage.remove(id);
+      pendingRecent = pendingRecent.filter((msg) => msg.id !== id);
       recent.querySelector(`li[data-id="${CSS.escape(id)}"]`)?.remove();
     });
     client.on('error', ({ code, message }) => showNotice(`Server refused a request: ${code}: ${message}`));
