@@ -12,7 +12,12 @@ type Message struct {
 	// Prio above zero marks an admin, system or paid message: delivered
 	// first in its batch and never dropped by the per-frame cap. It comes
 	// first in the stored form so fan-out can see it without decoding.
-	Prio  int    `json:"prio,omitempty"`
+	Prio int `json:"prio,omitempty"`
+	// CID is the client's own id for the comment: a client that retries
+	// a POST after an ambiguous failure sends the same CID, and fan-out
+	// delivers only the first stored copy (within its de-duplication
+	// window). It follows Prio in the stored form, again for fan-out.
+	CID   string `json:"cid,omitempty"`
 	UID   string `json:"uid"`
 	Name  string `json:"name"`
 	Text  string `json:"text"`

@@ -15,6 +15,9 @@ const (
 	// DefaultOnlineInterval keeps a room's count fresh for its viewers
 	// for the cost of one small frame per viewer every 10 s.
 	DefaultOnlineInterval = 10 * time.Second
+	// DefaultDedupWindow outlasts a client's retries after an ambiguous
+	// failure (ingest answers within its append timeout, 2 s).
+	DefaultDedupWindow = 30 * time.Second
 )
 
 // Config tunes a Hub. The zero value works.
@@ -48,6 +51,9 @@ type Config struct {
 	// OnlineInterval is how often viewers are sent their rooms' viewer
 	// counts. Zero means DefaultOnlineInterval.
 	OnlineInterval time.Duration
+	// DedupWindow is how long a message's CID is remembered to drop the
+	// copies a retried POST stored. Zero means DefaultDedupWindow.
+	DedupWindow time.Duration
 	// Counter gives the counts sent every OnlineInterval. Nil means this
 	// hub's own viewers: right for a single node, while a fleet counts
 	// through Redis (package presence).
@@ -75,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IOTimeout <= 0 {
 		c.IOTimeout = DefaultIOTimeout
+	}
+	if c.DedupWindow <= 0 {
+		c.DedupWindow = DefaultDedupWindow
 	}
 	if c.OnlineInterval <= 0 {
 		c.OnlineInterval = DefaultOnlineInterval

@@ -90,20 +90,29 @@ func priorityFirst(messages []stream.Entry) []stream.Entry {
 	return out
 }
 
-// withoutDeleted returns messages less those whose ID is in deletes.
-func withoutDeleted(messages []stream.Entry, deletes []string) []stream.Entry {
-	if len(deletes) == 0 {
-		return messages
-	}
+// forReplay returns messages less those whose ID is in deletes and the
+// retried copies of a CID seen earlier in messages.
+func forReplay(messages []stream.Entry, deletes []string) []stream.Entry {
 	gone := make(map[string]bool, len(deletes))
 	for _, id := range deletes {
 		gone[id] = true
 	}
+	var seen map[string]bool
 	kept := make([]stream.Entry, 0, len(messages))
 	for _, e := range messages {
-		if !gone[e.ID.String()] {
-			kept = append(kept, e)
+		if gone[e.ID.String()] {
+			continue
 		}
+		if cid := codec.StoredCID(e.Data); cid != nil {
+			if seen[string(cid)] {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[string]bool)
+			}
+			seen[string(cid)] = true
+		}
+		kept = append(kept, e)
 	}
 	return kept
 }

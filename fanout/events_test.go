@@ -237,3 +237,39 @@ func TestPriorityFirstAndNeverDropped(t *testing.T) {
 		t.Errorf("second message %+v; want the priority one %s", b.Msgs[1], last)
 	}
 }
+
+// TestRetriedCopiesDropped stores a message twice under one CID, as a
+// retried POST can: viewers get it once, live and in a replay.
+func TestRetriedCopiesDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, newMemory(0), nil, 1)
+	v := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", v, nil)
+	v.waitJoined(t)
+	before := e.append("room", 0)
+	e.appendRaw("room", []byte(`{"cid":"retry-1","n":1}`))
+	e.appendRaw("room", []byte(`{"cid":"retry-1","n":1}`))
+	e.appendRaw("room", []byte(`{"cid":"other","n":2}`))
+	last := e.append("room", 3)
+	v.waitLast(t, last)
+	var got []int
+	for _, b := range v.batches(t) {
+		got = append(got, ns(b.Msgs)...)
+	}
+	if want := []int{0, 1, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("live viewer got %v; want %v", got, want)
+	}
+	if n := e.hub.Duplicates(); n != 1 {
+		t.Errorf("Duplicates() = %d; want 1", n)
+	}
+	late := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", late, parseID(t, before))
+	late.waitLast(t, last)
+	got = got[:0]
+	for _, b := range late.batches(t) {
+		got = append(got, ns(b.Msgs)...)
+	}
+	if want := []int{1, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("replayed viewer got %v; want %v", got, want)
+	}
+}

@@ -122,6 +122,7 @@ type batch struct {
 type msg struct {
 	ID   string `json:"id"`
 	Prio int    `json:"prio"`
+	CID  string `json:"cid"`
 	N    int    `json:"n"`
 }
 

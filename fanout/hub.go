@@ -21,8 +21,10 @@ type Hub struct {
 	// changed wakes the follower when the set of followed rooms changes.
 	changed chan struct{}
 
-	// skipped counts stream entries that were not a stored message.
-	skipped atomic.Uint64
+	// skipped counts stream entries that were not a stored message, and
+	// duplicates the retried copies of a message that were dropped.
+	skipped    atomic.Uint64
+	duplicates atomic.Uint64
 
 	mu struct {
 		sync.Mutex
@@ -116,6 +118,9 @@ func (h *Hub) OnlineMany(_ context.Context, rooms []string) (map[string]int, err
 	}
 	return out, nil
 }
+
+// Duplicates returns how many retried copies of messages were dropped.
+func (h *Hub) Duplicates() uint64 { return h.duplicates.Load() }
 
 // Skipped returns how many stream entries were skipped because they were
 // not a well-formed stored message.

@@ -41,6 +41,11 @@ type room struct {
 		armed     bool // a flush is scheduled
 		lastFlush time.Time
 
+		// seen maps the CIDs of recent messages to when they were
+		// first read (Unix ns), to drop retried copies.
+		seen       map[string]int64
+		seenPruned int64
+
 		viewers    int
 		emptySince time.Time
 		perShard   []int
@@ -136,9 +141,11 @@ func (r *room) push(p *stream.Page) {
 	if n := len(p.Entries); n > 0 {
 		r.mu.cursor = p.Entries[n-1].ID
 	}
+	known := len(r.mu.pending.messages)
 	r.mu.pending.add(p.Entries)
 	h.skipped.Add(uint64(r.mu.pending.skipped))
 	r.mu.pending.skipped = 0
+	r.dropRetriesLocked(known)
 	var dropped int
 	r.mu.pending.messages, dropped = capBatch(r.mu.pending.messages, h.cfg.MaxBatch)
 	r.mu.dropped += dropped
@@ -154,6 +161,39 @@ func (r *room) push(p *stream.Page) {
 	r.mu.Unlock()
 	if flushNow {
 		r.flush()
+	}
+}
+
+// dropRetriesLocked removes from the pending messages after index from
+// those whose CID was already read within DedupWindow: the stored copies
+// of a retried POST (see codec.Message.CID).
+func (r *room) dropRetriesLocked(from int) {
+	h := r.hub
+	messages := r.mu.pending.messages
+	kept := messages[:from]
+	now := time.Now().UnixNano()
+	window := int64(h.cfg.DedupWindow)
+	for _, e := range messages[from:] {
+		if cid := codec.StoredCID(e.Data); cid != nil {
+			if first, ok := r.mu.seen[string(cid)]; ok && now-first < window {
+				h.duplicates.Add(1)
+				continue
+			}
+			if r.mu.seen == nil {
+				r.mu.seen = make(map[string]int64)
+			}
+			r.mu.seen[string(cid)] = now
+		}
+		kept = append(kept, e)
+	}
+	r.mu.pending.messages = kept
+	if len(r.mu.seen) > 0 && now-r.mu.seenPruned > window {
+		for cid, first := range r.mu.seen {
+			if now-first >= window {
+				delete(r.mu.seen, cid)
+			}
+		}
+		r.mu.seenPruned = now
 	}
 }
 

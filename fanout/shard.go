@@ -217,7 +217,7 @@ func (h *Hub) replay(sub *Sub, since, through stream.ID) {
 	var rp sorted
 	rp.add(page.Entries)
 	h.skipped.Add(uint64(rp.skipped))
-	rp.messages = withoutDeleted(rp.messages, rp.deletes)
+	rp.messages = forReplay(rp.messages, rp.deletes)
 	sub.shard.exec.Execute(func() { sub.activate(&replayed{sorted: rp, gap: page.Gap}) })
 }
 
