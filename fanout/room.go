@@ -50,6 +50,8 @@ type room struct {
 		emptySince time.Time
 		perShard   []int
 		perEncoder []int
+		// online is the fleet-wide count last sent to the viewers.
+		online int
 	}
 }
 
@@ -230,9 +232,22 @@ func (r *room) flush() {
 		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames) })
 }
 
+// Online returns the number of viewers of the subscribed room: the
+// fleet-wide count last sent to them, or this hub's own count when that is
+// higher (before the first count is sent, or after joins since). Protocols
+// whose clients ask for the count, such as the Bilibili-compatible
+// heartbeat, answer with it.
+func (s *Sub) Online() int {
+	r := s.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(r.mu.online, r.mu.viewers)
+}
+
 // sendOnline hands the room's fleet-wide viewer count to its viewers.
 func (r *room) sendOnline(count int) {
 	r.mu.Lock()
+	r.mu.online = count
 	targets, need := r.targetsLocked()
 	r.mu.Unlock()
 	r.dispatch(targets, need,
