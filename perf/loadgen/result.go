@@ -229,8 +229,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 			v.Joined, v.Failed, v.Disconnects, v.Reconnects, v.Malformed, v.ConnectSecs)
 	}
 	if pb := r.Publish; pb != nil {
-		row("comments", "sent %d of %d, accepted %d (%.1f/s), rejected %d, uncertain %d, unsent %d, max backlog %d",
-			pb.Sent, pb.Scheduled, pb.Accepted, pb.PerSec, pb.Rejected, pb.Uncertain, pb.Unsent, pb.MaxBacklog)
+		sent := fmt.Sprintf("sent %d", pb.Sent)
+		if pb.Scheduled > 0 {
+			sent += fmt.Sprintf(" of %d", pb.Scheduled)
+		}
+		row("comments", "%s, accepted %d (%.1f/s), rejected %d, uncertain %d, unsent %d, max backlog %d",
+			sent, pb.Accepted, pb.PerSec, pb.Rejected, pb.Uncertain, pb.Unsent, pb.MaxBacklog)
 		if len(pb.Outcomes) > 0 {
 			keys := make([]string, 0, len(pb.Outcomes))
 			for k := range pb.Outcomes {
@@ -267,10 +271,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row("connect storm", "%d handshakes in %.2fs: %.0f/s; %s", s.Handshakes, s.Seconds, s.PerSec, s.Handshake)
 		row("reconnect storm", "%s: %d reconnected in %.2fs: %.0f/s", s.ReconnectMethod, s.Reconnected, s.ReconnectSecs, s.ReconnectPerSec)
 	}
+	unit := "deliveries"
+	if r.Delivery == nil {
+		unit = "accepted comments"
+	}
 	procRow := func(name string, ps ProcStats) {
 		per := ""
 		if ps.CPUMsPer1000 > 0 {
-			per = fmt.Sprintf(", %.3f CPU ms per 1000 deliveries", ps.CPUMsPer1000)
+			per = fmt.Sprintf(", %.3f CPU ms per 1000 %s", ps.CPUMsPer1000, unit)
 		}
 		row(name, "%.2f CPU s (%.0f%% of a core), RSS max %s%s", ps.CPUSeconds, ps.CPUPercent, mib(ps.RSSMax), per)
 	}
