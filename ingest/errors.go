@@ -209,6 +209,13 @@ const contentTypeJSON = "application/json"
 
 // writeError answers with e, replacing any body set so far.
 func writeError(ctx *fasthttp.RequestCtx, e *Error) {
+	if e.retryAfter > 0 {
+		seconds := (e.retryAfter + time.Second - 1) / time.Second
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(int64(seconds), 10))
+	}
+	if e.authenticate != "" {
+		ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, e.authenticate)
+	}
 	ctx.SetStatusCode(e.status)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.SetBody(e.body)

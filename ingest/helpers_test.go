@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/auth"
+	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -78,16 +82,7 @@ func (ts *testServer) do(t *testing.T, method, path, contentType string, body []
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, path, err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b, close: resp.Close}
+	return ts.roundTrip(t, req)
 }
 
 func (ts *testServer) post(t *testing.T, room, body string) response {
@@ -239,3 +234,113 @@ func (b *syncBuffer) String() string {
 }
 
 func newMemory() *stream.Memory { return stream.NewMemory(stream.MemoryConfig{}) }
+
+// testSecret signs the tokens of the tests.
+var testSecret = []byte("ingest-test-secret-of-32-bytes!!")
+
+// newVerifier returns a Verifier of testSecret.
+func newVerifier(t testing.TB) *auth.Verifier {
+	t.Helper()
+	v, err := auth.NewVerifier(auth.Config{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// authConfig returns cfg with a Verifier of testSecret.
+func authConfig(t testing.TB, cfg Config) Config {
+	t.Helper()
+	cfg.Auth = newVerifier(t)
+	return cfg
+}
+
+// mint returns a token of testSecret for sub, valid for an hour.
+func mint(t testing.TB, sub, name, role string) string {
+	t.Helper()
+	token, err := auth.Mint(auth.Config{Secret: testSecret},
+		auth.Claims{Sub: sub, Name: name, Role: role, Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// send sends a request with a bearer token (none when token is empty) and,
+// when body is not empty, a JSON body.
+func (ts *testServer) send(t *testing.T, method, path, token, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return ts.roundTrip(t, req)
+}
+
+// roundTrip sends req and reads the whole answer.
+func (ts *testServer) roundTrip(t *testing.T, req *http.Request) response {
+	t.Helper()
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", req.Method, req.URL.Path, err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b, close: resp.Close}
+}
+
+// postAs posts body to room with token and checks it was stored; it
+// returns the answered id.
+func (ts *testServer) postAs(t *testing.T, room, token, body string) string {
+	t.Helper()
+	r := ts.send(t, http.MethodPost, "/v1/rooms/"+room+"/danmaku", token, body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST %s to %s: status %d; want 201 (body %s)", body, room, r.status, r.body)
+	}
+	var res postResult
+	decodeStrict(t, r.body, &res)
+	return res.ID
+}
+
+// checkRetryAfter checks r has a Retry-After of whole seconds within
+// [lowest, highest].
+func checkRetryAfter(t *testing.T, what string, r response, lowest, highest int) {
+	t.Helper()
+	n, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || n < lowest || n > highest {
+		t.Errorf("%s: Retry-After %q; want %d to %d", what, r.header.Get("Retry-After"), lowest, highest)
+	}
+}
+
+// storedMessage decodes the stored comment id of room.
+func storedMessage(t *testing.T, log stream.Log, room, id string) codec.Message {
+	t.Helper()
+	want, err := stream.ParseID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := log.Range(context.Background(), stream.Query{Room: room, Through: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range page.Entries {
+		if e.ID == want {
+			m, err := codec.DecodeStored(e.Data)
+			if err != nil {
+				t.Fatalf("stored %s: %v", e.Data, err)
+			}
+			return m
+		}
+	}
+	t.Fatalf("room %s has no entry %s", room, id)
+	return codec.Message{}
+}
