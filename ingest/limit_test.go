@@ -1,0 +1,99 @@
+package ingest
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/danmu-dev/danmu/auth"
+	"github.com/danmu-dev/danmu/policy"
+)
+
+// slowLimit allows a burst of 2, then one post every 2 seconds: a test
+// never waits for a refill.
+var slowLimit = policy.Limit{Rate: 0.5, Burst: 2}
+
+func TestUserLimit(t *testing.T) {
+	ts := startServer(t, authConfig(t, Config{UserLimit: slowLimit}), newMemory(), nil, nil)
+	u1, u2 := mint(t, "u1", "", ""), mint(t, "u2", "", "")
+	ts.postAs(t, "r", u1, `{"text":"one"}`)
+	ts.postAs(t, "r2", u1, `{"text":"two"}`)
+	r := ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", u1, `{"text":"three"}`)
+	checkError(t, "third post of u1", r, http.StatusTooManyRequests, CodeRateLimited)
+	checkRetryAfter(t, "third post of u1", r, 1, 2)
+	ts.postAs(t, "r", u2, `{"text":"u2 has its own bucket"}`)
+	admin := mint(t, "mod", "", auth.RoleAdmin)
+	for range 5 {
+		ts.postAs(t, "r", admin, `{"text":"admins are not limited"}`)
+	}
+}
+
+func TestIPLimit(t *testing.T) {
+	ts := startServer(t, Config{IPLimit: slowLimit}, newMemory(), nil, nil)
+	ts.postAs(t, "r", "", `{"text":"a","uid":"u1"}`)
+	ts.postAs(t, "r", "", `{"text":"b","uid":"u2"}`)
+	r := ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", "", `{"text":"c","uid":"u3"}`)
+	checkError(t, "third post from one address", r, http.StatusTooManyRequests, CodeRateLimited)
+	checkRetryAfter(t, "third post from one address", r, 1, 2)
+}
+
+// TestClientIPHeader checks the address comes from the configured header,
+// its last address when it lists several.
+func TestClientIPHeader(t *testing.T) {
+	ts := startServer(t, Config{IPLimit: policy.Limit{Rate: 0.5, Burst: 1}, ClientIPHeader: "X-Forwarded-For"}, newMemory(), nil, nil)
+	post := func(forwarded string) int {
+		req, err := http.NewRequest(http.MethodPost, ts.base+"/v1/rooms/r/danmaku", strings.NewReader(`{"text":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if forwarded != "" {
+			req.Header.Set("X-Forwarded-For", forwarded)
+		}
+		return ts.roundTrip(t, req).status
+	}
+	steps := []struct {
+		forwarded string
+		want      int
+	}{
+		{"192.0.2.1", 201},
+		{"192.0.2.1", 429},
+		{"198.51.100.7, 192.0.2.2", 201},
+		{"192.0.2.1, 192.0.2.2", 429}, // the last address counts
+		{" 2001:db8::1 ", 201},
+		{"2001:db8::2", 429}, // same /64
+		{"2001:db8:0:1::1", 201},
+		{"", 201},        // the peer, 127.0.0.1
+		{"garbage", 429}, // unparsable: the peer again
+	}
+	for _, s := range steps {
+		if got := post(s.forwarded); got != s.want {
+			t.Errorf("X-Forwarded-For %q: status %d; want %d", s.forwarded, got, s.want)
+		}
+	}
+}
+
+func TestRoomLimit(t *testing.T) {
+	ts := startServer(t, authConfig(t, Config{RoomLimit: policy.Limit{Rate: 0.5, Burst: 3}}), newMemory(), nil, nil)
+	for i, user := range []string{"u1", "u2", "u3"} {
+		ts.postAs(t, "busy", mint(t, user, "", ""), `{"text":"`+string(rune('a'+i))+`"}`)
+	}
+	r := ts.send(t, http.MethodPost, "/v1/rooms/busy/danmaku", mint(t, "u4", "", ""), `{"text":"d"}`)
+	checkError(t, "fourth post to the room", r, http.StatusTooManyRequests, CodeRateLimited)
+	checkRetryAfter(t, "fourth post to the room", r, 1, 2)
+	ts.postAs(t, "quiet", mint(t, "u4", "", ""), `{"text":"another room"}`)
+}
+
+func TestAddressKey(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"::1", "::/64"},
+	}
+	for _, tt := range tests {
+		if got := addressKey(netip.MustParseAddr(tt.in)); got != tt.want {
+			t.Errorf("addressKey(%s) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
