@@ -100,7 +100,7 @@ func parseWordList(r io.Reader) ([]string, error) {
 	var words []string
 	limited := &io.LimitedReader{R: r, N: maxWordListBytes + 1}
 	scanner := bufio.NewScanner(limited)
-	scanner.Buffer(make([]byte, 0, 4096), maxWordBytes)
+	scanner.Buffer(make([]byte, 0, maxWordBytes), maxWordBytes)
 	line := 0
 	for scanner.Scan() {
 		line++
