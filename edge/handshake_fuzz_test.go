@@ -15,11 +15,14 @@ import (
 	"github.com/danmu-dev/danmu/stream"
 )
 
+// fuzzOrigin is the one Origin the fuzzed server allows.
+const fuzzOrigin = "https://good.example"
+
 // FuzzUpgradeRequest feeds parseUpgrade what a connection would: the bytes
 // up to the first blank line. It must always answer with a well-formed
 // HTTP response, and with 101 only for a request that meets RFC 6455
-// section 4.2.1 and names a valid room and since, as checkUpgrade (written
-// apart from the parser) judges it.
+// section 4.2.1, names a valid room and since, and comes from an allowed
+// Origin, as checkUpgrade (written apart from the parser) judges it.
 func FuzzUpgradeRequest(f *testing.F) {
 	for _, tt := range badHandshakes {
 		f.Add([]byte(tt.request))
@@ -34,8 +37,12 @@ func FuzzUpgradeRequest(f *testing.F) {
 	f.Add([]byte("GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\nUpgrade: websocket\r\nUpgrade: x\r\n\r\n"))
 	f.Add([]byte("\x00\xff\r\n\r\n"))
 	f.Add([]byte("GET  /ws  HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("GET /ws HTTP/1.1\nHost:\nUpgrAde:weBsoCket\nConneCtion:UpgrAde\"\nSeC-WeBSoCket-KeY:000000000000000000000000\nSeC-WeBSoCket-Version:13\r\n\r\n"))
+	f.Add([]byte(withHeader("/ws?room=a", "Host", "Host: x\r\nOrigin: "+fuzzOrigin)))
+	f.Add([]byte(withHeader("/ws?room=a", "Host", "Host: x\r\nOrigin: https://evil.example")))
+	f.Add([]byte(withHeader("/ws", "Host", "Host: x\nOrigin: https://evil.example\n\nOrigin: "+fuzzOrigin)))
 
-	l := newParseLoop()
+	l := newParseLoop(Config{AllowedOrigins: []string{fuzzOrigin}})
 	valid := []byte(upgradeRequest("/ws?room=again&since=1-1"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		end := bytes.Index(data, crlfcrlf)
@@ -91,7 +98,7 @@ func checkResponse(t *testing.T, req, response []byte) int {
 		if br.Buffered() != 0 {
 			t.Fatalf("parseUpgrade(%q) answered %q: bytes after the response", req, response)
 		}
-	case http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed,
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed,
 		http.StatusUpgradeRequired, http.StatusHTTPVersionNotSupported:
 		body := new(bytes.Buffer)
 		if _, err := body.ReadFrom(resp.Body); err != nil {
@@ -164,6 +171,9 @@ func checkUpgrade(req []byte) error {
 	if !host || !upgrade || !connection || !version || !key {
 		return errors.New("a required header is missing")
 	}
+	if origin := lastHeader(req, "origin"); origin != "" && origin != fuzzOrigin {
+		return errors.New("Origin not allowed")
+	}
 	return nil
 }
 
@@ -193,11 +203,16 @@ func checkTarget(target string) error {
 	return nil
 }
 
-// hasToken reports whether the comma-separated list value holds token, in
-// any case.
+// hasToken reports whether value holds token, in any case, as one of its
+// runs of token characters (RFC 9110 section 5.6.2): the parser skips
+// what lies between tokens, so "Upgrade\"" holds upgrade too.
 func hasToken(value, token string) bool {
-	for v := range strings.SplitSeq(value, ",") {
-		if strings.EqualFold(strings.Trim(v, " \t"), token) {
+	isSeparator := func(r rune) bool {
+		return r > 0x7e || r <= ' ' || !strings.ContainsRune("!#$%&'*+-.^_`|~", r) &&
+			!('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}
+	for _, v := range strings.FieldsFunc(value, isSeparator) {
+		if strings.EqualFold(v, token) {
 			return true
 		}
 	}
@@ -205,10 +220,14 @@ func hasToken(value, token string) bool {
 }
 
 // lastHeader returns the value of the last header called name (in lower
-// case) in req.
+// case) in req, up to the first blank line.
 func lastHeader(req []byte, name string) string {
 	var value string
-	for line := range strings.SplitSeq(strings.ReplaceAll(string(req), "\r\n", "\n"), "\n") {
+	lines := strings.Split(strings.ReplaceAll(string(req), "\r\n", "\n"), "\n")
+	for _, line := range lines[1:] {
+		if line == "" {
+			break
+		}
 		k, v, ok := strings.Cut(line, ":")
 		if ok && strings.ToLower(strings.Trim(k, " \t")) == name {
 			value = strings.Trim(v, " \t")

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -24,12 +26,13 @@ func sameTarget(a, b upgradeTarget) bool {
 	return a.since == nil || *a.since == *b.since
 }
 
-// newParseLoop returns a loop that can parse upgrade requests, and nothing
-// else: parseUpgrade needs no server and no event loop.
-func newParseLoop() *loop {
-	l := &loop{}
-	l.upgrader = ws.Upgrader{OnRequest: l.onRequest}
-	return l
+// newParseLoop returns a loop of a server configured with cfg, wired as
+// the server wires its loops, for calling parseUpgrade: it needs no event
+// loop and does no I/O.
+func newParseLoop(cfg Config) *loop {
+	logger := slog.New(slog.DiscardHandler)
+	hub := fanout.New(fanout.Config{}, stream.NewMemory(stream.MemoryConfig{}), logger)
+	return newLoop(New(cfg, hub, logger), nil)
 }
 
 // withHeader returns upgradeRequest(target) with header line replaced by
@@ -84,7 +87,7 @@ var badHandshakes = []struct {
 
 func TestParseUpgrade(t *testing.T) {
 	t.Parallel()
-	l := newParseLoop()
+	l := newParseLoop(Config{})
 	for _, tt := range badHandshakes {
 		response, ok := l.parseUpgrade([]byte(tt.request))
 		if ok {
@@ -126,6 +129,24 @@ func TestParseUpgrade(t *testing.T) {
 	for _, req := range lenient {
 		if response, ok := l.parseUpgrade([]byte(req)); !ok {
 			t.Errorf("parseUpgrade(%q) = %q, false; want 101", req, response)
+		}
+	}
+
+	l = newParseLoop(Config{AllowedOrigins: []string{"https://good.example"}})
+	for _, tt := range []struct {
+		origin string
+		status int
+	}{
+		{"Origin: https://good.example", 101},
+		{"Origin: https://evil.example", 403},
+		{"Origin: https://good.example\r\nOrigin: https://evil.example", 403},
+		{"Origin: https://evil.example\r\nOrigin: https://good.example", 101},
+		{"Origin:", 101},
+		{"X-Not-Origin: https://evil.example", 101},
+	} {
+		req := withHeader("/ws?room=a", "Host", "Host: x\r\n"+tt.origin)
+		if response, _ := l.parseUpgrade([]byte(req)); statusOf(response) != tt.status {
+			t.Errorf("parseUpgrade(%q) = %q; want status %d", req, response, tt.status)
 		}
 	}
 }
