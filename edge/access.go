@@ -36,7 +36,8 @@ func (l *loop) onBeforeUpgrade() (ws.HandshakeHeader, error) {
 	if l.target.origin != "" && !originAllowed(cfg.AllowedOrigins, l.target.origin) {
 		return nil, ws.RejectConnectionError(ws.RejectionStatus(403), ws.RejectionReason("origin not allowed"))
 	}
-	if cfg.Tokens == nil {
+	if cfg.Tokens == nil || l.target.bili {
+		// /sub clients carry their token in the enter packet's key.
 		return nil, nil
 	}
 	if l.target.token == "" {

@@ -41,14 +41,21 @@ type conn struct {
 	// slowSince is when the viewer's backlog last went past SoftOutbound,
 	// or zero while it is below.
 	slowSince int64
-	// closeReason and closeCode say why the connection is closing, once
-	// it is; OnClose counts them.
-	closeReason CloseReason
-	closeCode   ws.StatusCode
-	subs        []*fanout.Sub
-	fragOp      ws.OpCode // first opcode of a fragmented message in progress
-	frag        []byte    // its payload so far
-	fragging    bool
+	subs      []*fanout.Sub
+	fragOp    ws.OpCode // first opcode of a fragmented message in progress
+	frag      []byte    // its payload so far
+	fragging  bool
+
+	// enc is the hub encoder of the connection's one encoding, chosen at
+	// the upgrade (/ws, with or without permessage-deflate) or by the
+	// enter packet (/sub).
+	enc int
+	// deflate is set when permessage-deflate was negotiated; compressed
+	// tells whether the client message being received is compressed.
+	deflate    bool
+	compressed bool
+	// bili is the state of a /sub connection, nil on /ws.
+	bili *biliConn
 }
 
 // onTraffic handles what the peer sent: the upgrade request, then frames,
@@ -70,6 +77,12 @@ func (cn *conn) onTraffic() {
 		}
 		if n == 0 {
 			break
+		}
+		if cn.deflate {
+			if h, err = cn.takeCompressionBit(h); err != nil {
+				cn.fail(err)
+				break
+			}
 		}
 		if err := codec.CheckClientHeader(h, cn.fragging, int64(len(cn.frag)), maxMessage); err != nil {
 			cn.fail(err)
@@ -126,14 +139,21 @@ func (cn *conn) onClose(payload []byte) {
 	if code == ws.StatusNoStatusRcvd {
 		code = ws.StatusNormalClosure
 	}
-	if cn.state == stateOpen {
-		cn.closeReason = ClosePeer
-	}
 	cn.closeWith(code, "")
 }
 
 // onMessage handles one complete client message.
 func (cn *conn) onMessage(op ws.OpCode, payload []byte) {
+	if cn.compressed {
+		var ok bool
+		if payload, ok = cn.inflate(payload); !ok {
+			return
+		}
+	}
+	if cn.bili != nil {
+		cn.onBiliMessage(op, payload)
+		return
+	}
 	if op == ws.OpBinary {
 		cn.closeWith(ws.StatusUnsupportedData, "binary messages are not supported")
 		return
@@ -171,7 +191,7 @@ func (cn *conn) join(room string, since *stream.ID) {
 		cn.sendError(room, "too_many_rooms", "this connection watches the most rooms it may")
 		return
 	}
-	sub := cn.loop.shard.Join(room, cn, cn.loop.server.encJSON, since)
+	sub := cn.loop.shard.Join(room, cn, cn.enc, since)
 	cn.subs = append(cn.subs, sub)
 }
 
@@ -207,6 +227,9 @@ func (cn *conn) Send(frame []byte) bool {
 	if cn.state != stateOpen {
 		return false
 	}
+	if len(frame) == 0 {
+		return true // an encoding with nothing to say about this batch
+	}
 	cfg := &cn.loop.server.cfg
 	stats := &cn.loop.server.stats
 	backlog := cn.c.OutboundBuffered()
@@ -236,6 +259,10 @@ func (cn *conn) closeSlow() {
 // Joined tells the viewer that its subscription to room is live.
 func (cn *conn) Joined(room string) {
 	if cn.state != stateOpen {
+		return
+	}
+	if cn.bili != nil {
+		cn.biliJoined()
 		return
 	}
 	l := cn.loop
@@ -279,10 +306,6 @@ func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	}
 	cn.write(codec.AppendClose(cn.loop.out[:0], code, reason))
 	cn.state = stateClosing
-	cn.closeCode = code
-	if cn.closeReason == CloseDropped {
-		cn.closeReason = cn.loop.server.reasonFor(code)
-	}
 	cn.c.Close()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strconv"
+	"time"
 )
 
 // handshakeIO is the io.ReadWriter ws.Upgrader works on: it reads the
@@ -61,6 +62,14 @@ func (cn *conn) handshake() bool {
 	target := l.target
 	l.target = upgradeTarget{}
 	cn.expires = target.expires
+	switch {
+	case target.bili:
+		cn.bili = &biliConn{upgraded: time.Now().UnixNano()}
+	case target.deflate:
+		cn.deflate, cn.enc = true, l.server.encDeflate
+	default:
+		cn.enc = l.server.encJSON
+	}
 	if target.room != "" {
 		cn.join(target.room, target.since)
 	}
@@ -74,8 +83,10 @@ func (cn *conn) handshake() bool {
 // is next used. It does no I/O.
 func (l *loop) parseUpgrade(req []byte) (response []byte, ok bool) {
 	l.target = upgradeTarget{}
+	l.deflate.Reset()
 	l.request = handshakeIO{request: req, response: l.out[:0]}
 	_, err := l.upgrader.Upgrade(&l.request)
+	_, l.target.deflate = l.deflate.Accepted()
 	response = l.request.response
 	l.request = handshakeIO{}
 	if err != nil && len(response) == 0 {
@@ -98,7 +109,6 @@ func (cn *conn) reject(response []byte) {
 	l.out = response[:0]
 	l.server.stats.Rejected.Add(1)
 	cn.state = stateClosing
-	cn.closeReason = CloseHandshake
 	cn.c.Close()
 }
 

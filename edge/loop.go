@@ -2,12 +2,12 @@ package edge
 
 import (
 	"context"
-	"math"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/codec"
@@ -31,12 +31,12 @@ type loop struct {
 	tmp     []byte        // JSON bodies being built
 	request handshakeIO   // the upgrade request being parsed
 	target  upgradeTarget // what the request being parsed asked for
-	// drainTotal is the number of connections open when the drain began,
-	// and drainClosed how many of them the drain has closed; both stay
-	// zero until the drain's first step on this loop.
-	drainTotal  int
-	drainClosed int
-	draining    bool
+	// deflate negotiates permessage-deflate for the request being parsed.
+	deflate wsflate.Extension
+	// inflater and inflated inflate compressed client messages; inflated
+	// is valid until the next message.
+	inflater codec.Inflater
+	inflated []byte
 }
 
 // upgradeTarget is what an upgrade request named and proved: the room and
@@ -47,15 +47,19 @@ type upgradeTarget struct {
 	origin  string
 	token   string
 	expires int64 // Unix ns when the viewer's token expires, or zero
+	bili    bool  // the path is /sub: the Bilibili-compatible protocol
+	deflate bool  // permessage-deflate was negotiated
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{server: s, el: el, conns: make(map[*conn]struct{})}
+	l.deflate.Parameters = deflateParameters
 	l.shard = s.hub.NewShard(l)
 	l.upgrader = ws.Upgrader{
 		OnRequest:       l.onRequest,
 		OnHeader:        l.onHeader,
 		OnBeforeUpgrade: l.onBeforeUpgrade,
+		Negotiate:       l.negotiate,
 	}
 	return l
 }
@@ -71,11 +75,18 @@ func (l *loop) Execute(fn func()) {
 	}
 }
 
-// onRequest checks the request target of an upgrade: /ws?room=R&since=ID.
+// onRequest checks the request target of an upgrade: /ws?room=R&since=ID,
+// or /sub for the Bilibili-compatible protocol, whose client names its room
+// in the enter packet (its query is ignored).
 func (l *loop) onRequest(uri []byte) error {
 	path, rawQuery, _ := strings.Cut(string(uri), "?")
-	if path != "/ws" {
-		return ws.RejectConnectionError(ws.RejectionStatus(404), ws.RejectionReason("not found: the WebSocket endpoint is /ws"))
+	switch path {
+	case "/ws":
+	case "/sub":
+		l.target.bili = true
+		return nil
+	default:
+		return ws.RejectConnectionError(ws.RejectionStatus(404), ws.RejectionReason("not found: the WebSocket endpoints are /ws and /sub"))
 	}
 	query, err := url.ParseQuery(rawQuery)
 	if err != nil {
@@ -121,40 +132,14 @@ func (l *loop) sweep() {
 				cn.closeSlow()
 			case cn.expires != 0 && now > cn.expires:
 				cn.closeWith(ws.StatusPolicyViolation, "token expired")
+			case cn.bili != nil:
+				cn.sweepBili(now, silent)
 			case silent > int64(cfg.IdleTimeout):
 				cn.closeWith(ws.StatusGoingAway, "idle timeout")
 			case silent > int64(cfg.PingInterval) && now-cn.lastPing > int64(cfg.PingInterval):
 				cn.lastPing = now
 				cn.write(codec.AppendPing(l.out[:0], nil))
 			}
-		}
-	}
-}
-
-// drainShare is one step of the drain: on its first call it answers the
-// connections still in their handshake with 503, and each call closes
-// open connections with 1001 until share (0 to 1) of those open at the
-// first call have been closed.
-func (l *loop) drainShare(share float64) {
-	if !l.draining {
-		l.draining = true
-		for cn := range l.conns {
-			switch cn.state {
-			case stateHandshake:
-				cn.rejectHTTP(503, "Service Unavailable", "server shutting down")
-			case stateOpen:
-				l.drainTotal++
-			}
-		}
-	}
-	target := int(math.Ceil(share * float64(l.drainTotal)))
-	for cn := range l.conns {
-		if l.drainClosed >= target {
-			return
-		}
-		if cn.state == stateOpen {
-			cn.closeWith(ws.StatusGoingAway, "server shutting down")
-			l.drainClosed++
 		}
 	}
 }
