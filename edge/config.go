@@ -64,8 +64,12 @@ type Config struct {
 	// development: set it in production against cross-site WebSocket
 	// hijacking. Clients that send no Origin (not browsers) are allowed.
 	AllowedOrigins []string
-	// DrainTimeout bounds how long shutdown waits for close frames to be
-	// written. Zero means DefaultDrainTimeout.
+	// DrainPeriod spreads the close frames of a shutdown over this long,
+	// so that viewers reconnect to other edges gradually, not all in the
+	// same second. Zero closes every connection at once.
+	DrainPeriod time.Duration
+	// DrainTimeout bounds how long shutdown waits, after DrainPeriod, for
+	// close frames to be written. Zero means DefaultDrainTimeout.
 	DrainTimeout time.Duration
 	// Deflate tunes permessage-deflate on /ws.
 	Deflate DeflateConfig

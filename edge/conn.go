@@ -41,10 +41,14 @@ type conn struct {
 	// slowSince is when the viewer's backlog last went past SoftOutbound,
 	// or zero while it is below.
 	slowSince int64
-	subs      []*fanout.Sub
-	fragOp    ws.OpCode // first opcode of a fragmented message in progress
-	frag      []byte    // its payload so far
-	fragging  bool
+	// closeReason and closeCode say why the connection is closing, once
+	// it is; OnClose counts them.
+	closeReason CloseReason
+	closeCode   ws.StatusCode
+	subs        []*fanout.Sub
+	fragOp      ws.OpCode // first opcode of a fragmented message in progress
+	frag        []byte    // its payload so far
+	fragging    bool
 
 	// enc is the hub encoder of the connection's one encoding, chosen at
 	// the upgrade (/ws, with or without permessage-deflate) or by the
@@ -138,6 +142,9 @@ func (cn *conn) onClose(payload []byte) {
 	}
 	if code == ws.StatusNoStatusRcvd {
 		code = ws.StatusNormalClosure
+	}
+	if cn.state == stateOpen {
+		cn.closeReason = ClosePeer
 	}
 	cn.closeWith(code, "")
 }
@@ -306,6 +313,10 @@ func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	}
 	cn.write(codec.AppendClose(cn.loop.out[:0], code, reason))
 	cn.state = stateClosing
+	cn.closeCode = code
+	if cn.closeReason == CloseDropped {
+		cn.closeReason = cn.loop.server.reasonFor(code)
+	}
 	cn.c.Close()
 }
 

@@ -109,6 +109,7 @@ func (cn *conn) reject(response []byte) {
 	l.out = response[:0]
 	l.server.stats.Rejected.Add(1)
 	cn.state = stateClosing
+	cn.closeReason = CloseHandshake
 	cn.c.Close()
 }
 

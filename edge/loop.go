@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -37,6 +38,12 @@ type loop struct {
 	// is valid until the next message.
 	inflater codec.Inflater
 	inflated []byte
+	// drainTotal is the number of connections open when the drain began,
+	// and drainClosed how many of them the drain has closed; both stay
+	// zero until the drain's first step on this loop.
+	drainTotal  int
+	drainClosed int
+	draining    bool
 }
 
 // upgradeTarget is what an upgrade request named and proved: the room and
@@ -140,6 +147,34 @@ func (l *loop) sweep() {
 				cn.lastPing = now
 				cn.write(codec.AppendPing(l.out[:0], nil))
 			}
+		}
+	}
+}
+
+// drainShare is one step of the drain: on its first call it answers the
+// connections still in their handshake with 503, and each call closes
+// open connections with 1001 until share (0 to 1) of those open at the
+// first call have been closed.
+func (l *loop) drainShare(share float64) {
+	if !l.draining {
+		l.draining = true
+		for cn := range l.conns {
+			switch cn.state {
+			case stateHandshake:
+				cn.rejectHTTP(503, "Service Unavailable", "server shutting down")
+			case stateOpen:
+				l.drainTotal++
+			}
+		}
+	}
+	target := int(math.Ceil(share * float64(l.drainTotal)))
+	for cn := range l.conns {
+		if l.drainClosed >= target {
+			return
+		}
+		if cn.state == stateOpen {
+			cn.closeWith(ws.StatusGoingAway, "server shutting down")
+			l.drainClosed++
 		}
 	}
 }

@@ -10,11 +10,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/metric"
 )
 
 // Server is the WebSocket edge. Create it with New and run it with Serve.
@@ -60,6 +60,7 @@ func New(cfg Config, hub *fanout.Hub, logger *slog.Logger) *Server {
 		logger: logger,
 		booted: make(chan struct{}),
 	}
+	s.stats.LoopLag = metric.NewHistogram(metric.LatencyBuckets)
 	s.encJSON = hub.RegisterEncoder(nativeEncoder{})
 	s.encDeflate = hub.RegisterEncoder(newDeflateEncoder(s.cfg.Deflate))
 	s.encBiliPlain = hub.RegisterEncoder(newBiliEncoder(codec.BiliVersionJSON, 0))
@@ -82,9 +83,14 @@ func (s *Server) Addr() net.Addr {
 // Stats returns the server's counters.
 func (s *Server) Stats() *Stats { return &s.stats }
 
+// Draining reports whether the server is shutting down: it refuses new
+// connections and is closing the open ones.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
 // Serve listens and serves until ctx ends, then shuts down gracefully:
-// it stops accepting, sends every viewer a close frame 1001, lets the
-// frames drain (at most DrainTimeout) and stops the event loops.
+// it stops accepting, sends every viewer a close frame 1001, spread over
+// DrainPeriod, lets the frames drain (at most DrainTimeout more) and
+// stops the event loops.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -119,37 +125,45 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// drain closes every connection with 1001, answers those still in their
-// handshake with 503, and waits, at most DrainTimeout, for the connections
-// to close. A handshake left pending would hold the drain for all of
-// DrainTimeout.
+// drain refuses new connections, answers those still in their handshake
+// with 503 (a pending handshake would hold the drain for all of
+// DrainTimeout), and closes the open ones with 1001, spread evenly over
+// DrainPeriod: every step, each loop closes its share of the connections
+// it had when the drain began, so viewers reconnect to other edges
+// gradually rather than all in the same second. Then it waits, at most
+// DrainTimeout, for the connections to close.
 func (s *Server) drain() {
 	s.draining.Store(true)
+	loops := s.loops()
+	period := s.cfg.DrainPeriod
+	step := min(max(period/drainSteps, minDrainStep), maxDrainStep)
+	start := time.Now()
+	for {
+		share := 1.0
+		if elapsed := time.Since(start); elapsed < period {
+			share = float64(elapsed) / float64(period)
+		}
+		for _, l := range loops {
+			l.Execute(func() { l.drainShare(share) })
+		}
+		if share >= 1 {
+			break
+		}
+		time.Sleep(min(step, period-time.Since(start)))
+	}
 	deadline := time.Now().Add(s.cfg.DrainTimeout)
-	var wg sync.WaitGroup
-	for _, l := range s.loops() {
-		wg.Add(1)
-		l.Execute(func() {
-			defer wg.Done()
-			for cn := range l.conns {
-				if cn.state == stateHandshake {
-					cn.rejectHTTP(503, "Service Unavailable", "server shutting down")
-					continue
-				}
-				cn.closeWith(ws.StatusGoingAway, "server shutting down")
-			}
-		})
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Until(deadline)):
-	}
 	for s.engine.CountConnections() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Steps of a drain: about drainSteps over DrainPeriod, each at least
+// minDrainStep and at most maxDrainStep apart.
+const (
+	drainSteps   = 50
+	minDrainStep = 5 * time.Millisecond
+	maxDrainStep = 100 * time.Millisecond
+)
 
 // OnBoot records the engine and the bound address.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
@@ -185,6 +199,7 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 		cn.release()
 		delete(cn.loop.conns, cn)
 		s.stats.Open.Add(-1)
+		s.stats.countClose(cn.closeReason, cn.closeCode)
 	}
 	return gnet.None
 }
@@ -199,11 +214,16 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 
 // OnTick sweeps each loop's connections on that loop: OnTick itself runs on
 // its own goroutine. gnet starts that goroutine once the event loops are
-// registered, so the first call also marks the server ready.
+// registered, so the first call also marks the server ready. How late
+// each sweep starts is the loop's lag.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	s.bootOnce.Do(func() { close(s.booted) })
+	scheduled := time.Now()
 	for _, l := range s.loops() {
-		l.Execute(l.sweep)
+		l.Execute(func() {
+			s.stats.LoopLag.ObserveSince(scheduled)
+			l.sweep()
+		})
 	}
 	return s.cfg.SweepInterval, gnet.None
 }
