@@ -24,6 +24,9 @@ const launchArgs = [
 // How long a comment may take from the sender's click to the viewer's
 // screen: the flush window is 100 ms; the rest is slack for a busy machine.
 const DELIVERY_BOUND_MS = 3000;
+// How long the test waits for anything else to show. Only waits: on a
+// loaded machine, driving the browser is slow.
+const WAIT_MS = 15000;
 
 const room = `e2e-${process.pid}`;
 let server;
@@ -62,7 +65,7 @@ async function openRoom(name, contextOptions = {}) {
   return record;
 }
 
-async function waitForState(page, state, timeout = 10000) {
+async function waitForState(page, state, timeout = WAIT_MS) {
   await page.locator(`#status[data-state="${state}"]`).waitFor({ timeout });
 }
 
@@ -71,12 +74,14 @@ function flying(page, text) {
   return page.locator('#overlay .danmu', { hasText: text });
 }
 
-async function send(page, text, { name, color, mode } = {}) {
+// send types a comment into page's send box and, unless submit is false,
+// sends it with Enter.
+async function send(page, text, { name, color, mode, submit = true } = {}) {
   if (name !== undefined) await page.fill('#name', name);
   if (color !== undefined) await page.fill('#color', color);
   if (mode !== undefined) await page.selectOption('#mode', mode);
   await page.fill('#text', text);
-  await page.press('#text', 'Enter');
+  if (submit) await page.press('#text', 'Enter');
 }
 
 // overlaps returns the pairs of comments on page's stage that share a lane
@@ -99,22 +104,35 @@ async function overlaps(page) {
   });
 }
 
-test('a comment sent from one window flies across another within the bound', async () => {
+test('a comment sent from one window flies across another within the bound', async (t) => {
   const viewer = await openRoom('viewer');
   const sender = await openRoom('sender');
   assert.equal(await viewer.page.title(), `${room} · danmu`);
 
+  // The viewer notes the moment the comment lands on its stage, so the
+  // delay measured is the page's, not that of driving the browser.
   const text = `hello from the sender ${Date.now()}`;
+  await viewer.page.evaluate((want) => {
+    const overlay = document.getElementById('overlay');
+    new MutationObserver((records, observer) => {
+      if (records.some((r) => [...r.addedNodes].some((n) => n.textContent === want))) {
+        window.landedAt = Date.now();
+        observer.disconnect();
+      }
+    }).observe(overlay, { childList: true });
+  }, text);
+  await send(sender.page, text, { name: 'Ann', color: '#ffcc00', submit: false });
   const started = Date.now();
-  await send(sender.page, text, { name: 'Ann', color: '#ffcc00' });
-  await flying(viewer.page, text).waitFor({ timeout: DELIVERY_BOUND_MS });
-  const elapsed = Date.now() - started;
-  assert.ok(elapsed < DELIVERY_BOUND_MS, `delivered in ${elapsed} ms`);
+  await sender.page.press('#text', 'Enter');
+  const landedAt = await (await viewer.page.waitForFunction(() => window.landedAt, null, { timeout: WAIT_MS })).jsonValue();
+  const elapsed = landedAt - started;
+  t.diagnostic(`send box to the other window's stage: ${elapsed} ms`);
+  assert.ok(elapsed < DELIVERY_BOUND_MS, `delivered in ${elapsed} ms; want under ${DELIVERY_BOUND_MS} ms`);
   assert.equal(await flying(viewer.page, text).evaluate((el) => getComputedStyle(el).color), 'rgb(255, 204, 0)');
   await sender.page.locator('#send-status[data-kind="ok"]').waitFor();
   assert.equal(await sender.page.inputValue('#text'), '', 'the send box was not cleared');
   // The sender sees its own comment too, outlined as its own.
-  await sender.page.locator('#overlay .danmu.mine', { hasText: text }).waitFor({ timeout: DELIVERY_BOUND_MS });
+  await sender.page.locator('#overlay .danmu.mine', { hasText: text }).waitFor({ timeout: WAIT_MS });
   await viewer.page.locator('#recent li', { hasText: text }).waitFor();
   assert.match(await viewer.page.locator('#recent li', { hasText: text }).innerText(), /Ann/);
 
@@ -133,7 +151,7 @@ test('a comment sent from one window flies across another within the bound', asy
     ),
   );
   // Every comment reaches the recent list, whether or not it found a row.
-  await viewer.page.locator('#recent li', { hasText: '#39' }).waitFor({ timeout: DELIVERY_BOUND_MS });
+  await viewer.page.locator('#recent li', { hasText: '#39' }).waitFor({ timeout: WAIT_MS });
   const onScreen = await viewer.page.locator('#overlay .danmu').count();
   assert.ok(onScreen > 5, `only ${onScreen} comments on screen after a burst`);
   assert.deepEqual(await overlaps(viewer.page), []);
@@ -146,7 +164,7 @@ test('a comment sent from one window flies across another within the bound', asy
   // On a phone: nothing wider than the screen, and the stream stays 16:9.
   const phone = await openRoom('phone', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await server.post(room, { text: 'readable on a phone?', color: '#6cb6ff' });
-  await flying(phone.page, 'readable on a phone?').waitFor({ timeout: DELIVERY_BOUND_MS });
+  await flying(phone.page, 'readable on a phone?').waitFor({ timeout: WAIT_MS });
   const layout = await phone.page.evaluate(() => {
     const stage = document.getElementById('stage').getBoundingClientRect();
     return { scroll: document.documentElement.scrollWidth, width: innerWidth, ratio: stage.width / stage.height };
@@ -177,7 +195,7 @@ test('the keyboard reaches every control, and Enter sends', async () => {
   await page.focus('#text');
   await page.keyboard.type('typed, not clicked');
   await page.keyboard.press('Enter');
-  await flying(page, 'typed, not clicked').waitFor({ timeout: DELIVERY_BOUND_MS });
+  await flying(page, 'typed, not clicked').waitFor({ timeout: WAIT_MS });
   await page.focus('#text');
   await page.keyboard.press('Enter');
   assert.equal(await page.locator('#send-status').innerText(), 'Write something first.');
@@ -187,7 +205,7 @@ test('the page resumes after the server is killed and restarted, and shows what 
   const [viewer, sender] = pages;
   const before = `said before the crash ${Date.now()}`;
   await server.post(room, { text: before });
-  await flying(viewer.page, before).waitFor({ timeout: DELIVERY_BOUND_MS });
+  await flying(viewer.page, before).waitFor({ timeout: WAIT_MS });
 
   await server.stop('SIGKILL');
   // Let the page fail a few reconnects, until its next try is far enough
@@ -196,9 +214,9 @@ test('the page resumes after the server is killed and restarted, and shows what 
     () =>
       viewer.page.evaluate(() => {
         const s = document.getElementById('status');
-        return s.dataset.state === 'waiting' && Number(s.dataset.retryAt) - Date.now() > 2500;
+        return s.dataset.state === 'waiting' && Number(s.dataset.retryAt) - Date.now() > 4000;
       }),
-    { timeout: 30000, what: 'a reconnect more than 2.5 s away' },
+    { timeout: 30000, what: 'a reconnect more than 4 s away' },
   );
   await viewer.page.screenshot({ path: path.join(out, 'reconnecting.png') });
   await server.start();
@@ -210,15 +228,15 @@ test('the page resumes after the server is killed and restarted, and shows what 
     'the page reconnected before the comment was posted',
   );
 
-  await waitForState(viewer.page, 'open', 15000);
-  await viewer.page.locator('#recent li', { hasText: during }).waitFor({ timeout: DELIVERY_BOUND_MS });
-  await flying(viewer.page, during).waitFor({ timeout: DELIVERY_BOUND_MS });
+  await waitForState(viewer.page, 'open');
+  await viewer.page.locator('#recent li', { hasText: during }).waitFor({ timeout: WAIT_MS });
+  await flying(viewer.page, during).waitFor({ timeout: WAIT_MS });
 
   // The sender's page came back as well, and its send box works.
-  await waitForState(sender.page, 'open', 15000);
+  await waitForState(sender.page, 'open');
   const after = `sent after the restart ${Date.now()}`;
   await send(sender.page, after, { mode: 'top' });
-  await flying(viewer.page, after).waitFor({ timeout: DELIVERY_BOUND_MS });
+  await flying(viewer.page, after).waitFor({ timeout: WAIT_MS });
   await viewer.page.screenshot({ path: path.join(out, 'after-restart.png') });
 
   // Nothing was shown twice.
