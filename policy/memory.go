@@ -67,29 +67,41 @@ func (m *Memory) setLocked(key Key, e entry, now int64) {
 
 // Take implements Store with the generic cell rate algorithm: each bucket
 // keeps the time at which it will be full again (its theoretical arrival
-// time), which is all a token bucket needs.
+// time), which is all a token bucket needs. All buckets are checked
+// before any is charged.
 func (m *Memory) Take(ctx context.Context, buckets []Bucket) (time.Duration, error) {
 	now := time.Now().UnixNano()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var wait int64
 	for _, b := range buckets {
-		if !b.Limit.Enabled() {
-			continue
+		if b.Limit.Enabled() {
+			wait = max(wait, m.waitLocked(b, now))
 		}
-		interval := int64(b.Limit.interval())
-		tat := now
-		if e, ok := m.getLocked(b.Key, now); ok && e.value > now {
-			tat = e.value
-		}
-		if w := tat + interval - b.Limit.burst()*interval - now; w > 0 {
-			wait = max(wait, w)
-			continue
-		}
-		tat += interval
-		m.setLocked(b.Key, entry{value: tat, expires: tat}, now)
 	}
-	return time.Duration(wait), nil
+	if wait > 0 {
+		return time.Duration(wait), nil
+	}
+	for _, b := range buckets {
+		if b.Limit.Enabled() {
+			tat := max(m.tatLocked(b.Key, now), now) + int64(b.Limit.interval())
+			m.setLocked(b.Key, entry{value: tat, expires: tat}, now)
+		}
+	}
+	return 0, nil
+}
+
+// tatLocked returns the theoretical arrival time of bucket key, or zero.
+func (m *Memory) tatLocked(key Key, now int64) int64 {
+	e, _ := m.getLocked(key, now)
+	return e.value
+}
+
+// waitLocked returns how long b has no token, or zero.
+func (m *Memory) waitLocked(b Bucket, now int64) int64 {
+	interval := int64(b.Limit.interval())
+	tat := max(m.tatLocked(b.Key, now), now)
+	return max(tat+interval-b.Limit.burst()*interval-now, 0)
 }
 
 // Claim implements Store.

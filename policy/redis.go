@@ -137,7 +137,25 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f
 return 0
 `)
 
-// Take implements Store.
+// refundScript gives back the token takeScript took from KEYS[1]. ARGV:
+// the refill interval in microseconds.
+var refundScript = newScript(`
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+tat = tat - tonumber(ARGV[1])
+if tat <= now then
+	redis.call('DEL', KEYS[1])
+	return 0
+end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', math.ceil((tat - now) / 1000)))
+return 0
+`)
+
+// Take implements Store. The buckets are taken from in one round trip;
+// the keys of a user and of a room are in different cluster slots, so
+// when one refuses, a second round trip refunds the others.
 func (r *Redis) Take(ctx context.Context, buckets []Bucket) (time.Duration, error) {
 	keys := make([][]string, 0, len(buckets))
 	args := make([][]string, 0, len(buckets))
@@ -161,6 +179,21 @@ func (r *Redis) Take(ctx context.Context, buckets []Bucket) (time.Duration, erro
 	var wait int64
 	for _, w := range waits {
 		wait = max(wait, w)
+	}
+	if wait == 0 {
+		return 0, nil
+	}
+	var refundKeys, refundArgs [][]string
+	for i, w := range waits {
+		if w == 0 {
+			refundKeys = append(refundKeys, keys[i])
+			refundArgs = append(refundArgs, args[i][:1])
+		}
+	}
+	if len(refundKeys) > 0 {
+		if _, err := refundScript.run(ctx, r.client, refundKeys, refundArgs); err != nil {
+			return 0, err
+		}
 	}
 	return time.Duration(wait) * time.Microsecond, nil
 }

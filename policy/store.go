@@ -46,10 +46,11 @@ type Bucket struct {
 // Store is the shared policy state. Durations it returns are how long the
 // caller must wait: zero means go ahead.
 type Store interface {
-	// Take takes one token from each bucket whose Limit is enabled. It
-	// returns zero when every bucket had one, else the longest time until
-	// the refusing buckets have one again. Buckets that had a token lose it
-	// even when another refuses.
+	// Take takes one token from each bucket whose Limit is enabled, or
+	// from none: it returns zero when every bucket had one, else the
+	// longest time until the refusing buckets have one again, and then
+	// no bucket is charged (so a user over their own limit does not drain
+	// the room's).
 	Take(ctx context.Context, buckets []Bucket) (time.Duration, error)
 	// Claim marks key for ttl unless it is marked already. It returns zero
 	// when this call marked it, else the time left of the existing mark.

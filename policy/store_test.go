@@ -79,19 +79,23 @@ func testTake(t *testing.T, s Store) {
 }
 
 func testTakeSeveral(t *testing.T, s Store) {
-	fast := Bucket{Key{Name: "ip:127.0.0.1"}, Limit{Rate: 100, Burst: 1}}
-	slow := Bucket{Key{Room: "r1", Name: "rate"}, Limit{Rate: 1, Burst: 1}}
-	if w := take(t, s, fast, slow); w != 0 {
+	user := Bucket{Key{Name: "user:u1"}, Limit{Rate: 1, Burst: 2}}
+	room := Bucket{Key{Room: "r1", Name: "rate"}, Limit{Rate: 1, Burst: 1}}
+	if w := take(t, s, user, room); w != 0 {
 		t.Fatalf("first take of both: wait %v", w)
 	}
-	w := take(t, s, fast, slow)
-	if w <= 10*time.Millisecond || w > time.Second {
-		t.Fatalf("second take: wait %v; want the slow bucket's, within (10ms, 1s]", w)
+	for i := range 3 {
+		if w := take(t, s, user, room); w <= 900*time.Millisecond || w > time.Second {
+			t.Fatalf("take %d of both: wait %v; want the room's, about 1s", i+2, w)
+		}
 	}
-	time.Sleep(15 * time.Millisecond)
-	// The fast bucket refilled, and the refused take above did not empty it.
-	if w := take(t, s, fast); w != 0 {
-		t.Errorf("fast bucket alone: wait %v", w)
+	// The refused takes charged neither bucket: the user's second token
+	// is still there.
+	if w := take(t, s, user); w != 0 {
+		t.Errorf("user bucket alone: wait %v; want its second token", w)
+	}
+	if w := take(t, s, user); w <= 0 {
+		t.Errorf("user bucket after its burst: wait %v; want > 0", w)
 	}
 }
 
