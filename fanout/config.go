@@ -4,14 +4,17 @@ import "time"
 
 // Defaults for Config's zero values.
 const (
-	// DefaultFlushInterval is measured: see docs/performance.md, "Flush window".
-	DefaultFlushInterval = 100 * time.Millisecond
-	DefaultMaxBatch      = 100
-	DefaultReadCount     = 1000
-	DefaultReadBlock     = 2 * time.Second
-	DefaultRoomLinger    = 30 * time.Second
-	DefaultReplayLimit   = 1000
-	DefaultIOTimeout     = 5 * time.Second
+	// The flush window defaults are measured: see docs/performance.md,
+	// "Flush window".
+	DefaultFlushInterval    = 50 * time.Millisecond
+	DefaultMaxFlushInterval = 250 * time.Millisecond
+	DefaultFrameBudget      = 50000
+	DefaultMaxBatch         = 100
+	DefaultReadCount        = 1000
+	DefaultReadBlock        = 2 * time.Second
+	DefaultRoomLinger       = 30 * time.Second
+	DefaultReplayLimit      = 1000
+	DefaultIOTimeout        = 5 * time.Second
 	// DefaultOnlineInterval keeps a room's count fresh for its viewers
 	// for the cost of one small frame per viewer every 10 s.
 	DefaultOnlineInterval = 10 * time.Second
@@ -23,10 +26,18 @@ const (
 // Config tunes a Hub. The zero value works.
 type Config struct {
 	// FlushInterval is the shortest time between two frames of one room.
-	// A message reaching a room that sent nothing for this long goes out at
-	// once; later ones gather until the window ends. Zero means
-	// DefaultFlushInterval.
+	// A message reaching a room that sent nothing for its window goes out
+	// at once; later ones gather until the window ends. The window grows
+	// with the room's viewers and the number of active rooms, up to
+	// MaxFlushInterval, to keep the writes per second within FrameBudget
+	// (window.go). Zero means DefaultFlushInterval.
 	FlushInterval time.Duration
+	// MaxFlushInterval caps the flush window. Zero means
+	// DefaultMaxFlushInterval; it is raised to FlushInterval if lower.
+	MaxFlushInterval time.Duration
+	// FrameBudget is the writes per second (frames × viewers) the active
+	// rooms share. Zero means DefaultFrameBudget.
+	FrameBudget int
 	// MaxBatch caps the messages in one frame. When more arrive within a
 	// window, the newest are kept and the frame counts the rest in
 	// "dropped". Zero means DefaultMaxBatch.
@@ -63,6 +74,13 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.MaxFlushInterval <= 0 {
+		c.MaxFlushInterval = DefaultMaxFlushInterval
+	}
+	c.MaxFlushInterval = max(c.MaxFlushInterval, c.FlushInterval)
+	if c.FrameBudget <= 0 {
+		c.FrameBudget = DefaultFrameBudget
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = DefaultMaxBatch

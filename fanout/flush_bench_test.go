@@ -63,9 +63,9 @@ func sampleEntries(n int) []stream.Entry {
 
 func newFlushRig(tb testing.TB, viewers int) *flushRig {
 	tb.Helper()
-	// A FlushInterval shorter than any time between two deliveries makes
+	// A flush window shorter than any time between two deliveries makes
 	// every push flush at once, on the caller's goroutine.
-	hub := fanout.New(fanout.Config{FlushInterval: time.Nanosecond}, newMemory(0), nil)
+	hub := fanout.New(fanout.Config{FlushInterval: time.Nanosecond, MaxFlushInterval: time.Nanosecond}, newMemory(0), nil)
 	enc := hub.RegisterEncoder(jsonEncoding)
 	rig := &flushRig{hub: hub, entries: sampleEntries(20), done: make(chan struct{}, 2)}
 	rig.barrier = func() { rig.done <- struct{}{} }
