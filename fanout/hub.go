@@ -21,6 +21,10 @@ type Hub struct {
 	// changed wakes the follower when the set of followed rooms changes.
 	changed chan struct{}
 
+	// active is the number of rooms that sent a frame in the last second,
+	// which sets every room's flush window (window.go).
+	active atomic.Int64
+
 	// skipped counts stream entries that were not a stored message, and
 	// duplicates the retried copies of a message that were dropped.
 	skipped    atomic.Uint64
@@ -131,9 +135,10 @@ func (h *Hub) Skipped() uint64 { return h.skipped.Load() }
 func (h *Hub) Run(ctx context.Context) error {
 	janitor := time.NewTicker(h.cfg.RoomLinger / 2)
 	defer janitor.Stop()
-	var online sync.WaitGroup
-	defer online.Wait()
-	online.Go(func() { h.runOnline(ctx) })
+	var background sync.WaitGroup
+	defer background.Wait()
+	background.Go(func() { h.runOnline(ctx) })
+	background.Go(func() { h.runActivity(ctx) })
 	backoff := time.Duration(0)
 	for {
 		select {
@@ -216,6 +221,20 @@ func (h *Hub) runOnline(ctx context.Context) {
 				// below what this hub sees.
 				r.sendOnline(max(counts[name], local[name]))
 			}
+		}
+	}
+}
+
+// runActivity counts the active rooms every activityPeriod until ctx ends.
+func (h *Hub) runActivity(ctx context.Context) {
+	tick := time.NewTicker(activityPeriod)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			h.countActive(now)
 		}
 	}
 }

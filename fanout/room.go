@@ -154,7 +154,7 @@ func (r *room) push(p *stream.Page) {
 	flushNow := false
 	if (len(r.mu.pending.messages) > 0 || len(r.mu.pending.deletes) > 0 || r.mu.gap) && !r.mu.armed {
 		r.mu.armed = true
-		if wait := time.Until(r.mu.lastFlush.Add(h.cfg.FlushInterval)); wait > 0 {
+		if wait := time.Until(r.mu.lastFlush.Add(r.windowLocked())); wait > 0 {
 			time.AfterFunc(wait, r.flush)
 		} else {
 			flushNow = true
