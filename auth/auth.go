@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -43,6 +44,10 @@ const (
 	// danmu's claims is about 250 bytes, and a larger one is refused before
 	// any decoding.
 	DefaultMaxTokenBytes = 2048
+	// DefaultCacheSize is the number of verified tokens a Verifier
+	// remembers: a user posts many times with one token, and verifying
+	// one costs tens of microseconds (BenchmarkVerify).
+	DefaultCacheSize = 4096
 )
 
 // algorithm is the only signing algorithm minted and accepted.
@@ -63,6 +68,10 @@ type Config struct {
 	// MaxTokenBytes is the longest token Verify accepts. Zero or less means
 	// DefaultMaxTokenBytes.
 	MaxTokenBytes int
+	// CacheSize is the number of verified tokens remembered, so that the
+	// next Verify of one only checks its expiry. Zero means
+	// DefaultCacheSize; a negative value turns the cache off.
+	CacheSize int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -74,6 +83,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxTokenBytes <= 0 {
 		c.MaxTokenBytes = DefaultMaxTokenBytes
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultCacheSize
 	}
 	return c, nil
 }
@@ -118,6 +130,14 @@ type Verifier struct {
 	// Immutable after NewVerifier.
 	cfg    Config
 	parser *jwt.Parser
+
+	// cache holds tokens that verified, by their text: a token's claims
+	// never change, so only its expiry needs checking again. When full, an
+	// arbitrary entry makes room.
+	cache struct {
+		sync.Mutex
+		claims map[string]Claims
+	}
 }
 
 // NewVerifier returns a Verifier for cfg, or ErrWeakSecret when the secret
@@ -140,7 +160,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{cfg: cfg, parser: jwt.NewParser(opts...)}, nil
+	v := &Verifier{cfg: cfg, parser: jwt.NewParser(opts...)}
+	v.cache.claims = make(map[string]Claims)
+	return v, nil
 }
 
 // Verify checks token (the compact JWT, without "Bearer ") and returns its
@@ -149,6 +171,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 func (v *Verifier) Verify(token string) (Claims, error) {
 	if len(token) > v.cfg.MaxTokenBytes {
 		return Claims{}, fmt.Errorf("%w: %w: %d bytes > %d", ErrInvalidToken, ErrTokenTooLarge, len(token), v.cfg.MaxTokenBytes)
+	}
+	if c, ok := v.cached(token); ok {
+		if time.Now().After(c.Expires.Add(v.cfg.Leeway)) {
+			return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrExpired)
+		}
+		return c, nil
 	}
 	var tc tokenClaims
 	_, err := v.parser.ParseWithClaims(token, &tc, v.key)
@@ -164,7 +192,30 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	if c.Role == "" {
 		c.Role = RoleViewer
 	}
+	v.remember(token, c)
 	return c, nil
+}
+
+func (v *Verifier) cached(token string) (Claims, bool) {
+	v.cache.Lock()
+	defer v.cache.Unlock()
+	c, ok := v.cache.claims[token]
+	return c, ok
+}
+
+func (v *Verifier) remember(token string, c Claims) {
+	if v.cfg.CacheSize < 0 {
+		return
+	}
+	v.cache.Lock()
+	defer v.cache.Unlock()
+	if len(v.cache.claims) >= v.cfg.CacheSize {
+		for old := range v.cache.claims {
+			delete(v.cache.claims, old)
+			break
+		}
+	}
+	v.cache.claims[token] = c
 }
 
 // key hands the secret to the parser for HS256 tokens only. The parser has

@@ -249,8 +249,56 @@ func TestBearerToken(t *testing.T) {
 	}
 }
 
+func TestVerifyCache(t *testing.T) {
+	v := newTestVerifier(t, Config{CacheSize: 2})
+	exp := time.Now().Add(time.Hour)
+	tokens := make([]string, 3)
+	for i := range tokens {
+		var err error
+		if tokens[i], err = Mint(Config{Secret: testSecret}, Claims{Sub: "u" + strconv.Itoa(i), Expires: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		for i, token := range tokens {
+			if c, err := v.Verify(token); err != nil || c.Sub != "u"+strconv.Itoa(i) {
+				t.Fatalf("Verify(token %d) = %+v, %v", i, c, err)
+			}
+		}
+	}
+	if n := len(v.cache.claims); n != 2 {
+		t.Errorf("cache holds %d tokens; want its size, 2", n)
+	}
+
+	// A cached token is refused once it expires.
+	v.cache.claims[tokens[0]] = Claims{Sub: "u0", Role: RoleViewer, Expires: time.Now().Add(-time.Hour)}
+	if _, err := v.Verify(tokens[0]); !errors.Is(err, ErrExpired) {
+		t.Errorf("Verify of a cached token past its expiry: %v; want ErrExpired", err)
+	}
+
+	off := newTestVerifier(t, Config{CacheSize: -1})
+	if _, err := off.Verify(tokens[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(off.cache.claims); n != 0 {
+		t.Errorf("cache off holds %d tokens", n)
+	}
+}
+
+// BenchmarkVerify verifies one token again and again: after the first
+// time, from the cache.
 func BenchmarkVerify(b *testing.B) {
-	v := newTestVerifier(b, Config{})
+	benchmarkVerify(b, Config{})
+}
+
+// BenchmarkVerifyUncached verifies with the cache off: parsing, HMAC and
+// claim checks every time.
+func BenchmarkVerifyUncached(b *testing.B) {
+	benchmarkVerify(b, Config{CacheSize: -1})
+}
+
+func benchmarkVerify(b *testing.B, cfg Config) {
+	v := newTestVerifier(b, cfg)
 	token, err := Mint(Config{Secret: testSecret}, Claims{Sub: "u-123456", Name: "viewer", Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		b.Fatal(err)
