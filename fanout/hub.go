@@ -29,6 +29,7 @@ type Hub struct {
 	// duplicates the retried copies of a message that were dropped.
 	skipped    atomic.Uint64
 	duplicates atomic.Uint64
+	stats      *Stats
 
 	mu struct {
 		sync.Mutex
@@ -52,6 +53,7 @@ func New(cfg Config, log stream.Log, logger *slog.Logger) *Hub {
 		log:     log,
 		logger:  logger,
 		changed: make(chan struct{}, 1),
+		stats:   newStats(),
 	}
 	h.mu.rooms = make(map[string]*room)
 	if h.cfg.Counter == nil {
@@ -126,6 +128,9 @@ func (h *Hub) OnlineMany(_ context.Context, rooms []string) (map[string]int, err
 // Duplicates returns how many retried copies of messages were dropped.
 func (h *Hub) Duplicates() uint64 { return h.duplicates.Load() }
 
+// Stats returns the hub's counters.
+func (h *Hub) Stats() *Stats { return h.stats }
+
 // Skipped returns how many stream entries were skipped because they were
 // not a well-formed stored message.
 func (h *Hub) Skipped() uint64 { return h.skipped.Load() }
@@ -171,6 +176,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		case err != nil && interrupted:
 			continue // a room was added: read again with it
 		case err != nil:
+			h.stats.ReadErrors.Add(1)
 			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
 			h.logger.Warn("fanout: stream read failed", "err", err, "retry_in", backoff)
 			select {

@@ -109,6 +109,7 @@ func (r *room) start() {
 		if h.room(r.name) != r {
 			return // nobody waits any more
 		}
+		h.stats.ReadErrors.Add(1)
 		h.logger.Warn("fanout: cannot find the newest entry of a room", "room", r.name, "err", err)
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 2*time.Second)
@@ -151,6 +152,7 @@ func (r *room) push(p *stream.Page) {
 	var dropped int
 	r.mu.pending.messages, dropped = capBatch(r.mu.pending.messages, h.cfg.MaxBatch)
 	r.mu.dropped += dropped
+	h.stats.Dropped.Add(uint64(dropped))
 	flushNow := false
 	if (len(r.mu.pending.messages) > 0 || len(r.mu.pending.deletes) > 0 || r.mu.gap) && !r.mu.armed {
 		r.mu.armed = true
@@ -226,10 +228,17 @@ func (r *room) flush() {
 	if len(targets) == 0 {
 		return
 	}
+	info := batchInfo{messages: len(pending.messages), flushed: r.mu.lastFlush.UnixNano()}
+	if n := len(pending.messages); n > 0 {
+		info.newestMS = pending.messages[n-1].ID.MS
+	}
+	stats := r.hub.stats
+	stats.Batches.Add(1)
+	stats.BatchSize.Observe(int64(info.messages))
 	b.Items = items(priorityFirst(pending.messages))
 	r.dispatch(targets, need,
 		func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
-		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames) })
+		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames, info) })
 }
 
 // Online returns the number of viewers of the subscribed room: the

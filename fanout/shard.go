@@ -127,7 +127,8 @@ func (s *Shard) Leave(sub *Sub) {
 
 // deliver writes one batch's frames to the room's viewers on this shard.
 // last is the ID of the batch's newest entry (zero for a gap notice alone).
-func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte) {
+func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte, info batchInfo) {
+	sent := 0
 	for _, sub := range s.members[r] {
 		if seq <= sub.afterSeq || sub.enc >= len(frames) || frames[sub.enc] == nil {
 			continue
@@ -146,8 +147,13 @@ func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte) {
 		case !sub.live:
 			sub.buffered = append(sub.buffered, bytes.Clone(frames[sub.enc]))
 		default:
-			sub.send(frames[sub.enc])
+			if sub.send(frames[sub.enc]) {
+				sent++
+			}
 		}
+	}
+	if sent > 0 {
+		s.hub.stats.countDelivery(sent, info)
 	}
 }
 
@@ -162,19 +168,20 @@ func (s *Shard) deliverEvent(r *room, frames [][]byte) {
 }
 
 // send writes frame to the viewer, preceded by a gap notice when an
-// earlier frame was skipped.
-func (sub *Sub) send(frame []byte) {
+// earlier frame was skipped, and reports whether the frame was written.
+func (sub *Sub) send(frame []byte) bool {
 	if sub.missed {
 		s := sub.shard
 		_, encoders := s.hub.snapshot()
 		b := codec.Batch{Room: sub.room.name, Gap: true}
 		s.notice = encoders[sub.enc].AppendBatch(s.notice[:0], &b)
 		if !sub.viewer.Send(s.notice) {
-			return
+			return false
 		}
 		sub.missed = false
 	}
 	sub.missed = !sub.viewer.Send(frame)
+	return !sub.missed
 }
 
 // checkAhead handles a join whose since is newer than what the room has
@@ -189,6 +196,7 @@ func (h *Hub) checkAhead(sub *Sub, since stream.ID) {
 		return
 	}
 	if err != nil {
+		h.stats.ReadErrors.Add(1)
 		h.logger.Warn("fanout: cannot check a join's since; reporting a gap", "room", sub.room.name, "err", err)
 	}
 	sub.shard.exec.Execute(func() {
@@ -211,6 +219,7 @@ func (h *Hub) replay(sub *Sub, since, through stream.ID) {
 	})
 	cancel()
 	if err != nil {
+		h.stats.ReadErrors.Add(1)
 		h.logger.Warn("fanout: replay failed; reporting a gap", "room", sub.room.name, "err", err)
 		page = stream.Page{Room: sub.room.name, Gap: true}
 	}

@@ -1,0 +1,62 @@
+package fanout
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/danmu-dev/danmu/metric"
+)
+
+// Stats counts what a hub did. All fields are safe for concurrent use.
+// Delivery counts once per shard per batch, never per viewer beyond an
+// atomic add, so counting costs the fan-out nothing it would notice.
+type Stats struct {
+	// Batches counts the batches flushed to the shards; BatchSize records
+	// the messages in each.
+	Batches   atomic.Uint64
+	BatchSize *metric.Histogram
+	// Dropped counts the messages left out of batches by MaxBatch.
+	Dropped atomic.Uint64
+	// FramesDelivered counts the batch frames written to viewers, and
+	// MessagesDelivered the messages in them (a batch of 3 written to 10
+	// viewers counts 10 and 30). Frames a viewer skipped are not counted.
+	FramesDelivered   atomic.Uint64
+	MessagesDelivered atomic.Uint64
+	// FlushToWrite records, per shard and batch, the time from the flush
+	// to the end of writing the batch to the shard's viewers, in
+	// nanoseconds: how long batches wait for busy event loops.
+	FlushToWrite *metric.Histogram
+	// EndToEnd records, per shard and batch, the time from the stream ID
+	// of the batch's newest message (the moment the log stored it, in
+	// milliseconds) to the end of writing it, in nanoseconds.
+	EndToEnd *metric.Histogram
+	// ReadErrors counts the stream reads that failed: following the
+	// rooms, finding a room's newest entry, replaying.
+	ReadErrors atomic.Uint64
+}
+
+func newStats() *Stats {
+	return &Stats{
+		BatchSize:    metric.NewHistogram(metric.SizeBuckets),
+		FlushToWrite: metric.NewHistogram(metric.LatencyBuckets),
+		EndToEnd:     metric.NewHistogram(metric.LatencyBuckets),
+	}
+}
+
+// batchInfo is what a shard needs to count its delivery of one batch.
+type batchInfo struct {
+	messages int
+	flushed  int64  // Unix ns of the flush
+	newestMS uint64 // the newest message's stream time, Unix ms; zero without messages
+}
+
+// countDelivery counts a batch written to sent viewers of one shard.
+func (s *Stats) countDelivery(sent int, info batchInfo) {
+	s.FramesDelivered.Add(uint64(sent))
+	s.MessagesDelivered.Add(uint64(sent * info.messages))
+	now := time.Now().UnixNano()
+	s.FlushToWrite.Observe(now - info.flushed)
+	if info.newestMS > 0 {
+		s.EndToEnd.Observe(max(now-int64(info.newestMS)*int64(time.Millisecond), 0))
+	}
+}
