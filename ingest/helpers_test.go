@@ -38,7 +38,13 @@ func startServer(t *testing.T, cfg Config, log stream.Log, presence Presence, lo
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	srv := New(cfg, log, presence, logger)
+	return serveServer(t, New(cfg, log, presence, logger))
+}
+
+// serveServer serves srv on 127.0.0.1:0 and shuts it down, checking Serve
+// returned nil, when the test ends.
+func serveServer(t *testing.T, srv *Server) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,59 @@
+package ingest
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/danmu-dev/danmu/auth"
+)
+
+func TestSpam(t *testing.T) {
+	ts := startServer(t, authConfig(t, Config{SpamWindow: time.Minute}), newMemory(), nil, nil)
+	u1, u2 := mint(t, "u1", "", ""), mint(t, "u2", "", "")
+	ts.postAs(t, "r", u1, `{"text":"Hello world"}`)
+	for _, body := range []string{
+		`{"text":"Hello world"}`,
+		`{"text":"hello WORLD","color":"#ff0000"}`,
+		`{"text":"ＨＥＬＬＯ　ｗｏｒｌｄ"}`,
+		`{"text":" hello  world "}`,
+		`{"text":"helloworld"}`,
+	} {
+		r := ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", u1, body)
+		checkError(t, "repeat "+body, r, http.StatusTooManyRequests, CodeSpam)
+		checkRetryAfter(t, "repeat "+body, r, 59, 60)
+	}
+	ts.postAs(t, "r", u1, `{"text":"Hello world!"}`)
+	ts.postAs(t, "r", u2, `{"text":"Hello world"}`)
+	ts.postAs(t, "r2", u1, `{"text":"Hello world"}`)
+	admin := mint(t, "mod", "", auth.RoleAdmin)
+	ts.postAs(t, "r", admin, `{"text":"announcement"}`)
+	ts.postAs(t, "r", admin, `{"text":"announcement"}`)
+}
+
+func TestSpamWindowEnds(t *testing.T) {
+	ts := startServer(t, Config{SpamWindow: 50 * time.Millisecond}, newMemory(), nil, nil)
+	ts.postAs(t, "r", "", `{"text":"again","uid":"u1"}`)
+	checkError(t, "repeat", ts.post(t, "r", `{"text":"again","uid":"u1"}`), http.StatusTooManyRequests, CodeSpam)
+	time.Sleep(60 * time.Millisecond)
+	ts.postAs(t, "r", "", `{"text":"again","uid":"u1"}`)
+}
+
+func TestTextSum(t *testing.T) {
+	same := [][]string{
+		{"abc", "ABC", "ａｂｃ", " a b c ", "a\u3000bc"},
+		{"弾幕", "弾 幕"},
+	}
+	for _, group := range same {
+		for _, s := range group[1:] {
+			if textSum(s) != textSum(group[0]) {
+				t.Errorf("textSum(%q) != textSum(%q)", s, group[0])
+			}
+		}
+	}
+	for _, pair := range [][2]string{{"abc", "abd"}, {"ab", "abc"}, {"", "a"}, {"弾幕", "幕弾"}} {
+		if textSum(pair[0]) == textSum(pair[1]) {
+			t.Errorf("textSum(%q) == textSum(%q)", pair[0], pair[1])
+		}
+	}
+}
