@@ -24,6 +24,7 @@ type commentBody struct {
 	Name  string `json:"name"`
 	UID   string `json:"uid"`
 	Prio  int    `json:"prio"`
+	CID   string `json:"cid"`
 }
 
 // decodeComment decodes and validates a posted body into a Message without
@@ -76,6 +77,12 @@ func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, 
 			return codec.Message{}, errInvalidUID
 		}
 		msg.UID = in.UID
+	}
+	if in.CID != "" {
+		if !codec.ValidRoom(in.CID) {
+			return codec.Message{}, errInvalidCID
+		}
+		msg.CID = in.CID
 	}
 	if in.Prio < 0 {
 		return codec.Message{}, errInvalidPrio

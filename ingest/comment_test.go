@@ -38,6 +38,8 @@ func TestDecodeComment(t *testing.T) {
 		{`null`, codec.Message{}, CodeInvalidJSON},
 		{` [1]`, codec.Message{}, CodeInvalidJSON},
 		{" \n{\"text\":\"hi\"} ", msg("hi"), ""},
+		{`{"text":"x","cid":"c-1.a"}`, func() codec.Message { m := msg("x"); m.CID = "c-1.a"; return m }(), ""},
+		{`{"text":"x","cid":"a b"}`, codec.Message{}, CodeInvalidCID},
 		{`{"text":["a"]}`, codec.Message{}, CodeInvalidJSON},
 		{`{"text":"a","uid":5}`, codec.Message{}, CodeInvalidJSON},
 		{"{\"text\":\"\xe2\x82\"}", codec.Message{}, CodeInvalidJSON},

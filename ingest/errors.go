@@ -27,6 +27,7 @@ const (
 	CodeInvalidMode          = "invalid_mode"           // 400: mode not scroll, top or bottom
 	CodeInvalidName          = "invalid_name"           // 400: name above MaxNameRunes or has control characters
 	CodeInvalidUID           = "invalid_uid"            // 400: uid not 1–64 of [A-Za-z0-9_.:-]
+	CodeInvalidCID           = "invalid_cid"            // 400: cid not 1–64 of [A-Za-z0-9_.:-]
 	CodeInvalidSince         = "invalid_since"          // 400: since not an entry ID "<ms>-<seq>"
 	CodeInvalidLimit         = "invalid_limit"          // 400: limit not 1..MaxHistoryLimit
 	CodeBadRequest           = "bad_request"            // 400: malformed HTTP request
@@ -128,6 +129,8 @@ var (
 		`mode must be "scroll", "top" or "bottom"`)
 	errInvalidUID = NewError(fasthttp.StatusBadRequest, CodeInvalidUID,
 		"uid must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
+	errInvalidCID = NewError(fasthttp.StatusBadRequest, CodeInvalidCID,
+		"cid must be 1 to 64 characters of A-Z a-z 0-9 _ . : -")
 	errInvalidSince = NewError(fasthttp.StatusBadRequest, CodeInvalidSince,
 		`since must be an entry id "<ms>-<seq>"`)
 	errBadRequest = NewError(fasthttp.StatusBadRequest, CodeBadRequest,

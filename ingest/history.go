@@ -73,10 +73,20 @@ var historyScratchPool = sync.Pool{New: func() any { return new(historyScratch) 
 // ID spliced in, never re-encoded.
 func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.Page) []byte {
 	deleted := deletedIDs(page)
+	var cids map[string]bool // CIDs listed: a retried POST's copies are listed once
 	for i := range page.Entries {
 		e := &page.Entries[i]
 		if codec.IsControl(e.Data) || deleted[e.ID] {
 			continue
+		}
+		if cid := codec.StoredCID(e.Data); cid != nil {
+			if cids[string(cid)] {
+				continue
+			}
+			if cids == nil {
+				cids = make(map[string]bool)
+			}
+			cids[string(cid)] = true
 		}
 		if !isObject(e.Data) {
 			s.logger.Warn("ingest: skipping stored entry that is not a JSON object",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,7 +133,7 @@ func TestHistorySkipsForeignEntries(t *testing.T) {
 }
 
 // TestHistoryLeavesOutDeleted checks that delete records are not listed,
-// nor the messages they delete.
+// nor the messages they delete, nor a retried POST's second copy.
 func TestHistoryLeavesOutDeleted(t *testing.T) {
 	mem := newMemory()
 	ts := startServer(t, Config{}, mem, nil, nil)
@@ -145,6 +146,11 @@ func TestHistoryLeavesOutDeleted(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
+	for range 2 { // a retried POST stored twice is listed once
+		if _, err := mem.Append(ctx, "r", []byte(`{"cid":"x","text":"d"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	del, err := codec.EncodeDelete(ids[1].String())
 	if err != nil {
 		t.Fatal(err)
@@ -153,8 +159,8 @@ func TestHistoryLeavesOutDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := ts.get(t, "/v1/rooms/r/danmaku")
-	want := `{"room":"r","msgs":[{"id":"` + ids[0].String() + `","text":"a"},{"id":"` + ids[2].String() + `","text":"c"}],"gap":false}`
-	if string(r.body) != want {
+	want := `{"room":"r","msgs":[{"id":"` + ids[0].String() + `","text":"a"},{"id":"` + ids[2].String() + `","text":"c"},{"id":"`
+	if !strings.HasPrefix(string(r.body), want) || strings.Count(string(r.body), `"cid":"x"`) != 1 {
 		t.Errorf("history = %s; want %s", r.body, want)
 	}
 }
