@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/danmu-dev/danmu/metric"
 )
 
 // DefaultKeyPrefix begins every Redis key when RedisConfig.KeyPrefix is
@@ -97,6 +99,7 @@ type Redis struct {
 	pollInterval     time.Duration
 
 	checks roomChecks // throttles and remembers Read's reset checks
+	stats  RedisStats
 }
 
 var _ Log = (*Redis)(nil)
@@ -115,6 +118,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 		timeout:          cfg.Timeout,
 		maxBlockingReads: cfg.MaxBlockingReads,
 		pollInterval:     cfg.PollInterval,
+		stats:            RedisStats{RoundTrip: metric.NewHistogram(metric.LatencyBuckets)},
 	}
 	if r.keyPrefix == "" {
 		r.keyPrefix = DefaultKeyPrefix
@@ -209,7 +213,9 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (ID, error
 	defer cancel()
 	cmd := r.client.B().Xadd().Key(r.key(room)).Maxlen().Almost().Threshold(r.maxLen).
 		Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
+	start := time.Now()
 	reply, err := r.client.Do(ctx, cmd).ToString()
+	r.stats.RoundTrip.ObserveSince(start)
 	if err != nil {
 		return ID{}, unavailable("append to", room, err)
 	}
@@ -225,7 +231,10 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (ID, error
 func (r *Redis) Last(ctx context.Context, room string) (ID, error) {
 	ctx, cancel := r.bound(ctx, 0)
 	defer cancel()
-	info, err := parseStreamInfo(r.client.Do(ctx, r.infoCommand(room)))
+	start := time.Now()
+	res := r.client.Do(ctx, r.infoCommand(room))
+	r.stats.RoundTrip.ObserveSince(start)
+	info, err := parseStreamInfo(res)
 	if err != nil {
 		return ID{}, unavailable("last of", room, err)
 	}

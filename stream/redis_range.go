@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/redis/rueidis"
 )
@@ -26,9 +27,11 @@ func (r *Redis) Range(ctx context.Context, q Query) (Page, error) {
 	ctx, cancel := r.bound(ctx, 0)
 	defer cancel()
 	key := r.key(q.Room)
+	start := time.Now()
 	res := r.client.DoMulti(ctx,
 		r.rangeCommand(key, q.After, q.Through, q.Limit, q.Newest),
 		r.client.B().XinfoStream().Key(key).Build())
+	r.stats.RoundTrip.ObserveSince(start)
 	info, err := parseStreamInfo(res[1])
 	if err != nil {
 		return Page{}, unavailable("range of", q.Room, err)
