@@ -3,6 +3,7 @@
 //	danmu serve    all in one process: WebSocket edge, HTTP ingest, stream
 //	danmu edge     the WebSocket edge of a fleet sharing Redis Streams
 //	danmu ingest   the HTTP API of a fleet sharing Redis Streams
+//	danmu token    mint a bearer token
 //	danmu help     this text
 //
 // Every flag can also be set with an environment variable: --ws-addr is
@@ -32,6 +33,8 @@ Commands:
           the rooms of its viewers in Redis Streams (--redis is required)
   ingest  run an HTTP API node of a fleet: it appends comments to Redis
           Streams (--redis is required)
+  token   mint a bearer token with --jwt-secret: danmu token --sub u1
+          --name Alice --ttl 1h [--role admin]
   help    show this help; "danmu <command> --help" shows a command's flags
 
 Every flag can also be set with an environment variable named DANMU_ and the
@@ -57,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCommand("edge", roles{edge: true}, args[1:], stdout, stderr)
 	case "ingest":
 		err = runCommand("ingest", roles{ingest: true}, args[1:], stdout, stderr)
+	case "token":
+		err = runToken(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -106,6 +111,8 @@ func commandFlags(name string, r roles, o *options) *flag.FlagSet {
 	}
 	if r.ingest {
 		ingestFlags(fs, o)
+		authFlags(fs, o)
+		policyFlags(fs, o)
 	}
 	logFlags(fs, o)
 	return fs

@@ -47,6 +47,11 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 
 	var ln net.Listener
 	if r.ingest {
+		closePolicy, err := openPolicy(&o, logger)
+		if err != nil {
+			return err
+		}
+		defer closePolicy()
 		if ln, err = net.Listen("tcp", o.ingest.Addr); err != nil {
 			return fmt.Errorf("http api: %w", err)
 		}
@@ -59,6 +64,9 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	defer stopBackground()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if o.ingest.Filter != nil {
+		reloadOnHangup(background, &wg, o.ingest.Filter, logger)
+	}
 
 	var hub *fanout.Hub
 	var ws *edge.Server

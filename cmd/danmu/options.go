@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/edge"
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/ingest"
@@ -23,6 +24,8 @@ type options struct {
 	memory    stream.MemoryConfig
 	redis     stream.RedisConfig
 	presence  presence.Config
+	auth      auth.Config
+	filter    filterOptions
 	logLevel  slog.Level
 	logFormat string
 }

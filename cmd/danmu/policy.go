@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/danmu-dev/danmu/auth"
+	"github.com/danmu-dev/danmu/ingest"
+	"github.com/danmu-dev/danmu/policy"
+)
+
+// filterOptions are the flags of the word filter.
+type filterOptions struct {
+	path   string
+	action string
+}
+
+// authFlags are the flags of the bearer tokens: their secret and the
+// claims required of them. The HTTP API verifies tokens with them, and
+// danmu token mints them.
+func authFlags(fs *flag.FlagSet, o *options) {
+	fs.Func("jwt-secret", "HS256 secret of the bearer tokens, at least 32 bytes (prefer the environment variable); empty runs the HTTP API in open development mode",
+		func(s string) error {
+			o.auth.Secret = []byte(s)
+			return nil
+		})
+	fs.StringVar(&o.auth.Issuer, "jwt-issuer", "", "iss of the tokens: minted into them and required of them (empty: none)")
+	fs.StringVar(&o.auth.Audience, "jwt-audience", "", "aud of the tokens: minted into them and required of them (empty: none)")
+	fs.DurationVar(&o.auth.Leeway, "jwt-leeway", auth.DefaultLeeway, "clock skew allowed when checking a token's exp and nbf")
+}
+
+// policyFlags are the flags of the HTTP API's abuse rules.
+func policyFlags(fs *flag.FlagSet, o *options) {
+	fs.Float64Var(&o.ingest.UserLimit.Rate, "user-rate", 0, "comments per second one user may post on average (0: no limit)")
+	fs.IntVar(&o.ingest.UserLimit.Burst, "user-burst", 5, "comments one user may post at once before --user-rate applies")
+	fs.Float64Var(&o.ingest.IPLimit.Rate, "ip-rate", 0, "comments per second one client address (an IPv6 /64) may post on average (0: no limit)")
+	fs.IntVar(&o.ingest.IPLimit.Burst, "ip-burst", 20, "comments one client address may post at once before --ip-rate applies")
+	fs.Float64Var(&o.ingest.RoomLimit.Rate, "room-rate", 0, "comments per second one room accepts on average (0: no limit)")
+	fs.IntVar(&o.ingest.RoomLimit.Burst, "room-burst", 100, "comments one room accepts at once before --room-rate applies")
+	fs.DurationVar(&o.ingest.SpamWindow, "spam-window", 0, "refuse a user's repeat of the same text in a room within this (0: no check)")
+	fs.StringVar(&o.filter.path, "filter-file", "", "sensitive-word list, one word per line, reloaded on SIGHUP and by POST /v1/admin/filter/reload (empty: no filter)")
+	fs.StringVar(&o.filter.action, "filter-action", string(ingest.FilterReject), "what a listed word does to a comment: reject (422) or mask (each character becomes *)")
+	fs.StringVar(&o.ingest.ClientIPHeader, "client-ip-header", "", "request header a reverse proxy in front sets to the client address (X-Real-IP, X-Forwarded-For); empty uses the TCP peer")
+}
+
+// openPolicy sets the HTTP API's token verifier, policy store and word
+// filter from o, and returns a func closing what it opened. Without a
+// secret it warns loudly: the API then runs in open development mode.
+func openPolicy(o *options, logger *slog.Logger) (func(), error) {
+	if len(o.auth.Secret) == 0 {
+		logger.Warn("OPEN DEVELOPMENT MODE: no --jwt-secret (DANMU_JWT_SECRET) is set, so anyone may post as anyone " +
+			"and the admin API is off. Never expose this server; mint tokens with danmu token once a secret is set.")
+	} else {
+		v, err := auth.NewVerifier(o.auth)
+		if err != nil {
+			return nil, fmt.Errorf("--jwt-secret: %w", err)
+		}
+		o.ingest.Auth = v
+	}
+	if o.filter.path != "" {
+		f, err := ingest.LoadFilter(o.filter.path, ingest.FilterAction(o.filter.action))
+		if err != nil {
+			return nil, fmt.Errorf("--filter-file: %w", err)
+		}
+		o.ingest.Filter = f
+		logger.Info("word filter loaded", "file", o.filter.path, "words", f.Words(), "action", o.filter.action)
+	}
+	if len(o.redis.Addrs) == 0 {
+		return func() {}, nil
+	}
+	store, err := policy.NewRedis(policy.RedisConfig{
+		Addrs: o.redis.Addrs, Username: o.redis.Username, Password: o.redis.Password, KeyPrefix: o.redis.KeyPrefix,
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.ingest.Policy = store
+	return store.Close, nil
+}
+
+// reloadOnHangup reloads the word filter on every SIGHUP until ctx ends.
+// It starts listening before it returns, so a SIGHUP sent once the node
+// serves never falls to the default action (ending the process).
+func reloadOnHangup(ctx context.Context, wg *sync.WaitGroup, filter *ingest.Filter, logger *slog.Logger) {
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	wg.Go(func() {
+		defer signal.Stop(hangups)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hangups:
+				n, err := filter.Reload()
+				if err != nil {
+					logger.Error("SIGHUP: reloading the word list failed; the previous list stays", "err", err)
+					continue
+				}
+				logger.Info("SIGHUP: word list reloaded", "words", n)
+			}
+		}
+	})
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// answer is what the HTTP API answered to one request.
+type answer struct {
+	status int
+	code   string
+	header http.Header
+}
+
+// send sends a request with a bearer token (none when empty) and a JSON
+// body (none when empty) to the HTTP API at addr.
+func send(t testing.TB, addr, method, path, token, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		ID    string `json:"id"`
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	return answer{status: resp.StatusCode, code: e.Error.Code, header: resp.Header}
+}
+
+func (a answer) is(status int, code string) bool { return a.status == status && a.code == code }
+
+func writeFile(t testing.TB, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServePolicy runs serve with a token secret, limits, a spam window
+// and a word filter set by flags, and checks each reaches the HTTP API.
+func TestServePolicy(t *testing.T) {
+	words := filepath.Join(t.TempDir(), "words.txt")
+	writeFile(t, words, "# words\nbadword\n")
+	n := startNode(t, "serve", "--jwt-secret", testSecret, "--user-rate", "0.5", "--user-burst", "3",
+		"--spam-window", "1m", "--filter-file", words, "--filter-action", "mask")
+	const path = "/v1/rooms/r/danmaku"
+	if a := send(t, n.apiAddr, http.MethodPost, path, "", `{"text":"hi"}`); !a.is(401, "unauthorized") {
+		t.Errorf("POST without a token: %+v; want 401 unauthorized", a)
+	}
+	user := mintToken(t, "--sub", "u1")
+	if a := send(t, n.apiAddr, http.MethodPost, path, user, `{"text":"a BADWORD"}`); a.status != http.StatusCreated {
+		t.Errorf("POST with a token: %+v; want 201", a)
+	}
+	if a := send(t, n.apiAddr, http.MethodPost, path, user, `{"text":"a badword"}`); !a.is(429, "spam") {
+		t.Errorf("repeat: %+v; want 429 spam", a)
+	}
+	if a := send(t, n.apiAddr, http.MethodPost, path, user, `{"text":"third"}`); a.status != http.StatusCreated {
+		t.Errorf("third post: %+v; want 201", a)
+	}
+	if a := send(t, n.apiAddr, http.MethodPost, path, user, `{"text":"fourth"}`); !a.is(429, "rate_limited") || a.header.Get("Retry-After") == "" {
+		t.Errorf("fourth post: %+v; want 429 rate_limited with Retry-After", a)
+	}
+	admin := mintToken(t, "--sub", "mod", "--role", "admin")
+	if a := send(t, n.apiAddr, http.MethodPut, "/v1/rooms/r/slowmode", admin, `{"seconds":10}`); a.status != http.StatusNoContent {
+		t.Errorf("PUT slowmode as admin: %+v; want 204", a)
+	}
+	if a := send(t, n.apiAddr, http.MethodPut, "/v1/rooms/r/slowmode", user, `{"seconds":10}`); !a.is(403, "forbidden") {
+		t.Errorf("PUT slowmode as a viewer: %+v; want 403 forbidden", a)
+	}
+	if strings.Contains(n.output.String(), "OPEN DEVELOPMENT MODE") {
+		t.Error("warned of open mode with a secret set")
+	}
+}
+
+// TestServeOpenMode checks serve without a secret warns loudly and lets
+// anyone post.
+func TestServeOpenMode(t *testing.T) {
+	t.Setenv("DANMU_JWT_SECRET", "")
+	n := startNode(t, "serve")
+	mustPost(t, n.apiAddr, "r", "hello")
+	if !strings.Contains(n.output.String(), "OPEN DEVELOPMENT MODE") {
+		t.Errorf("no open mode warning in:\n%s", n.output)
+	}
+}
+
+// TestServeBadPolicyFlags checks flags the API cannot start with.
+func TestServeBadPolicyFlags(t *testing.T) {
+	words := filepath.Join(t.TempDir(), "words.txt")
+	writeFile(t, words, "badword\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--jwt-secret", "short"}, "secret too short"},
+		{[]string{"--filter-file", filepath.Join(t.TempDir(), "missing.txt")}, "--filter-file"},
+		{[]string{"--filter-file", words, "--filter-action", "drop"}, "filter action"},
+	} {
+		status, _, stderr := runArgs(append([]string{"serve", "--ws-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, tc.args...)...)
+		if status != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("danmu serve %s = %d, stderr %q; want 1 and %q", strings.Join(tc.args, " "), status, stderr, tc.want)
+		}
+	}
+}
+
+// TestFilterReloadOnHangup changes the word list of a running serve
+// process and sends it SIGHUP: the new list takes effect, and the process
+// lives on.
+func TestFilterReloadOnHangup(t *testing.T) {
+	words := filepath.Join(t.TempDir(), "words.txt")
+	writeFile(t, words, "oldword\n")
+	n := startProcess(t, "serve", "--filter-file", words)
+	const path = "/v1/rooms/r/danmaku"
+	if a := send(t, n.apiAddr, http.MethodPost, path, "", `{"text":"oldword"}`); !a.is(422, "content_rejected") {
+		t.Fatalf("listed word: %+v; want 422 content_rejected", a)
+	}
+	writeFile(t, words, "newword\n")
+	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, waitTimeout, "the new word list", func() bool {
+		return send(t, n.apiAddr, http.MethodPost, path, "", `{"text":"newword"}`).is(422, "content_rejected")
+	})
+	if a := send(t, n.apiAddr, http.MethodPost, path, "", `{"text":"oldword"}`); a.status != http.StatusCreated {
+		t.Errorf("word of the old list: %+v; want 201", a)
+	}
+	// A list that cannot be read leaves the previous one in force.
+	writeFile(t, words, "bad\xffutf8\n")
+	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, waitTimeout, "the failed reload to be logged", func() bool {
+		return strings.Contains(n.output.String(), "reloading the word list failed")
+	})
+	if a := send(t, n.apiAddr, http.MethodPost, path, "", `{"text":"newword"}`); !a.is(422, "content_rejected") {
+		t.Errorf("after a failed reload: %+v; want 422 content_rejected", a)
+	}
+	if err := n.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the process died: %v", err)
+	}
+}
