@@ -210,8 +210,10 @@ func newLimitErrors(cfg *Config) limitErrors {
 
 const contentTypeJSON = "application/json"
 
-// writeError answers with e, replacing any body set so far.
+// writeError answers with e, replacing any body set so far, and leaves e
+// for Stats to count.
 func writeError(ctx *fasthttp.RequestCtx, e *Error) {
+	ctx.SetUserValue(errorKey{}, e)
 	if e.retryAfter > 0 {
 		seconds := (e.retryAfter + time.Second - 1) / time.Second
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(int64(seconds), 10))
@@ -232,14 +234,15 @@ func (s *Server) readError(ctx *fasthttp.RequestCtx, err error) {
 	allowAnyOrigin(ctx)
 	var smallBuffer *fasthttp.ErrSmallBuffer
 	var netErr net.Error
+	answer := errBadRequest
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeError(ctx, s.limitErrors.bodyTooLarge)
+		answer = s.limitErrors.bodyTooLarge
 	case errors.As(err, &smallBuffer):
-		writeError(ctx, errHeaderTooLarge)
+		answer = errHeaderTooLarge
 	case errors.As(err, &netErr) && netErr.Timeout():
-		writeError(ctx, errRequestTimeout)
-	default:
-		writeError(ctx, errBadRequest)
+		answer = errRequestTimeout
 	}
+	writeError(ctx, answer)
+	s.stats.count(answer.status, answer.code)
 }

@@ -48,6 +48,7 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 	id, err := s.log.Append(appendCtx, room, data)
 	cancel()
 	if err != nil {
+		s.stats.AppendErrors.Add(1)
 		s.logger.Warn("ingest: append failed", "room", room, "err", err)
 		writeError(ctx, errUnavailable)
 		return

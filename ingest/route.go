@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/valyala/fasthttp"
@@ -86,6 +87,7 @@ func (r *route) serve(ctx *fasthttp.RequestCtx) {
 // under /v1/ (routes added with Handle included) and turns a panic into
 // 500 internal.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	defer s.stats.observe(ctx, time.Now())
 	defer s.recoverPanic(ctx)
 	path := ctx.Path()
 	if bytes.HasPrefix(path, []byte(apiPrefix)) {

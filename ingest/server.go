@@ -31,6 +31,7 @@ type Server struct {
 	logger      *slog.Logger
 	limitErrors limitErrors
 	srv         *fasthttp.Server
+	stats       *Stats
 
 	// Written by New, Handle and Use before serving starts; read-only
 	// after.
@@ -60,6 +61,7 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		policy:      store,
 		logger:      logger,
 		limitErrors: newLimitErrors(&cfg),
+		stats:       newStats(),
 		routes:      make(map[string]*route),
 		chain:       builtinChain(&cfg, store),
 	}
