@@ -14,10 +14,10 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// highlight raises the prio of comments from users who paid for
+// supporters raises the prio of comments from users who paid for
 // highlights, refuses links from everyone else, and counts what was
 // stored.
-type highlight struct {
+type supporters struct {
 	paid map[string]bool // user ids; read-only while serving
 
 	mu     sync.Mutex
@@ -26,9 +26,9 @@ type highlight struct {
 
 var errNoLinks = ingest.NewError(http.StatusUnprocessableEntity, "no_links", "links are for supporters")
 
-func (h *highlight) Name() string { return "highlight" }
+func (h *supporters) Name() string { return "supporters" }
 
-func (h *highlight) Before(ctx context.Context, c *ingest.Comment) error {
+func (h *supporters) Before(ctx context.Context, c *ingest.Comment) error {
 	if !h.paid[c.User.ID] {
 		if strings.Contains(c.Message.Text, "://") {
 			return errNoLinks
@@ -40,7 +40,7 @@ func (h *highlight) Before(ctx context.Context, c *ingest.Comment) error {
 	return nil
 }
 
-func (h *highlight) After(ctx context.Context, c *ingest.Comment, id stream.ID) {
+func (h *supporters) After(ctx context.Context, c *ingest.Comment, id stream.ID) {
 	h.mu.Lock()
 	h.stored++
 	h.mu.Unlock()
@@ -54,7 +54,7 @@ func (onlineNobody) Online(ctx context.Context, room string) (int, error) { retu
 func ExampleServer_Use() {
 	log := stream.NewMemory(stream.MemoryConfig{})
 	srv := ingest.New(ingest.Config{}, log, onlineNobody{}, slog.Default())
-	hook := &highlight{paid: map[string]bool{"fan-1": true}}
+	hook := &supporters{paid: map[string]bool{"fan-1": true}}
 	srv.Use(hook)
 
 	// Post in-process; over HTTP, srv.Serve or srv.ListenAndServe.
