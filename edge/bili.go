@@ -22,8 +22,11 @@ const (
 	// DefaultBiliIdleTimeout gives a client that heartbeats every 30 s two
 	// chances and some slack.
 	DefaultBiliIdleTimeout = 70 * time.Second
-	DefaultBiliZlibLevel   = 6
-	DefaultBiliBrotliLevel = 4
+	// The compression levels are measured in docs/performance.md
+	// ("Encodings: bytes and CPU per delivery"): zlib 1 and brotli 2 cost
+	// a fraction of higher levels for nearly the same bytes.
+	DefaultBiliZlibLevel   = 1
+	DefaultBiliBrotliLevel = 2
 )
 
 // BiliConfig tunes the Bilibili-compatible protocol on /sub.

@@ -197,3 +197,24 @@ func TestBiliClient(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressionFlags checks the flags of permessage-deflate and of the
+// /sub encodings: defaults, values, the inverted --ws-deflate and ranges.
+func TestCompressionFlags(t *testing.T) {
+	o := parseServe(t)
+	if o.edge.Deflate.Off || o.edge.Deflate.Level != 1 || o.edge.Deflate.MinBytes != 256 || o.edge.Bili.ZlibLevel != 1 || o.edge.Bili.BrotliLevel != 2 {
+		t.Errorf("defaults: deflate %+v bili %+v", o.edge.Deflate, o.edge.Bili)
+	}
+	o = parseServe(t, "--ws-deflate=false", "--ws-deflate-level", "9", "--ws-deflate-min-bytes", "64",
+		"--sub-zlib-level", "6", "--sub-brotli-level", "11", "--sub-enter-timeout", "2s", "--sub-idle-timeout", "90s")
+	if !o.edge.Deflate.Off || o.edge.Deflate.Level != 9 || o.edge.Deflate.MinBytes != 64 || o.edge.Bili.ZlibLevel != 6 ||
+		o.edge.Bili.BrotliLevel != 11 || o.edge.Bili.EnterTimeout != 2*time.Second || o.edge.Bili.IdleTimeout != 90*time.Second {
+		t.Errorf("set: deflate %+v bili %+v", o.edge.Deflate, o.edge.Bili)
+	}
+	for _, args := range [][]string{{"--ws-deflate-level", "0"}, {"--ws-deflate-level", "10"}, {"--sub-brotli-level", "12"}, {"--sub-zlib-level", "x"}, {"--ws-deflate=maybe"}} {
+		var o options
+		if err := parseFlags(commandFlags("serve", commandRoles["serve"], &o), args, io.Discard); err == nil {
+			t.Errorf("parse %q succeeded; want a usage error", args)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/danmu-dev/danmu/auth"
@@ -65,6 +66,15 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.edge.SoftOutbound, "soft-outbound-bytes", edge.DefaultSoftOutbound, "skip frames for a viewer with more unsent bytes than this")
 	fs.IntVar(&o.edge.HardOutbound, "hard-outbound-bytes", edge.DefaultHardOutbound, "disconnect (1013) a viewer with more unsent bytes than this")
 	fs.DurationVar(&o.edge.SlowTimeout, "slow-timeout", edge.DefaultSlowTimeout, "disconnect (1013) a viewer whose backlog stays above --soft-outbound-bytes this long")
+	o.edge.Deflate.Level = edge.DefaultDeflateLevel
+	o.edge.Bili.ZlibLevel, o.edge.Bili.BrotliLevel = edge.DefaultBiliZlibLevel, edge.DefaultBiliBrotliLevel
+	fs.Var(invertedBool{&o.edge.Deflate.Off}, "ws-deflate", "negotiate permessage-deflate on /ws with clients that offer it (browsers do)")
+	fs.IntVar(&o.edge.Deflate.MinBytes, "ws-deflate-min-bytes", edge.DefaultDeflateMinBytes, "smallest /ws frame payload compressed; smaller ones go out as they are")
+	fs.Var(&rangedInt{&o.edge.Deflate.Level, 1, 9}, "ws-deflate-level", "permessage-deflate level, 1 (fastest) to 9 (smallest)")
+	fs.DurationVar(&o.edge.Bili.EnterTimeout, "sub-enter-timeout", edge.DefaultBiliEnterTimeout, "close a /sub connection whose enter packet has not come this long after the upgrade")
+	fs.DurationVar(&o.edge.Bili.IdleTimeout, "sub-idle-timeout", edge.DefaultBiliIdleTimeout, "close a /sub connection silent for this long (its clients heartbeat every 30s)")
+	fs.Var(&rangedInt{&o.edge.Bili.ZlibLevel, 1, 9}, "sub-zlib-level", "zlib level of /sub protover 2, 1 (fastest) to 9 (smallest)")
+	fs.Var(&rangedInt{&o.edge.Bili.BrotliLevel, 1, 11}, "sub-brotli-level", "brotli quality of /sub protover 3, 1 (fastest) to 11 (smallest)")
 	fs.Var((*addrList)(&o.edge.AllowedOrigins), "allowed-origins", "Origin values browsers may open a WebSocket from, comma-separated (https://example.com,...); empty allows any: set it in production")
 	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits for close frames to be written")
 	fs.DurationVar(&o.fanout.FlushInterval, "flush-interval", fanout.DefaultFlushInterval, "shortest flush window: time between two frames of one room")
@@ -76,6 +86,53 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.fanout.RoomLinger, "room-linger", fanout.DefaultRoomLinger, "keep following a room this long after its last local viewer left")
 	fs.DurationVar(&o.fanout.OnlineInterval, "online-interval", fanout.DefaultOnlineInterval, "how often viewers are sent their rooms' online counts")
 	fs.DurationVar(&o.presence.TTL, "online-ttl", presence.DefaultTTL, "with Redis: an edge's online counts expire this long after its last refresh")
+}
+
+// invertedBool is a boolean flag that sets the opposite of its value: the
+// flag says what is on, the Config field what is off.
+type invertedBool struct{ off *bool }
+
+func (b invertedBool) String() string {
+	if b.off == nil {
+		return "true"
+	}
+	return strconv.FormatBool(!*b.off)
+}
+
+func (b invertedBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.off = !v
+	return nil
+}
+
+func (b invertedBool) IsBoolFlag() bool { return true }
+
+// rangedInt is an integer flag that must lie in [min, max].
+type rangedInt struct {
+	p        *int
+	min, max int
+}
+
+func (r *rangedInt) String() string {
+	if r == nil || r.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*r.p)
+}
+
+func (r *rangedInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return err
+	}
+	if v < r.min || v > r.max {
+		return fmt.Errorf("%d is out of range: want %d to %d", v, r.min, r.max)
+	}
+	*r.p = v
+	return nil
 }
 
 func ingestFlags(fs *flag.FlagSet, o *options) {
