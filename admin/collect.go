@@ -1,0 +1,186 @@
+package admin
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/danmu-dev/danmu/edge"
+	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/ingest"
+	"github.com/danmu-dev/danmu/metric"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// namespace begins every danmu metric name.
+const namespace = "danmu"
+
+// collector exports counters read at scrape time: it describes its
+// metrics once and builds constant metrics from the current values on
+// every Collect, so the packages that count never see Prometheus.
+type collector struct {
+	descs   []*prometheus.Desc
+	collect func(ch chan<- prometheus.Metric)
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
+
+// desc describes a metric of subsystem and adds it to c.
+func (c *collector) desc(subsystem, name, help string, labels ...string) *prometheus.Desc {
+	d := prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
+	c.descs = append(c.descs, d)
+	return d
+}
+
+func counter(d *prometheus.Desc, v uint64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+// histogram exports h, whose observations are multiplied by scale (1e-9
+// turns nanoseconds into the seconds Prometheus expects).
+func histogram(d *prometheus.Desc, h *metric.Histogram, scale float64, labels ...string) prometheus.Metric {
+	s := h.Snapshot()
+	buckets := make(map[float64]uint64, len(s.Counts))
+	for i, bound := range h.Bounds() {
+		buckets[float64(bound)*scale] = s.Counts[i]
+	}
+	return prometheus.MustNewConstHistogram(d, s.Count, float64(s.Sum)*scale, buckets, labels...)
+}
+
+// seconds is the scale of histograms kept in nanoseconds.
+const seconds = 1 / float64(time.Second)
+
+// EdgeCollector exports the counters of a WebSocket edge: its connections,
+// what ended them, the frames written and skipped, the lag of its event
+// loops and whether it is draining.
+func EdgeCollector(s *edge.Server) prometheus.Collector {
+	c := &collector{}
+	const sub = "edge"
+	accepted := c.desc(sub, "connections_accepted_total", "TCP connections accepted.")
+	open := c.desc(sub, "connections_open", "Connections open now, handshakes included.")
+	handshakes := c.desc(sub, "handshakes_total", "WebSocket upgrade requests by result: upgraded, or rejected with an HTTP error.", "result")
+	closed := c.desc(sub, "connections_closed_total",
+		"Connections ended, by reason (peer, drain, idle, slow, policy, protocol, handshake, dropped) and the close code sent (none without a close frame).",
+		"reason", "code")
+	sent := c.desc(sub, "frames_sent_total", "Frames written to viewers: batches, online counts, replies.")
+	skipped := c.desc(sub, "frames_skipped_total", "Frames skipped for viewers whose backlog passed --soft-outbound-bytes.")
+	slow := c.desc(sub, "slow_viewers_closed_total", "Viewers disconnected (1013) for falling too far behind.")
+	lag := c.desc(sub, "loop_lag_seconds", "How late each event loop ran its periodic sweep: how long work waits for a busy loop.")
+	draining := c.desc(sub, "draining", "1 while the edge shuts down, closing its viewers over --drain-period.")
+	c.collect = func(ch chan<- prometheus.Metric) {
+		st := s.Stats()
+		ch <- counter(accepted, st.Accepted.Load())
+		ch <- gauge(open, float64(st.Open.Load()))
+		ch <- counter(handshakes, st.Upgraded.Load(), "upgraded")
+		ch <- counter(handshakes, st.Rejected.Load(), "rejected")
+		for _, cl := range st.Closes() {
+			ch <- counter(closed, cl.Count, cl.Reason.String(), closeCode(cl.Code))
+		}
+		ch <- counter(sent, st.FramesSent.Load())
+		ch <- counter(skipped, st.FramesSkipped.Load())
+		ch <- counter(slow, st.SlowClosed.Load())
+		ch <- histogram(lag, st.LoopLag, seconds)
+		ch <- gauge(draining, boolValue(s.Draining()))
+	}
+	return c
+}
+
+// closeCode is the label of a close code of edge.Close.
+func closeCode(code int) string {
+	switch code {
+	case 0:
+		return "none"
+	case -1:
+		return "other"
+	}
+	return strconv.Itoa(code)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FanoutCollector exports what a hub delivered: rooms and viewers now,
+// batches and their sizes, frames and messages delivered, messages
+// dropped or skipped, latencies, and failed stream reads.
+func FanoutCollector(h *fanout.Hub) prometheus.Collector {
+	c := &collector{}
+	const sub = "fanout"
+	rooms := c.desc(sub, "rooms", "Rooms with viewers on this node.")
+	viewers := c.desc(sub, "viewers", "Viewers on this node, counted once per room they watch.")
+	batches := c.desc(sub, "batches_total", "Batches flushed to viewers.")
+	batchSize := c.desc(sub, "batch_messages", "Messages per batch.")
+	dropped := c.desc(sub, "messages_dropped_total", "Messages left out of batches by --max-batch.")
+	frames := c.desc(sub, "frames_delivered_total", "Batch frames written to viewers.")
+	messages := c.desc(sub, "messages_delivered_total", "Messages written to viewers: a batch of 3 written to 10 viewers counts 30.")
+	skipped := c.desc(sub, "entries_skipped_total", "Stream entries that were not a well-formed message.")
+	duplicates := c.desc(sub, "duplicates_dropped_total", "Stored copies of a retried post that were dropped.")
+	flushToWrite := c.desc(sub, "flush_to_write_seconds", "From a batch's flush to the end of writing it, per event loop.")
+	endToEnd := c.desc(sub, "end_to_end_seconds", "From the stream storing a batch's newest message to the end of writing it, per event loop.")
+	readErrors := c.desc("stream", "read_errors_total", "Stream reads that failed: following rooms, finding a room's newest entry, replaying.")
+	c.collect = func(ch chan<- prometheus.Metric) {
+		counts := h.Counts()
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		st := h.Stats()
+		ch <- gauge(rooms, float64(len(counts)))
+		ch <- gauge(viewers, float64(total))
+		ch <- counter(batches, st.Batches.Load())
+		ch <- histogram(batchSize, st.BatchSize, 1)
+		ch <- counter(dropped, st.Dropped.Load())
+		ch <- counter(frames, st.FramesDelivered.Load())
+		ch <- counter(messages, st.MessagesDelivered.Load())
+		ch <- counter(skipped, h.Skipped())
+		ch <- counter(duplicates, h.Duplicates())
+		ch <- histogram(flushToWrite, st.FlushToWrite, seconds)
+		ch <- histogram(endToEnd, st.EndToEnd, seconds)
+		ch <- counter(readErrors, st.ReadErrors.Load())
+	}
+	return c
+}
+
+// IngestCollector exports the answers of an HTTP API by status and error
+// code, their latency by method, and failed appends to the stream.
+func IngestCollector(s *ingest.Stats) prometheus.Collector {
+	c := &collector{}
+	const sub = "ingest"
+	requests := c.desc(sub, "requests_total", "Requests answered, by HTTP status and error code (empty for a success).", "status", "code")
+	duration := c.desc(sub, "request_duration_seconds", "Time to answer a request, by method.", "method")
+	appendErrors := c.desc("stream", "append_errors_total", "Comments whose append to the stream failed or timed out (answered 503).")
+	c.collect = func(ch chan<- prometheus.Metric) {
+		for key, n := range s.Requests() {
+			ch <- counter(requests, n, strconv.Itoa(key.Status), key.Code)
+		}
+		for i, method := range ingest.Methods {
+			ch <- histogram(duration, s.Duration[i], seconds, method)
+		}
+		ch <- counter(appendErrors, s.AppendErrors.Load())
+	}
+	return c
+}
+
+// RedisCollector exports the round-trip time of a Redis log's calls.
+func RedisCollector(s *stream.RedisStats) prometheus.Collector {
+	c := &collector{}
+	roundTrip := c.desc("redis", "round_trip_seconds", "Time of each Redis request and its answer (appends, lookups, pings; not blocking reads).")
+	c.collect = func(ch chan<- prometheus.Metric) {
+		ch <- histogram(roundTrip, s.RoundTrip, seconds)
+	}
+	return c
+}
