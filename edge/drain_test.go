@@ -82,3 +82,19 @@ func countCloses(s *Stats, reason CloseReason, code int) uint64 {
 	}
 	return 0
 }
+
+// TestDrainEndsWhenEmpty: a drain ends as soon as no connection is left,
+// long before its period.
+func TestDrainEndsWhenEmpty(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, envConfig{edge: Config{DrainPeriod: time.Hour, DrainTimeout: time.Hour}})
+	c := env.dial(t, "?room=a")
+	expectReply(t, c, "joined", "a", "")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the viewer to leave", func() bool { return env.srv.Stats().Open.Load() == 0 })
+	if err := env.stop(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}

@@ -130,8 +130,9 @@ func (s *Server) Serve(ctx context.Context) error {
 // DrainTimeout), and closes the open ones with 1001, spread evenly over
 // DrainPeriod: every step, each loop closes its share of the connections
 // it had when the drain began, so viewers reconnect to other edges
-// gradually rather than all in the same second. Then it waits, at most
-// DrainTimeout, for the connections to close.
+// gradually rather than all in the same second; it ends early once none
+// is left. Then it waits, at most DrainTimeout, for the connections to
+// close.
 func (s *Server) drain() {
 	s.draining.Store(true)
 	loops := s.loops()
@@ -146,7 +147,7 @@ func (s *Server) drain() {
 		for _, l := range loops {
 			l.Execute(func() { l.drainShare(share) })
 		}
-		if share >= 1 {
+		if share >= 1 || s.engine.CountConnections() == 0 {
 			break
 		}
 		time.Sleep(min(step, period-time.Since(start)))
