@@ -98,6 +98,11 @@ func TestPostToken(t *testing.T) {
 	if m := storedMessage(t, mem, "r", id); m.UID != "u1" || m.Name != "Alice" {
 		t.Errorf("stored uid %q name %q; want the token's u1, Alice", m.UID, m.Name)
 	}
+	// The body's uid and name are not even checked.
+	id = ts.postAs(t, "r", good, `{"text":"hi","uid":"not a uid","name":"two\nlines"}`)
+	if m := storedMessage(t, mem, "r", id); m.UID != "u1" || m.Name != "Alice" {
+		t.Errorf("stored uid %q name %q; want the token's u1, Alice", m.UID, m.Name)
+	}
 	// A token without a name shows the user id.
 	id = ts.postAs(t, "r", mint(t, "u2", "", ""), `{"text":"hi"}`)
 	if m := storedMessage(t, mem, "r", id); m.UID != "u2" || m.Name != "u2" {

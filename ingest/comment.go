@@ -66,13 +66,15 @@ func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, 
 		}
 		msg.Mode = in.Mode
 	}
-	if in.Name != "" {
+	// With tokens, the user id and name are the token's: the body's are
+	// ignored, not checked.
+	if in.Name != "" && cfg.Auth == nil {
 		if codec.CheckText(in.Name, cfg.MaxNameRunes) != nil {
 			return codec.Message{}, errs.invalidName
 		}
 		msg.Name = in.Name
 	}
-	if in.UID != "" {
+	if in.UID != "" && cfg.Auth == nil {
 		if !codec.ValidRoom(in.UID) {
 			return codec.Message{}, errInvalidUID
 		}
