@@ -45,9 +45,9 @@ func TestMain(m *testing.M) {
 // ports on loopback, a short flush window, few event loops and a quick
 // shutdown.
 var testArgs = map[string][]string{
-	"serve":  {"--ws-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--loops", "2", "--flush-interval", "5ms", "--drain-timeout", "1s", "--log-level", "warn"},
-	"edge":   {"--ws-addr", "127.0.0.1:0", "--loops", "2", "--flush-interval", "5ms", "--drain-timeout", "1s", "--log-level", "warn"},
-	"ingest": {"--http-addr", "127.0.0.1:0", "--log-level", "warn"},
+	"serve":  {"--ws-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--loops", "2", "--flush-interval", "5ms", "--drain-timeout", "1s", "--log-level", "warn"},
+	"edge":   {"--ws-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--loops", "2", "--flush-interval", "5ms", "--drain-timeout", "1s", "--log-level", "warn"},
+	"ingest": {"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-level", "warn"},
 }
 
 // commandRoles are the parts each command runs, as run dispatches them.
@@ -78,11 +78,12 @@ func (b *lockedBuffer) String() string {
 // node is a danmu node run by a test: in this process by runNode
 // (startNode), or in a child process (startProcess).
 type node struct {
-	t       testing.TB
-	name    string // the command: serve, edge or ingest
-	wsAddr  string // host:port of the WebSocket edge, or ""
-	apiAddr string // host:port of the HTTP API, or ""
-	output  *lockedBuffer
+	t         testing.TB
+	name      string // the command: serve, edge or ingest
+	wsAddr    string // host:port of the WebSocket edge, or ""
+	apiAddr   string // host:port of the HTTP API, or ""
+	adminAddr string // host:port of the admin address, or ""
+	output    *lockedBuffer
 
 	// In-process nodes.
 	cancel context.CancelFunc
@@ -192,8 +193,9 @@ func startProcess(t testing.TB, command string, args ...string) *node {
 
 // Lines of the banner printURLs writes, with the address they show.
 var (
-	wsURLLine  = regexp.MustCompile(`(?m)^\s*WebSocket\s+ws://([^/\s]+)/ws`)
-	apiURLLine = regexp.MustCompile(`(?m)^\s*HTTP API\s+http://([^/\s]+)/`)
+	wsURLLine    = regexp.MustCompile(`(?m)^\s*WebSocket\s+ws://([^/\s]+)/ws`)
+	apiURLLine   = regexp.MustCompile(`(?m)^\s*HTTP API\s+http://([^/\s]+)/`)
+	adminURLLine = regexp.MustCompile(`(?m)^\s*Admin\s+http://([^/\s]+)/`)
 )
 
 // parseURLs finds in the printed banner the addresses of the parts r names
@@ -206,7 +208,10 @@ func (n *node) parseURLs(printed string, r roles) bool {
 	if m := apiURLLine.FindStringSubmatch(printed); m != nil {
 		n.apiAddr = m[1]
 	}
-	for _, addr := range []string{n.wsAddr, n.apiAddr} {
+	if m := adminURLLine.FindStringSubmatch(printed); m != nil {
+		n.adminAddr = m[1]
+	}
+	for _, addr := range []string{n.wsAddr, n.apiAddr, n.adminAddr} {
 		if _, port, err := net.SplitHostPort(addr); addr != "" && (err != nil || port == "0") {
 			n.t.Fatalf("danmu %s printed the address %q; want host:port with the port it listens on", n.name, addr)
 		}

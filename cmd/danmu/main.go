@@ -86,8 +86,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 // SIGINT or SIGTERM.
 func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) error {
 	var o options
-	if err := parseFlags(commandFlags(name, r, &o), args, stderr); err != nil {
+	fs := commandFlags(name, r, &o)
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if o.printConfig {
+		printConfig(stdout, fs)
+		return nil
 	}
 	if name != "serve" && len(o.redis.Addrs) == 0 {
 		return usageError{fmt.Errorf("%s needs --redis: a fleet shares its rooms through Redis Streams", name)}
@@ -114,6 +119,7 @@ func commandFlags(name string, r roles, o *options) *flag.FlagSet {
 		authFlags(fs, o)
 		policyFlags(fs, o)
 	}
+	opsFlags(fs, o)
 	logFlags(fs, o)
 	return fs
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/danmu-dev/danmu/admin"
 	"github.com/danmu-dev/danmu/edge"
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/ingest"
@@ -27,9 +28,11 @@ type roles struct {
 // shutdownTimeout bounds how long the HTTP API waits for in-flight requests.
 const shutdownTimeout = 10 * time.Second
 
-// runNode runs the parts r names until ctx ends, then shuts down: the API
-// stops accepting and finishes in-flight posts, the edge closes every
-// viewer with 1001, and this node's online counts are withdrawn.
+// runNode runs the parts r names until ctx ends, then shuts down: /readyz
+// fails from then on, the API stops accepting and finishes in-flight
+// posts, the edge closes its viewers with 1001 over --drain-period while
+// the fan-out keeps delivering to those left, and this node's online
+// counts are withdrawn. The admin address serves until the end.
 func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *slog.Logger) error {
 	o.finish()
 	log, closeLog, err := openLog(o)
@@ -37,6 +40,11 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		return err
 	}
 	defer closeLog()
+	ops := admin.New(o.admin, logger)
+	if rl, ok := log.(*stream.Redis); ok {
+		ops.Register(admin.RedisCollector(rl.Stats()))
+		ops.AddCheck("redis", rl.Ping)
+	}
 	var fleet *presence.Redis
 	if len(o.redis.Addrs) > 0 {
 		if fleet, err = presence.NewRedis(o.presence); err != nil {
@@ -70,6 +78,10 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 
 	var hub *fanout.Hub
 	var ws *edge.Server
+	// The edge stops first, on its own context: the hub goes on
+	// delivering to the viewers it has not closed yet.
+	edgeCtx, stopEdge := context.WithCancel(context.Background())
+	defer stopEdge()
 	edgeErr := make(chan error, 1)
 	if r.edge {
 		if fleet != nil {
@@ -77,11 +89,12 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		}
 		hub = fanout.New(o.fanout, log, logger)
 		ws = edge.New(o.edge, hub, logger)
+		ops.Register(admin.EdgeCollector(ws), admin.FanoutCollector(hub))
 		wg.Go(func() { _ = hub.Run(background) })
 		if fleet != nil {
 			wg.Go(func() { _ = fleet.Run(background, hub.Counts, logger) })
 		}
-		go func() { edgeErr <- ws.Serve(background) }()
+		go func() { edgeErr <- ws.Serve(edgeCtx) }()
 		select {
 		case <-ws.Ready():
 		case err := <-edgeErr:
@@ -97,6 +110,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 			online = fleet
 		}
 		api = ingest.New(o.ingest, log, online, logger)
+		ops.Register(admin.IngestCollector(api.Stats()))
 		var page web.Config
 		if ws != nil {
 			page.EdgeAddr = ws.Addr
@@ -104,16 +118,19 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		web.Register(api, page)
 		go func() { apiErr <- api.Serve(ln) }()
 	}
-	printURLs(stdout, ws, ln, fleet != nil)
+	opsAddr, stopOps := serveAdmin(ops, o.admin.Addr, logger)
+	defer stopOps()
+	printURLs(stdout, ws, ln, opsAddr, fleet != nil)
 
 	var failure error
 	select {
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		logger.Info("shutting down", "drain_period", o.edge.DrainPeriod)
 	case failure = <-edgeErr:
 		ws = nil
 	case failure = <-apiErr:
 	}
+	ops.SetDraining()
 	if api != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
@@ -121,10 +138,11 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 			logger.Warn("http api shutdown", "err", err)
 		}
 	}
-	stopBackground()
+	stopEdge()
 	if ws != nil {
 		failure = errors.Join(failure, <-edgeErr)
 	}
+	stopBackground()
 	return failure
 }
 
@@ -140,12 +158,15 @@ func openLog(o options) (stream.Log, func(), error) {
 	return r, r.Close, nil
 }
 
-func printURLs(w io.Writer, ws *edge.Server, api net.Listener, redis bool) {
+func printURLs(w io.Writer, ws *edge.Server, api net.Listener, ops net.Addr, redis bool) {
 	mode := "embedded stream"
 	if redis {
 		mode = "Redis Streams"
 	}
 	fmt.Fprintf(w, "danmu is running (%s; Ctrl-C stops it)\n\n", mode)
+	if ops != nil {
+		fmt.Fprintf(w, "  Admin       http://%s/metrics (and /healthz, /readyz, /debug/pprof/)\n", ops)
+	}
 	if ws != nil {
 		fmt.Fprintf(w, "  WebSocket   ws://%s/ws?room=demo\n", ws.Addr())
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/danmu-dev/danmu/admin"
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/edge"
 	"github.com/danmu-dev/danmu/fanout"
@@ -19,16 +20,18 @@ import (
 // options is everything a danmu process is configured with. Each command
 // registers the flag groups of the parts it runs.
 type options struct {
-	edge      edge.Config
-	ingest    ingest.Config
-	fanout    fanout.Config
-	memory    stream.MemoryConfig
-	redis     stream.RedisConfig
-	presence  presence.Config
-	auth      auth.Config
-	filter    filterOptions
-	logLevel  slog.Level
-	logFormat string
+	edge        edge.Config
+	ingest      ingest.Config
+	fanout      fanout.Config
+	memory      stream.MemoryConfig
+	redis       stream.RedisConfig
+	presence    presence.Config
+	auth        auth.Config
+	filter      filterOptions
+	admin       admin.Config
+	logLevel    slog.Level
+	logFormat   string
+	printConfig bool
 }
 
 // addrList is a comma-separated list of addresses.
@@ -76,7 +79,8 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.Var(&rangedInt{&o.edge.Bili.ZlibLevel, 1, 9}, "sub-zlib-level", "zlib level of /sub protover 2, 1 (fastest) to 9 (smallest)")
 	fs.Var(&rangedInt{&o.edge.Bili.BrotliLevel, 1, 11}, "sub-brotli-level", "brotli quality of /sub protover 3, 1 (fastest) to 11 (smallest)")
 	fs.Var((*addrList)(&o.edge.AllowedOrigins), "allowed-origins", "Origin values browsers may open a WebSocket from, comma-separated (https://example.com,...); empty allows any: set it in production")
-	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits for close frames to be written")
+	fs.DurationVar(&o.edge.DrainPeriod, "drain-period", 0, "on shutdown, spread the viewers' closes (1001) over this long so they reconnect to other edges gradually (0: all at once)")
+	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits, after --drain-period, for close frames to be written")
 	fs.DurationVar(&o.fanout.FlushInterval, "flush-interval", fanout.DefaultFlushInterval, "shortest flush window: time between two frames of one room")
 	fs.DurationVar(&o.fanout.MaxFlushInterval, "max-flush-interval", fanout.DefaultMaxFlushInterval, "longest flush window of a busy room")
 	fs.IntVar(&o.fanout.FrameBudget, "frame-budget", fanout.DefaultFrameBudget, "writes per second (frames x viewers) the active rooms share; sets each room's flush window")
@@ -141,6 +145,11 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.ingest.MaxBodyBytes, "max-body-bytes", ingest.DefaultMaxBodyBytes, "largest POST body")
 	fs.DurationVar(&o.ingest.AppendTimeout, "append-timeout", ingest.DefaultAppendTimeout, "a comment not stored within this gets 503")
 	fs.DurationVar(&o.ingest.QueryTimeout, "query-timeout", ingest.DefaultQueryTimeout, "a history or online query not answered within this gets 503")
+}
+
+func opsFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.admin.Addr, "admin-addr", admin.DefaultAddr, "operator address: /metrics (Prometheus), /healthz, /readyz, /debug/pprof/; keep it private (empty: off)")
+	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective configuration (secrets redacted) and exit")
 }
 
 func logFlags(fs *flag.FlagSet, o *options) {
