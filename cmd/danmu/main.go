@@ -97,6 +97,7 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	if name != "serve" && len(o.redis.Addrs) == 0 {
 		return usageError{fmt.Errorf("%s needs --redis: a fleet shares its rooms through Redis Streams", name)}
 	}
+	o.profile.apply()
 	logger, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
 		return err

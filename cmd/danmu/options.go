@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -29,6 +30,7 @@ type options struct {
 	auth        auth.Config
 	filter      filterOptions
 	admin       admin.Config
+	profile     profileRates
 	logLevel    slog.Level
 	logFormat   string
 	printConfig bool
@@ -150,6 +152,21 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 func opsFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.admin.Addr, "admin-addr", admin.DefaultAddr, "operator address: /metrics (Prometheus), /healthz, /readyz, /debug/pprof/; keep it private (empty: off)")
 	fs.BoolVar(&o.printConfig, "print-config", false, "print the effective configuration (secrets redacted) and exit")
+	fs.IntVar(&o.profile.mutexFraction, "mutex-profile-fraction", 0, "report 1 in N mutex contention events to /debug/pprof/mutex (0: off)")
+	fs.IntVar(&o.profile.blockRate, "block-profile-rate", 0, "sample one blocking event per this many nanoseconds blocked for /debug/pprof/block (0: off)")
+}
+
+// profileRates are the runtime's mutex and block profiling rates, off by
+// default: scripts/profile.sh turns them on (docs/performance.md,
+// "Profiling").
+type profileRates struct {
+	mutexFraction int
+	blockRate     int
+}
+
+func (p profileRates) apply() {
+	runtime.SetMutexProfileFraction(p.mutexFraction)
+	runtime.SetBlockProfileRate(p.blockRate)
 }
 
 func logFlags(fs *flag.FlagSet, o *options) {
