@@ -25,6 +25,8 @@ WEB_TEST = node --test web/test/ && CHROMIUM=$(CHROMIUM) node --test web/e2e/
 SCENARIO ?= hot-room
 TARGET ?= danmu
 LOAD_ARGS ?=
+# SCHEDTRACE=1 makes `make profile` run the server with GODEBUG=schedtrace=1000.
+SCHEDTRACE ?= 0
 
 .DEFAULT_GOAL := help
 
@@ -58,9 +60,10 @@ test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379
 	[ -x "$(CHROMIUM)" ] || { apt-get update && apt-get install -y chromium; }
 
 .PHONY: test
-test: test-deps ## Vet, then run every Go test with the race detector, uncached, then the web tests.
+test: test-deps ## Vet, then run every Go test with the race detector, uncached, then a 60 s soak and the web tests.
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+	$(MAKE) --no-print-directory soak-short
 	$(WEB_TEST)
 
 .PHONY: test-web
@@ -89,9 +92,17 @@ fuzz: test-deps ## Run each fuzz target for FUZZTIME (default 30s).
 		done; \
 	done
 
+.PHONY: profile
+profile: ## Profile danmu serve under one load scenario (SCENARIO, LOAD_ARGS, SCHEDTRACE=1; scripts/profile.sh); output in perf/out/.
+	SCENARIO='$(SCENARIO)' LOAD_ARGS='$(LOAD_ARGS)' SCHEDTRACE='$(SCHEDTRACE)' GO='$(GO)' scripts/profile.sh
+
 .PHONY: soak
-soak: ## Run the soak test (scripts/soak.sh).
+soak: ## Run the soak test (scripts/soak.sh; SOAK_DURATION, default 30m).
 	scripts/soak.sh
+
+.PHONY: soak-short
+soak-short: ## Run a 60 s soak test (make test runs it).
+	SOAK_DURATION=60s GO='$(GO)' scripts/soak.sh
 
 .PHONY: clean
 clean: ## Remove built binaries, test binaries and profiles.

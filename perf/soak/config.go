@@ -92,7 +92,7 @@ var DefaultBounds = Bounds{
 	GoroutinesRelative: 0.20,
 	GoroutinesAbsolute: 20,
 	RedisFactor:        1.5,
-	RedisSlack:         4 << 20,
+	RedisSlack:         2 << 20,
 }
 
 func (c Config) withDefaults() (Config, error) {

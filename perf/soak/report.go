@@ -112,12 +112,20 @@ func okWord(ok bool) string {
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
 // cpuUsed returns the CPU seconds process i used between the first and
-// the last sample.
+// the last complete sample.
 func cpuUsed(samples []Sample, i int) float64 {
-	if len(samples) < 2 {
-		return 0
+	var first, last float64
+	seen := false
+	for _, s := range samples {
+		if s.Procs[i].Err != "" {
+			continue
+		}
+		if !seen {
+			first, seen = s.Procs[i].CPU, true
+		}
+		last = s.Procs[i].CPU
 	}
-	return samples[len(samples)-1].Procs[i].CPU - samples[0].Procs[i].CPU
+	return last - first
 }
 
 // kernel returns the running kernel's release.
@@ -163,6 +171,8 @@ type line struct {
 	color color.Color
 	dash  bool
 	y     func(Sample) float64
+	// has, when set, leaves out the samples it is false for.
+	has func(Sample) bool
 }
 
 // drawChart draws four panels over time: RSS and goroutines of every
@@ -171,21 +181,22 @@ func (res *Result) drawChart(path string) error {
 	var rssLines, goroutineLines []line
 	for i, p := range res.Config.Procs {
 		c := palette[i%len(palette)]
-		rssLines = append(rssLines, line{p.Name, c, false, func(s Sample) float64 { return mib(s.Procs[i].RSS) }})
-		goroutineLines = append(goroutineLines, line{p.Name, c, false, func(s Sample) float64 { return float64(s.Procs[i].Goroutines) }})
+		rssLines = append(rssLines, line{name: p.Name, color: c, y: func(s Sample) float64 { return mib(s.Procs[i].RSS) }})
+		goroutineLines = append(goroutineLines, line{name: p.Name, color: c, y: func(s Sample) float64 { return float64(s.Procs[i].Goroutines) }})
 	}
-	rssLines = append(rssLines, line{"redis-server", gray, true, func(s Sample) float64 { return mib(s.Redis.RSS) }})
+	rssLines = append(rssLines, line{name: "redis-server", color: gray, dash: true, y: func(s Sample) float64 { return mib(s.Redis.RSS) }})
+	delivered := func(s Sample) bool { return s.Max > 0 }
 	limit := mib(res.Redis.Limit)
 	panels := []*plot.Plot{
 		res.panel("resident memory (MiB)", rssLines),
 		res.panel("goroutines", goroutineLines),
 		res.panel("Redis used_memory (MiB)", []line{
-			{"used_memory", palette[0], false, func(s Sample) float64 { return mib(s.Redis.UsedMemory) }},
-			{"bound", gray, true, func(Sample) float64 { return limit }},
+			{name: "used_memory", color: palette[0], y: func(s Sample) float64 { return mib(s.Redis.UsedMemory) }},
+			{name: "bound", color: gray, dash: true, y: func(Sample) float64 { return limit }},
 		}),
 		res.panel("end-to-end latency per interval (ms)", []line{
-			{"p99", palette[1], false, func(s Sample) float64 { return float64(s.P99) / 1000 }},
-			{"max", gray, true, func(s Sample) float64 { return float64(s.Max) / 1000 }},
+			{name: "p99", color: palette[1], has: delivered, y: func(s Sample) float64 { return float64(s.P99) / 1000 }},
+			{name: "max", color: gray, dash: true, has: delivered, y: func(s Sample) float64 { return float64(s.Max) / 1000 }},
 		}),
 	}
 	for _, p := range panels {
@@ -233,9 +244,14 @@ func (res *Result) panel(yLabel string, lines []line) *plot.Plot {
 	p.Y.Min = 0
 	p.Add(plotter.NewGrid())
 	for _, l := range lines {
-		xys := make(plotter.XYs, len(res.Samples))
-		for i, s := range res.Samples {
-			xys[i] = plotter.XY{X: s.T, Y: l.y(s)}
+		xys := make(plotter.XYs, 0, len(res.Samples))
+		for _, s := range res.Samples {
+			if l.has == nil || l.has(s) {
+				xys = append(xys, plotter.XY{X: s.T, Y: l.y(s)})
+			}
+		}
+		if len(xys) == 0 {
+			continue
 		}
 		pl, err := plotter.NewLine(xys)
 		if err != nil {
@@ -248,6 +264,6 @@ func (res *Result) panel(yLabel string, lines []line) *plot.Plot {
 		p.Add(pl)
 		p.Legend.Add(l.name, pl)
 	}
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top, p.Legend.Left = false, true
 	return p
 }

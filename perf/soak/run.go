@@ -136,6 +136,8 @@ type run struct {
 	viewers []*viewer
 	start   time.Time
 	res     *Result
+	// stoppedEarly is set when a process exited during the run.
+	stoppedEarly bool
 }
 
 // startViewers connects every viewer and starts its reader; it returns
@@ -172,23 +174,19 @@ func startViewers(ctx context.Context, cfg Config, rooms []string, lat *latencie
 	return viewers, wg, nil
 }
 
-// sampleUntil samples every Interval until end. It stops early, and
-// stops the publishers, when a process is gone.
+// sampleUntil samples every Interval until end (the sample after the
+// drain is the last). It stops early, and stops the publishers, when a
+// process is gone.
 func (r *run) sampleUntil(ctx context.Context, end time.Time, stopPublishing func()) {
 	for i := 1; ; i++ {
 		at := r.start.Add(time.Duration(i) * r.cfg.Interval)
-		if at.After(end) {
-			at = end
-		}
-		if !sleepCtx(ctx, time.Until(at)) {
+		if !at.Before(end) || !sleepCtx(ctx, time.Until(at)) {
 			return
 		}
 		if gone := r.take(ctx, at.Sub(r.start)); gone != "" {
 			r.res.Failures = append(r.res.Failures, gone+": stopped the run early")
+			r.stoppedEarly = true
 			stopPublishing()
-			return
-		}
-		if !at.Before(end) {
 			return
 		}
 	}
@@ -367,7 +365,7 @@ func (r *run) judgeGrowth() {
 			res.Failures = append(res.Failures, fmt.Sprintf("%s goroutines grew: median %.0f in the last third, over the bound %.0f (first third %.0f)",
 				p.Name, g.Last, g.Limit, g.First))
 		}
-		if len(rss) < 3 {
+		if len(rss) < 3 && !r.stoppedEarly {
 			res.Failures = append(res.Failures, fmt.Sprintf("%s: %d complete samples after the warmup: too few to judge growth", p.Name, len(rss)))
 		}
 	}
