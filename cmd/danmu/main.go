@@ -97,6 +97,9 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	if name != "serve" && len(o.redis.Addrs) == 0 {
 		return usageError{fmt.Errorf("%s needs --redis: a fleet shares its rooms through Redis Streams", name)}
 	}
+	if o.viewerTokens && len(o.auth.Secret) == 0 {
+		return usageError{errors.New("--viewer-tokens needs --jwt-secret (DANMU_JWT_SECRET) to check the tokens with")}
+	}
 	o.profile.apply()
 	logger, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
@@ -115,9 +118,11 @@ func commandFlags(name string, r roles, o *options) *flag.FlagSet {
 	if r.edge {
 		edgeFlags(fs, o)
 	}
+	if r.edge || r.ingest {
+		authFlags(fs, o)
+	}
 	if r.ingest {
 		ingestFlags(fs, o)
-		authFlags(fs, o)
 		policyFlags(fs, o)
 	}
 	opsFlags(fs, o)

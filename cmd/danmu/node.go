@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/admin"
+	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/edge"
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/ingest"
@@ -86,6 +87,13 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	if r.edge {
 		if fleet != nil {
 			o.fanout.Counter = fleet
+		}
+		if o.viewerTokens {
+			v, err := auth.NewVerifier(o.auth)
+			if err != nil {
+				return fmt.Errorf("--jwt-secret: %w", err)
+			}
+			o.edge.Tokens = v
 		}
 		hub = fanout.New(o.fanout, log, logger)
 		ws = edge.New(o.edge, hub, logger)
@@ -169,6 +177,7 @@ func printURLs(w io.Writer, ws *edge.Server, api net.Listener, ops net.Addr, red
 	}
 	if ws != nil {
 		fmt.Fprintf(w, "  WebSocket   ws://%s/ws?room=demo\n", ws.Addr())
+		fmt.Fprintf(w, "  Bilibili    ws://%s/sub (enter roomid 42 for room \"42\")\n", ws.Addr())
 	}
 	if api != nil {
 		addr := api.Addr().String()
