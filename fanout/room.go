@@ -222,13 +222,14 @@ func (r *room) flush() {
 	r.mu.dispatched = last
 	r.mu.seq++
 	seq := r.mu.seq
-	r.mu.lastFlush = time.Now()
+	flushed := time.Now()
+	r.mu.lastFlush = flushed
 	targets, need := r.targetsLocked()
 	r.mu.Unlock()
 	if len(targets) == 0 {
 		return
 	}
-	info := batchInfo{messages: len(pending.messages), flushed: r.mu.lastFlush.UnixNano()}
+	info := batchInfo{messages: len(pending.messages), flushed: flushed.UnixNano()}
 	if n := len(pending.messages); n > 0 {
 		info.newestMS = pending.messages[n-1].ID.MS
 	}
