@@ -341,15 +341,20 @@ export class DanmuClient {
       this.#emit('dropped', { room: name, count: frame.dropped });
     }
     if (!Array.isArray(frame.msgs)) return;
+    // Priority messages come first in a frame, so ids within one frame are
+    // not always increasing: a message is new when its id is above the
+    // last id from before this frame, and the room's last id becomes the
+    // frame's highest.
+    const before = room.last;
     for (const msg of frame.msgs) {
       // A listener may leave the room while its messages are delivered.
       if (this.#rooms.get(name) !== room) return;
       if (msg === null || typeof msg !== 'object' || !validId(msg.id)) continue;
-      if (room.last !== null && compareIds(msg.id, room.last) <= 0) {
+      if (before !== null && compareIds(msg.id, before) <= 0) {
         this.#stats.duplicates++;
         continue;
       }
-      room.last = msg.id;
+      if (room.last === null || compareIds(msg.id, room.last) > 0) room.last = msg.id;
       this.#emit('message', { room: name, msg });
     }
   }

@@ -83,6 +83,18 @@ test('delivers each message once, in id order, comparing ids numerically', () =>
   assert.equal(of('message')[0].msg.text, 'text of 999-0');
 });
 
+test('a frame with a priority message first delivers every new message', () => {
+  const { client, texts } = newClient();
+  client.join('r');
+  const socket = connectOpen(client);
+  socket.receive({ type: 'batch', room: 'r', msgs: [message('10-0')] });
+  // The server puts priority messages first: ids within a frame may fall.
+  socket.receive({ type: 'batch', room: 'r', msgs: [message('10-2'), message('10-1'), message('10-3')] });
+  socket.receive({ type: 'batch', room: 'r', msgs: [message('10-3'), message('10-4')] });
+  assert.deepEqual(texts(), ['r/10-0', 'r/10-2', 'r/10-1', 'r/10-3', 'r/10-4']);
+  assert.equal(client.lastId('r'), '10-4');
+});
+
 test('keeps a last id per room', () => {
   const { client, texts } = newClient();
   client.join('a');
