@@ -12,7 +12,8 @@ import (
 // spamHook refuses a text the same user posted to the same room within
 // the window: the first post of a text claims it for the window. Texts are
 // compared folded (see fold) and without spaces, so "Hello" and
-// "ＨＥＬＬＯ " count as the same. Admins pass freely.
+// "ＨＥＬＬＯ " count as the same. Admins pass freely, and so does the retry
+// of a post with the same cid.
 type spamHook struct {
 	builtin
 	store  policy.Store
@@ -24,6 +25,19 @@ func (spamHook) Name() string { return "spam" }
 func (h spamHook) Before(ctx context.Context, c *Comment) error {
 	if c.User.Admin() {
 		return nil
+	}
+	if c.Message.CID != "" {
+		// A retry of a post (same user, same cid) is not a repeat: the
+		// first attempt may have claimed the text and still failed, and
+		// fan-out drops the copy if both were stored.
+		retry := "spam-cid:" + c.User.ID + ":" + c.Message.CID
+		left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: retry}, h.window)
+		if err != nil {
+			return err
+		}
+		if left > 0 {
+			return nil
+		}
 	}
 	name := make([]byte, 0, 96)
 	name = append(name, "spam:"...)

@@ -31,6 +31,18 @@ func TestSpam(t *testing.T) {
 	ts.postAs(t, "r", admin, `{"text":"announcement"}`)
 }
 
+// TestSpamLetsRetriesThrough: a post retried with the same cid is not a
+// repeat (its first attempt may have failed after claiming the text), but
+// a new cid with the same text is.
+func TestSpamLetsRetriesThrough(t *testing.T) {
+	ts := startServer(t, authConfig(t, Config{SpamWindow: time.Minute}), newMemory(), nil, nil)
+	u1 := mint(t, "u1", "", "")
+	ts.postAs(t, "r", u1, `{"text":"Hello","cid":"c1"}`)
+	ts.postAs(t, "r", u1, `{"text":"Hello","cid":"c1"}`)
+	r := ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", u1, `{"text":"Hello","cid":"c2"}`)
+	checkError(t, "repeat with a new cid", r, http.StatusTooManyRequests, CodeSpam)
+}
+
 func TestSpamWindowEnds(t *testing.T) {
 	ts := startServer(t, Config{SpamWindow: 50 * time.Millisecond}, newMemory(), nil, nil)
 	ts.postAs(t, "r", "", `{"text":"again","uid":"u1"}`)
