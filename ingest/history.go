@@ -110,11 +110,19 @@ func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.
 	out = append(out, `","msgs":[`...)
 	out = codec.AppendItemsJSON(out, h.items)
 	if page.Gap {
-		out = append(out, `],"gap":true}`...)
+		out = append(out, `],"gap":true`...)
 	} else {
-		out = append(out, `],"gap":false}`...)
+		out = append(out, `],"gap":false`...)
 	}
-	return out
+	// next is the last entry the page covered: delete records and retried
+	// copies are left out of msgs, so a page may list fewer than it read,
+	// even none; the next page starts after next.
+	if n := len(page.Entries); n > 0 {
+		out = append(out, `,"next":"`...)
+		out = page.Entries[n-1].ID.AppendTo(out)
+		out = append(out, '"')
+	}
+	return append(out, '}')
 }
 
 // deletedIDs returns the IDs that the page's delete records name, or nil.

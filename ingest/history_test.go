@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ type history struct {
 	Room string          `json:"room"`
 	Msgs []codec.Message `json:"msgs"`
 	Gap  bool            `json:"gap"`
+	Next string          `json:"next"`
 }
 
 func (ts *testServer) history(t *testing.T, room, query string) history {
@@ -104,7 +106,7 @@ func TestHistoryExactBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := ts.get(t, "/v1/rooms/r/danmaku")
-	want := `{"room":"r","msgs":[{"id":"` + id.String() + `","uid":"u","name":"n","text":"t","color":"#ffffff","mode":"scroll","ts":5}],"gap":false}`
+	want := `{"room":"r","msgs":[{"id":"` + id.String() + `","uid":"u","name":"n","text":"t","color":"#ffffff","mode":"scroll","ts":5}],"gap":false,"next":"` + id.String() + `"}`
 	if string(r.body) != want {
 		t.Errorf("history = %s; want %s", r.body, want)
 	}
@@ -127,7 +129,7 @@ func TestHistorySkipsForeignEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := ts.get(t, "/v1/rooms/r/danmaku")
-	if want := `{"room":"r","msgs":[{"id":"` + id.String() + `"}],"gap":false}`; string(r.body) != want {
+	if want := `{"room":"r","msgs":[{"id":"` + id.String() + `"}],"gap":false,"next":"` + id.String() + `"}`; string(r.body) != want {
 		t.Errorf("history = %s; want %s", r.body, want)
 	}
 }
@@ -162,6 +164,36 @@ func TestHistoryLeavesOutDeleted(t *testing.T) {
 	want := `{"room":"r","msgs":[{"id":"` + ids[0].String() + `","text":"a"},{"id":"` + ids[2].String() + `","text":"c"},{"id":"`
 	if !strings.HasPrefix(string(r.body), want) || strings.Count(string(r.body), `"cid":"x"`) != 1 {
 		t.Errorf("history = %s; want %s", r.body, want)
+	}
+}
+
+// TestHistoryNextPagesPastLeftOut pages with next through a room whose
+// first page lists nothing (a message and its delete record).
+func TestHistoryNextPagesPastLeftOut(t *testing.T) {
+	mem := newMemory()
+	ts := startServer(t, Config{}, mem, nil, nil)
+	ctx := context.Background()
+	a, err := mem.Append(ctx, "r", []byte(`{"text":"a"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	del, _ := codec.EncodeDelete(a.String())
+	if _, err := mem.Append(ctx, "r", del); err != nil {
+		t.Fatal(err)
+	}
+	b, err := mem.Append(ctx, "r", []byte(`{"text":"b"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := ts.get(t, "/v1/rooms/r/danmaku?since=0-0&limit=2")
+	var h history
+	if err := json.Unmarshal(first.body, &h); err != nil || len(h.Msgs) != 0 || h.Next == "" {
+		t.Fatalf("first page %s (%v); want no messages and a next", first.body, err)
+	}
+	second := ts.get(t, "/v1/rooms/r/danmaku?since="+h.Next+"&limit=2")
+	h = history{}
+	if err := json.Unmarshal(second.body, &h); err != nil || len(h.Msgs) != 1 || h.Msgs[0].ID != b.String() {
+		t.Errorf("second page %s (%v); want b", second.body, err)
 	}
 }
 
