@@ -9,12 +9,15 @@ const (
 	DefaultFlushInterval    = 50 * time.Millisecond
 	DefaultMaxFlushInterval = 250 * time.Millisecond
 	DefaultFrameBudget      = 50000
-	DefaultMaxBatch         = 100
-	DefaultReadCount        = 1000
-	DefaultReadBlock        = 2 * time.Second
-	DefaultRoomLinger       = 30 * time.Second
-	DefaultReplayLimit      = 1000
-	DefaultIOTimeout        = 5 * time.Second
+	// DefaultMaxBatch holds a busy room's longest window at 1 000
+	// comments/s (250 ms) with room to spare, so the cap only bites in a
+	// flood (docs/performance.md, "Flush window").
+	DefaultMaxBatch    = 500
+	DefaultReadCount   = 1000
+	DefaultReadBlock   = 2 * time.Second
+	DefaultRoomLinger  = 30 * time.Second
+	DefaultReplayLimit = 1000
+	DefaultIOTimeout   = 5 * time.Second
 	// DefaultOnlineInterval keeps a room's count fresh for its viewers
 	// for the cost of one small frame per viewer every 10 s.
 	DefaultOnlineInterval = 10 * time.Second
