@@ -77,15 +77,16 @@ func (res *Result) WriteReport(w io.Writer) error {
 	bd := cfg.Bounds
 	fmt.Fprintf(&b, "growth (after the warmup; median of the last third <= first third's x %.2f + %.0f MiB RSS, x %.2f + %d goroutines)\n",
 		1+bd.RSSRelative, mib(bd.RSSAbsolute), 1+bd.GoroutinesRelative, bd.GoroutinesAbsolute)
-	fmt.Fprintf(&b, "  %-8s %8s %9s %9s %9s %9s  %5s %6s %6s %6s %6s\n", "process", "samples", "RSS first", "last", "bound", "max", "", "gor.", "last", "bound", "max")
+	fmt.Fprintf(&b, "  %-8s %7s | %-35s | %-27s |\n", "", "", "RSS (MiB)", "goroutines")
+	fmt.Fprintf(&b, "  %-8s %7s | %8s %8s %8s %8s | %6s %6s %6s %6s | %-7s | %s\n", "process", "samples", "first", "last", "bound", "max", "first", "last", "bound", "max", "verdict", "CPU s")
 	for i, proc := range cfg.Procs {
 		if i >= len(res.RSS) {
 			break
 		}
 		r, g := res.RSS[i], res.Goroutines[i]
-		fmt.Fprintf(&b, "  %-8s %8d %8.1fM %8.1fM %8.1fM %8.1fM  %5s %6.0f %6.0f %6.0f %6.0f  %s\n", proc.Name, r.Samples,
-			mib(int64(r.First)), mib(int64(r.Last)), mib(int64(r.Limit)), mib(int64(r.Max)), okWord(r.OK && g.OK), g.First, g.Last, g.Limit, g.Max,
-			fmt.Sprintf("cpu %.1f s", cpuUsed(res.Samples, i)))
+		fmt.Fprintf(&b, "  %-8s %7d | %8.1f %8.1f %8.1f %8.1f | %6.0f %6.0f %6.0f %6.0f | %-7s | %.1f\n", proc.Name, r.Samples,
+			mib(int64(r.First)), mib(int64(r.Last)), mib(int64(r.Limit)), mib(int64(r.Max)),
+			g.First, g.Last, g.Limit, g.Max, okWord(r.OK && g.OK), cpuUsed(res.Samples, i))
 	}
 	rs := res.Redis
 	fmt.Fprintf(&b, "\nredis     used_memory max %.2f MiB (before the first comment %.2f MiB), bound %.2f MiB: %s\n",
