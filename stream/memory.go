@@ -297,9 +297,15 @@ func (r *room) searchLocked(id ID) int {
 // rangeLocked returns the retained entries after after and, unless through
 // is zero, at or before through: the oldest limit of them, or the newest
 // when newest is set (zero or less means all). gap reports that entries
-// after after are missing: trimmed, or cut by a newest limit.
+// after after are missing: trimmed, cut by a newest limit, or never in this
+// log.
 func (r *room) rangeLocked(after, through ID, limit int, newest bool) (entries []Entry, gap bool) {
-	gap = after.Less(r.trimmed)
+	// A position before the oldest entry of a log that never trimmed one
+	// was never in this log: it comes from a log that was reset (a
+	// restarted process), so what followed it is lost too. Redis reports
+	// the same case the same way.
+	gap = after.Less(r.trimmed) ||
+		(r.trimmed.IsZero() && !after.IsZero() && r.n > 0 && after.Less(r.atLocked(0).ID))
 	if !r.hasAfter(after) {
 		return nil, gap
 	}

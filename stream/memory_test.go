@@ -659,3 +659,25 @@ func TestMemoryAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryGapForForeignPosition: a position older than the first entry of
+// a log that never trimmed one was never in it (a restarted process): the
+// reader is told of a gap. The zero position is the start, no gap.
+func TestMemoryGapForForeignPosition(t *testing.T) {
+	m := NewMemory(MemoryConfig{MaxLen: 10})
+	ctx := context.Background()
+	first, err := m.Append(ctx, "r", []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ID{MS: first.MS - 1}
+	for _, tt := range []struct {
+		after ID
+		gap   bool
+	}{{before, true}, {ID{}, false}, {first, false}} {
+		page, err := m.Range(ctx, Query{Room: "r", After: tt.after})
+		if err != nil || page.Gap != tt.gap {
+			t.Errorf("Range(after %v) gap = %v, %v; want %v", tt.after, page.Gap, err, tt.gap)
+		}
+	}
+}
