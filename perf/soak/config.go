@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-var errConfig = errors.New("soak: invalid configuration")
+// ErrConfig is returned by Run for a Config it cannot run.
+var ErrConfig = errors.New("soak: invalid configuration")
 
 // Proc is a danmu process of the fleet under test.
 type Proc struct {
@@ -97,10 +98,10 @@ var DefaultBounds = Bounds{
 
 func (c Config) withDefaults() (Config, error) {
 	if c.IngestAddr == "" || len(c.EdgeAddrs) == 0 || c.RedisAddr == "" || c.OutDir == "" {
-		return c, fmt.Errorf("%w: need the ingest, edge and Redis addresses and an output directory", errConfig)
+		return c, fmt.Errorf("%w: need the ingest, edge and Redis addresses and an output directory", ErrConfig)
 	}
 	if c.Retention <= 0 {
-		return c, fmt.Errorf("%w: need the fleet's --retention", errConfig)
+		return c, fmt.Errorf("%w: need the fleet's --retention", ErrConfig)
 	}
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -119,7 +120,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Rooms, 4)
 	def(&c.ViewersPerEdge, 100)
 	if c.ViewersPerEdge < c.Rooms {
-		return c, fmt.Errorf("%w: %d viewers per edge for %d rooms", errConfig, c.ViewersPerEdge, c.Rooms)
+		return c, fmt.Errorf("%w: %d viewers per edge for %d rooms", ErrConfig, c.ViewersPerEdge, c.Rooms)
 	}
 	if c.Rate <= 0 {
 		c.Rate = 10

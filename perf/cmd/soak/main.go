@@ -44,6 +44,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	res, err := soak.Run(ctx, cfg)
+	if errors.Is(err, soak.ErrConfig) {
+		fmt.Fprintln(stderr, "soak:", err)
+		return 2
+	}
 	if res != nil {
 		_ = res.WriteReport(stdout)
 		fmt.Fprintf(stdout, "report    %s/report.txt, chart %s/soak.png\n", cfg.OutDir, cfg.OutDir)
