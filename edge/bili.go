@@ -127,7 +127,7 @@ func (cn *conn) biliEnter(body []byte, seq uint32) {
 		case errors.Is(err, codec.ErrBiliRoom):
 			reason = "invalid roomid: want a positive integer"
 		case errors.Is(err, codec.ErrBiliProtover):
-			reason = "unsupported protover: want 1, 2 or 3"
+			reason = "unsupported protover: want 0 to 3"
 		}
 		cn.refuseBili(codec.BiliCodeBadRequest, seq, reason)
 		return

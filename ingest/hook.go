@@ -156,6 +156,7 @@ func (s *Server) validMessage(m *codec.Message) bool {
 		codec.CheckColor(m.Color) == nil &&
 		codec.CheckMode(m.Mode) == nil &&
 		codec.ValidRoom(m.UID) &&
+		(m.CID == "" || codec.ValidRoom(m.CID)) &&
 		m.Prio >= 0
 }
 

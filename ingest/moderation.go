@@ -100,7 +100,7 @@ func (s *Server) banTarget(ctx *fasthttp.RequestCtx, room, uid []byte) (User, st
 // deleteComment serves DELETE /v1/rooms/{room}/danmaku/{id}: an admin
 // deletes a stored comment. A delete control record (codec.EncodeDelete)
 // is appended to the room's stream, from which fan-out tells the viewers;
-// history keeps the comment. It answers 204, or 404 when the room's stream
+// history then leaves the comment out. It answers 204, or 404 when the room's stream
 // has no comment with that id (never stored, or trimmed by retention).
 func (s *Server) deleteComment(ctx *fasthttp.RequestCtx, room, rawID []byte) {
 	admin, apiErr := s.admin(ctx)
