@@ -189,13 +189,13 @@ func (res *Result) drawChart(path string) error {
 	delivered := func(s Sample) bool { return s.Max > 0 }
 	limit := mib(res.Redis.Limit)
 	panels := []*plot.Plot{
-		res.panel("resident memory (MiB)", rssLines),
-		res.panel("goroutines", goroutineLines),
-		res.panel("Redis used_memory (MiB)", []line{
+		res.panel("resident memory (MiB)", false, rssLines),
+		res.panel("goroutines", false, goroutineLines),
+		res.panel("Redis used_memory (MiB)", false, []line{
 			{name: "used_memory", color: palette[0], y: func(s Sample) float64 { return mib(s.Redis.UsedMemory) }},
 			{name: "bound", color: gray, dash: true, y: func(Sample) float64 { return limit }},
 		}),
-		res.panel("end-to-end latency per interval (ms)", []line{
+		res.panel("end-to-end latency per interval (ms)", true, []line{
 			{name: "p99", color: palette[1], has: delivered, y: func(s Sample) float64 { return float64(s.P99) / 1000 }},
 			{name: "max", color: gray, dash: true, has: delivered, y: func(s Sample) float64 { return float64(s.Max) / 1000 }},
 		}),
@@ -234,14 +234,16 @@ func verdictWord(res *Result) string {
 	return "PASS"
 }
 
-// panel plots lines over the samples' time; nil without samples.
-func (res *Result) panel(yLabel string, lines []line) *plot.Plot {
+// panel plots lines over the samples' time, with the legend in the top or
+// the bottom left corner; nil without samples.
+func (res *Result) panel(yLabel string, legendTop bool, lines []line) *plot.Plot {
 	if len(res.Samples) == 0 {
 		return nil
 	}
 	p := plot.New()
 	p.X.Label.Text = "seconds since the first comment"
 	p.Y.Label.Text = yLabel
+	p.X.Min, p.X.Max = 0, res.Samples[len(res.Samples)-1].T
 	p.Y.Min = 0
 	p.Add(plotter.NewGrid())
 	for _, l := range lines {
@@ -265,6 +267,6 @@ func (res *Result) panel(yLabel string, lines []line) *plot.Plot {
 		p.Add(pl)
 		p.Legend.Add(l.name, pl)
 	}
-	p.Legend.Top, p.Legend.Left = false, true
+	p.Legend.Top, p.Legend.Left = legendTop, true
 	return p
 }
