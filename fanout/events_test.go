@@ -273,3 +273,78 @@ func TestRetriedCopiesDropped(t *testing.T) {
 		t.Errorf("replayed viewer got %v; want %v", got, want)
 	}
 }
+
+// leaver leaves its room, and another viewer's, from inside Send, as a
+// connection whose write fails is closed at once.
+type leaver struct {
+	shard  *fanout.Shard
+	sub    *fanout.Sub
+	others []*fanout.Sub
+	sends  int
+}
+
+func (l *leaver) Send([]byte) bool {
+	l.sends++
+	l.shard.Leave(l.sub)
+	for _, o := range l.others {
+		l.shard.Leave(o)
+	}
+	return false
+}
+
+func (l *leaver) Joined(string) {}
+
+// TestLeaveDuringDelivery: viewers that leave while a batch is being
+// written to the room do not disturb delivery to the others.
+func TestLeaveDuringDelivery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, newMemory(0), nil, 1)
+	var stay []*viewer
+	var leavers []*leaver
+	e.loops[0].Do(func() {
+		for i := range 20 {
+			if i%3 == 0 {
+				l := &leaver{shard: e.shards[0]}
+				l.sub = e.shards[0].Join("room", l, e.jsonEnc, nil)
+				leavers = append(leavers, l)
+				continue
+			}
+			v := e.viewer(0, e.jsonEnc)
+			e.shards[0].Join("room", v, e.jsonEnc, nil)
+			stay = append(stay, v)
+		}
+		// The first leaver also takes the second one out mid-walk.
+		leavers[0].others = []*fanout.Sub{leavers[1].sub}
+	})
+	for _, v := range stay {
+		v.waitJoined(t)
+	}
+	var last string
+	for n := range 3 {
+		last = e.append("room", n)
+	}
+	for _, v := range stay {
+		v.waitLast(t, last)
+		if got := ns(msgsOf(v.batches(t))); !slices.Equal(got, []int{0, 1, 2}) {
+			t.Errorf("viewer got %v; want [0 1 2]", got)
+		}
+	}
+	e.loops[0].Do(func() {
+		for i, l := range leavers {
+			if l.sends > 1 {
+				t.Errorf("leaver %d was sent %d frames after leaving", i, l.sends)
+			}
+		}
+	})
+	if n := e.online("room"); n != len(stay) {
+		t.Errorf("online = %d; want %d", n, len(stay))
+	}
+}
+
+func msgsOf(batches []batch) []msg {
+	var out []msg
+	for _, b := range batches {
+		out = append(out, b.Msgs...)
+	}
+	return out
+}

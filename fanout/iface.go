@@ -14,7 +14,8 @@ type Executor interface {
 }
 
 // Viewer is one subscriber's connection. Its methods are called only on
-// its shard's Executor, and must not join or leave rooms synchronously.
+// its shard's Executor. They may leave rooms (a failed write closes a
+// connection at once) but must not join any.
 type Viewer interface {
 	// Send writes one frame. The frame is shared with every viewer of the
 	// same encoding: it must not be modified, nor kept after Send returns.

@@ -18,8 +18,12 @@ type Shard struct {
 
 	// Owned by exec.
 	members map[*room][]*Sub
-	scratch []byte // replay frames; valid until the next replay
-	notice  []byte // gap notices; valid until the next notice
+	// walking counts the walks of a member list in progress; the members
+	// that leave meanwhile are removed from their list once none is.
+	walking        int
+	leftDuringWalk []*Sub
+	scratch        []byte // replay frames; valid until the next replay
+	notice         []byte // gap notices; valid until the next notice
 }
 
 // Sub is one viewer's subscription to one room.
@@ -95,25 +99,22 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 	return sub
 }
 
-// Leave ends sub. It is safe to call more than once.
+// Leave ends sub. It is safe to call more than once, and from a Viewer's
+// Send: a failed write closes a connection at once.
 func (s *Shard) Leave(sub *Sub) {
 	if sub.left {
 		return
 	}
 	sub.left = true
 	sub.buffered = nil
-	r := sub.room
-	list := s.members[r]
-	last := len(list) - 1
-	list[sub.index] = list[last]
-	list[sub.index].index = sub.index
-	list[last] = nil
-	if last == 0 {
-		delete(s.members, r)
+	if s.walking > 0 {
+		// The member list being walked must not change under the walk:
+		// the removal waits for it to end.
+		s.leftDuringWalk = append(s.leftDuringWalk, sub)
 	} else {
-		s.members[r] = list[:last]
+		s.remove(sub)
 	}
-
+	r := sub.room
 	r.mu.Lock()
 	r.countLocked(s.index, sub.enc, -1)
 	for i, w := range r.mu.waiting {
@@ -125,20 +126,54 @@ func (s *Shard) Leave(sub *Sub) {
 	r.mu.Unlock()
 }
 
+// remove takes sub out of its room's member list.
+func (s *Shard) remove(sub *Sub) {
+	r := sub.room
+	list := s.members[r]
+	last := len(list) - 1
+	list[sub.index] = list[last]
+	list[sub.index].index = sub.index
+	list[last] = nil
+	if last == 0 {
+		delete(s.members, r)
+	} else {
+		s.members[r] = list[:last]
+	}
+}
+
+// walk calls fn for each member of room r that has not left; members may
+// leave meanwhile.
+func (s *Shard) walk(r *room, fn func(*Sub)) {
+	s.walking++
+	for _, sub := range s.members[r] {
+		if !sub.left {
+			fn(sub)
+		}
+	}
+	s.walking--
+	if s.walking == 0 && len(s.leftDuringWalk) > 0 {
+		for _, sub := range s.leftDuringWalk {
+			s.remove(sub)
+		}
+		clear(s.leftDuringWalk)
+		s.leftDuringWalk = s.leftDuringWalk[:0]
+	}
+}
+
 // deliver writes one batch's frames to the room's viewers on this shard.
 // last is the ID of the batch's newest entry (zero for a gap notice alone).
 func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte, info batchInfo) {
 	sent := 0
-	for _, sub := range s.members[r] {
+	s.walk(r, func(sub *Sub) {
 		if seq <= sub.afterSeq || sub.enc >= len(frames) || frames[sub.enc] == nil {
-			continue
+			return
 		}
 		switch {
 		case sub.waitFor != nil:
 			// Batches before the viewer's since hold nothing new for it;
 			// the first one reaching it is replayed, cut at since.
 			if last.IsZero() || last.Less(*sub.waitFor) {
-				continue
+				return
 			}
 			since := *sub.waitFor
 			sub.waitFor = nil
@@ -151,7 +186,7 @@ func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte, in
 				sent++
 			}
 		}
-	}
+	})
 	if sent > 0 {
 		s.hub.stats.countDelivery(sent, info)
 	}
@@ -160,11 +195,11 @@ func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte, in
 // deliverEvent writes an event that is not part of the room's message
 // sequence (an online count) to the room's live viewers on this shard.
 func (s *Shard) deliverEvent(r *room, frames [][]byte) {
-	for _, sub := range s.members[r] {
+	s.walk(r, func(sub *Sub) {
 		if sub.live && sub.enc < len(frames) && frames[sub.enc] != nil {
 			sub.send(frames[sub.enc])
 		}
-	}
+	})
 }
 
 // send writes frame to the viewer, preceded by a gap notice when an
