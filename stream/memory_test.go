@@ -195,7 +195,7 @@ func TestMemoryAppendCopiesData(t *testing.T) {
 	if _, err := m.Append(ctx, "a", buf); err != nil {
 		t.Fatal(err)
 	}
-	copy(buf, "XXXXX")
+	copy(buf, "zzzzz")
 	if _, err := m.Append(ctx, "a", nil); err != nil {
 		t.Fatal(err)
 	}
