@@ -80,12 +80,7 @@ func (s *Server) deleteBan(ctx *fasthttp.RequestCtx, room, uid []byte) {
 // banTarget checks the admin, room and user id of a ban request, or
 // answers.
 func (s *Server) banTarget(ctx *fasthttp.RequestCtx, room, uid []byte) (User, string, string, bool) {
-	admin, apiErr := s.admin(ctx)
-	if apiErr != nil {
-		writeError(ctx, apiErr)
-		return User{}, "", "", false
-	}
-	r, ok := checkRoom(ctx, room)
+	admin, r, ok := s.adminRoom(ctx, room)
 	if !ok {
 		return User{}, "", "", false
 	}
@@ -103,12 +98,7 @@ func (s *Server) banTarget(ctx *fasthttp.RequestCtx, room, uid []byte) (User, st
 // history then leaves the comment out. It answers 204, or 404 when the room's stream
 // has no comment with that id (never stored, or trimmed by retention).
 func (s *Server) deleteComment(ctx *fasthttp.RequestCtx, room, rawID []byte) {
-	admin, apiErr := s.admin(ctx)
-	if apiErr != nil {
-		writeError(ctx, apiErr)
-		return
-	}
-	r, ok := checkRoom(ctx, room)
+	admin, r, ok := s.adminRoom(ctx, room)
 	if !ok {
 		return
 	}
@@ -153,6 +143,18 @@ func previousID(id stream.ID) stream.ID {
 		return stream.ID{MS: id.MS, Seq: id.Seq - 1}
 	}
 	return stream.ID{MS: id.MS - 1, Seq: ^uint64(0)}
+}
+
+// adminRoom checks that a request to the admin API carries an admin's
+// token and names a valid room, and returns both, or answers.
+func (s *Server) adminRoom(ctx *fasthttp.RequestCtx, room []byte) (User, string, bool) {
+	admin, apiErr := s.admin(ctx)
+	if apiErr != nil {
+		writeError(ctx, apiErr)
+		return User{}, "", false
+	}
+	r, ok := checkRoom(ctx, room)
+	return admin, r, ok
 }
 
 // logAdmin records an admin action: who, from where, what, in which room.

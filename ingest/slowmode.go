@@ -36,12 +36,7 @@ func (h slowModeHook) Before(ctx context.Context, c *Comment) error {
 // sets the shortest time between two comments of one user in the room,
 // 0 turning slow mode off. It answers 204.
 func (s *Server) putSlowMode(ctx *fasthttp.RequestCtx, room []byte) {
-	admin, apiErr := s.admin(ctx)
-	if apiErr != nil {
-		writeError(ctx, apiErr)
-		return
-	}
-	r, ok := checkRoom(ctx, room)
+	admin, r, ok := s.adminRoom(ctx, room)
 	if !ok {
 		return
 	}
