@@ -392,7 +392,11 @@ async function getJSON(url) {
 }
 
 function main() {
-  let room = new URLSearchParams(location.search).get('room') ?? 'demo';
+  const params = new URLSearchParams(location.search);
+  let room = params.get('room') ?? 'demo';
+  // A token in the page's URL (?token=...) is sent with posts and to the
+  // edge, for servers run with --jwt-secret and --viewer-tokens.
+  const token = params.get('token');
   if (!validRoom(room)) {
     showNotice(`"${room}" is not a room id (1–64 of A-Z a-z 0-9 _ . : -); showing room "demo".`);
     room = 'demo';
@@ -542,11 +546,13 @@ function main() {
   setInterval(pollOnline, ONLINE_POLL_MS);
   document.addEventListener('visibilitychange', pollOnline);
 
-  setupSendBox(roomPath, uid);
+  setupSendBox(roomPath, uid, token);
 
   const start = async () => {
     const config = await getJSON('/config.json');
-    client = new DanmuClient({ url: config.ws });
+    const wsURL = new URL(config.ws);
+    if (token) wsURL.searchParams.set('token', token);
+    client = new DanmuClient({ url: wsURL.href });
     client.on('state', showState);
     client.on('message', ({ msg }) => {
       const now = Date.now();
@@ -596,7 +602,7 @@ const SEND_ERRORS = {
   invalid_color: 'Pick a color.',
 };
 
-function setupSendBox(roomPath, uid) {
+function setupSendBox(roomPath, uid, token) {
   const form = $('send');
   const text = $('text');
   const name = $('name');
@@ -629,7 +635,9 @@ function setupSendBox(roomPath, uid) {
     try {
       const res = await fetch(`${roomPath}/danmaku`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: token
+          ? { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }
+          : { 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
       });
       const answer = await res.json().catch(() => ({}));
