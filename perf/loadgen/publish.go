@@ -70,8 +70,8 @@ type publisher struct {
 // lane is one connection's sender; its goroutine owns it until run
 // returns.
 type lane struct {
-	accepted  bitset // comment numbers answered 201
-	uncertain bitset // transport errors and 5xx: maybe stored
+	accepted  Bitset // comment numbers answered 201
+	uncertain Bitset // transport errors and 5xx: maybe stored
 	rejected  int64
 	outcomes  map[string]int64
 	post      *hdrhistogram.Histogram // answer time minus due time
@@ -165,12 +165,12 @@ func (p *publisher) runLane(ctx context.Context, id int, l *lane) {
 func (l *lane) record(i int64, err error, status int) {
 	switch {
 	case err != nil:
-		l.uncertain.set(i)
+		l.uncertain.Set(i)
 		l.outcomes[transportError(err)]++
 	case status == fasthttp.StatusCreated:
-		l.accepted.set(i)
+		l.accepted.Set(i)
 	case status >= 500:
-		l.uncertain.set(i)
+		l.uncertain.Set(i)
 		l.outcomes["status "+strconv.Itoa(status)]++
 	default:
 		l.rejected++
@@ -192,7 +192,7 @@ func transportError(err error) string {
 
 // publishOutcome is everything the publishers did, merged over lanes.
 type publishOutcome struct {
-	accepted, uncertain     bitset
+	accepted, uncertain     Bitset
 	acceptedN, uncertainN   int64
 	started, rejected       int64
 	outcomes                map[string]int64
@@ -213,14 +213,14 @@ func (p *publisher) outcome() publishOutcome {
 		o.service.Merge(l.service)
 		o.lateness.Merge(l.lateness)
 	}
-	o.acceptedN, o.uncertainN = o.accepted.count(), o.uncertain.count()
+	o.acceptedN, o.uncertainN = o.accepted.Count(), o.uncertain.Count()
 	return o
 }
 
 // orBits returns a | b, reusing a.
-func orBits(a, b bitset) bitset {
+func orBits(a, b Bitset) Bitset {
 	if len(b) > len(a) {
-		a, b = append(bitset(nil), b...), a
+		a, b = append(Bitset(nil), b...), a
 	}
 	for i, w := range b {
 		a[i] |= w

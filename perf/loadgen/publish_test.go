@@ -62,10 +62,10 @@ func TestLaneRecord(t *testing.T) {
 	l.record(2, nil, fasthttp.StatusServiceUnavailable)
 	l.record(3, fasthttp.ErrTimeout, 0)
 	l.record(4, errors.New("connection refused"), 0)
-	if !l.accepted.has(0) || l.accepted.count() != 1 {
+	if !l.accepted.Has(0) || l.accepted.Count() != 1 {
 		t.Errorf("accepted = %v; want {0}", l.accepted)
 	}
-	if l.uncertain.count() != 3 || !l.uncertain.has(2) || !l.uncertain.has(3) || !l.uncertain.has(4) {
+	if l.uncertain.Count() != 3 || !l.uncertain.Has(2) || !l.uncertain.Has(3) || !l.uncertain.Has(4) {
 		t.Errorf("uncertain = %v; want {2, 3, 4}", l.uncertain)
 	}
 	want := map[string]int64{"status 400": 1, "status 503": 1, "timeout": 1, "transport error": 1}

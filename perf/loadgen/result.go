@@ -162,9 +162,9 @@ func roomOfComment(i int64, rooms int) int {
 }
 
 // perRoom counts the members of set in each of rooms rooms.
-func perRoom(set bitset, rooms int) []int64 {
+func perRoom(set Bitset, rooms int) []int64 {
 	counts := make([]int64, rooms)
-	set.each(func(i int64) { counts[roomOfComment(i, rooms)]++ })
+	set.Each(func(i int64) { counts[roomOfComment(i, rooms)]++ })
 	return counts
 }
 
@@ -190,22 +190,22 @@ func countLoss(l *layout, msgs []int64, accepted, uncertain []int64, d *Delivery
 
 // sampleLoss checks one sampled viewer's received set against the
 // accepted and maybe-stored comments of its room.
-func sampleLoss(room, rooms int, received, accepted, uncertain bitset, s *SampleStats) {
+func sampleLoss(room, rooms int, received, accepted, uncertain Bitset, s *SampleStats) {
 	s.Viewers++
-	accepted.each(func(i int64) {
+	accepted.Each(func(i int64) {
 		if roomOfComment(i, rooms) != room {
 			return
 		}
 		s.Expected++
-		if !received.has(i) {
+		if !received.Has(i) {
 			s.Lost++
 		}
 	})
-	received.each(func(i int64) {
+	received.Each(func(i int64) {
 		switch {
 		case roomOfComment(i, rooms) != room:
 			s.Misrouted++
-		case !accepted.has(i) && !uncertain.has(i):
+		case !accepted.Has(i) && !uncertain.Has(i):
 			s.Unexpected++
 		}
 	})

@@ -21,15 +21,15 @@ func TestCountLoss(t *testing.T) {
 func TestSampleLoss(t *testing.T) {
 	// Two rooms: comment i went to room i%2. Accepted 0..7, 8 maybe
 	// stored, 9 failed.
-	var accepted, uncertain, received bitset
+	var accepted, uncertain, received Bitset
 	for i := range int64(8) {
-		accepted.set(i)
+		accepted.Set(i)
 	}
-	uncertain.set(8)
+	uncertain.Set(8)
 	// A viewer of room 0 got 0, 2, 6 (missed 4), the maybe-stored 8, 10
 	// (never accepted) and 3 (room 1's).
 	for _, i := range []int64{0, 2, 6, 8, 10, 3} {
-		received.set(i)
+		received.Set(i)
 	}
 	var s SampleStats
 	sampleLoss(0, 2, received, accepted, uncertain, &s)

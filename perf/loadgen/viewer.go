@@ -46,7 +46,7 @@ type viewer struct {
 
 // sample is the extra state of a sampled viewer.
 type sample struct {
-	received bitset
+	received Bitset
 	dups     int64
 	foreign  int64 // messages whose text the generator did not write
 	lat      []int64
@@ -261,11 +261,11 @@ func (v *viewer) decode(payload []byte, readAt int64) {
 				s.foreign++
 				continue
 			}
-			if s.received.has(seq) {
+			if s.received.Has(seq) {
 				s.dups++
 				continue
 			}
-			s.received.set(seq)
+			s.received.Set(seq)
 			s.lat = append(s.lat, readAt-sent)
 		}
 	}

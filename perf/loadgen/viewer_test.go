@@ -37,7 +37,7 @@ func TestOnMessageCountsAndSamples(t *testing.T) {
 	}
 	s := sampled.sample
 	var seqs []int64
-	s.received.each(func(i int64) { seqs = append(seqs, i) })
+	s.received.Each(func(i int64) { seqs = append(seqs, i) })
 	if !slices.Equal(seqs, []int64{7, 8, 9, 10, 11}) {
 		t.Errorf("received %v; want 7..11", seqs)
 	}

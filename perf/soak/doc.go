@@ -11,5 +11,6 @@
 // than the retention allows. It writes report.txt, samples.csv and
 // soak.png (gonum/plot) into Config.OutDir.
 //
-// It imports no package of this module but codec, for the JSON decoder.
+// It imports no package of this module but codec, for the JSON decoder,
+// and perf/loadgen, for its Bitset.
 package soak

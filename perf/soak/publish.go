@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/danmu-dev/danmu/perf/loadgen"
 )
 
 // postTimeout bounds one POST: the ingest answers 503 after its
@@ -34,8 +36,8 @@ type publisher struct {
 
 	mu struct {
 		sync.Mutex
-		accepted  []bitset // per room: answered 201
-		uncertain []bitset // per room: 5xx or no answer, maybe stored
+		accepted  []loadgen.Bitset // per room: answered 201
+		uncertain []loadgen.Bitset // per room: 5xx or no answer, maybe stored
 		acceptedN []int64
 		rejected  int64
 		outcomes  map[string]int64
@@ -57,8 +59,8 @@ func newPublisher(ingestAddr string, rooms []string, rate float64, duration time
 	for _, room := range rooms {
 		p.url = append(p.url, "http://"+ingestAddr+"/v1/rooms/"+room+"/danmaku")
 	}
-	p.mu.accepted = make([]bitset, len(rooms))
-	p.mu.uncertain = make([]bitset, len(rooms))
+	p.mu.accepted = make([]loadgen.Bitset, len(rooms))
+	p.mu.uncertain = make([]loadgen.Bitset, len(rooms))
 	p.mu.acceptedN = make([]int64, len(rooms))
 	p.mu.outcomes = make(map[string]int64)
 	return p
@@ -124,11 +126,11 @@ func (p *publisher) record(room int, seq int64, status int, outcome string) {
 	defer p.mu.Unlock()
 	switch {
 	case status == http.StatusCreated:
-		p.mu.accepted[room].set(seq)
+		p.mu.accepted[room].Set(seq)
 		p.mu.acceptedN[room]++
 		return
 	case status == 0 || status >= 500:
-		p.mu.uncertain[room].set(seq)
+		p.mu.uncertain[room].Set(seq)
 	default:
 		p.mu.rejected++
 	}

@@ -283,8 +283,8 @@ func (r *run) judge() {
 		Outcomes: pub.mu.outcomes, MaxLateMs: float64(pub.maxLate.Load()) / 1e6}
 	accepted, uncertain := pub.mu.accepted, pub.mu.uncertain
 	for room := range accepted {
-		ps.Accepted += accepted[room].count()
-		ps.Uncertain += uncertain[room].count()
+		ps.Accepted += accepted[room].Count()
+		ps.Uncertain += uncertain[room].Count()
 	}
 	pub.mu.Unlock()
 	res.Publish = ps
@@ -298,14 +298,14 @@ func (r *run) judge() {
 	d := &res.Delivery
 	for _, v := range r.viewers {
 		want := accepted[v.room]
-		d.Expected += want.count()
-		d.Delivered += v.received.count()
+		d.Expected += want.Count()
+		d.Delivered += v.received.Count()
 		d.Duplicates += v.dups
 		d.Foreign += v.foreign
 		d.Dropped += v.dropped
 		d.Gaps += v.gaps
 		d.Errors += v.errs
-		if n, first := v.received.missing(want, 3); n > 0 {
+		if n, first := missing(v.received, want, 3); n > 0 {
 			d.Lost += n
 			d.LossViewers++
 			if len(d.LostExamples) < exampleLimit {

@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+
+	"github.com/danmu-dev/danmu/perf/loadgen"
 )
 
 // textPrefix begins the text of every comment the soak posts.
@@ -36,38 +38,12 @@ func parseText(text string) (seq, due int64, ok bool) {
 	return int64(seqU), int64(dueU), true
 }
 
-// bitset is a growable set of non-negative integers.
-type bitset []uint64
-
-func (s *bitset) set(i int64) {
-	w := int(i >> 6)
-	if w >= len(*s) {
-		grown := make(bitset, max(w+1, 2*len(*s)))
-		copy(grown, *s)
-		*s = grown
-	}
-	(*s)[w] |= 1 << (uint(i) & 63)
-}
-
-func (s bitset) has(i int64) bool {
-	w := int(i >> 6)
-	return w < len(s) && s[w]&(1<<(uint(i)&63)) != 0
-}
-
-func (s bitset) count() int64 {
-	var n int
-	for _, w := range s {
-		n += bits.OnesCount64(w)
-	}
-	return int64(n)
-}
-
-// missing returns how many members of want s lacks, and the first few of
-// them (at most limit).
-func (s bitset) missing(want bitset, limit int) (n int64, first []int64) {
+// missing returns how many members of want got lacks, and the first few
+// of them (at most limit).
+func missing(got, want loadgen.Bitset, limit int) (n int64, first []int64) {
 	for w, word := range want {
-		if w < len(s) {
-			word &^= s[w]
+		if w < len(got) {
+			word &^= got[w]
 		}
 		n += int64(bits.OnesCount64(word))
 		for word != 0 && len(first) < limit {

@@ -3,6 +3,8 @@ package soak
 import (
 	"slices"
 	"testing"
+
+	"github.com/danmu-dev/danmu/perf/loadgen"
 )
 
 func TestParseText(t *testing.T) {
@@ -50,26 +52,26 @@ func FuzzParseText(f *testing.F) {
 }
 
 func TestBitsetMissing(t *testing.T) {
-	var want, got bitset
+	var want, got loadgen.Bitset
 	for i := range int64(200) {
-		want.set(i)
+		want.Set(i)
 		if i%50 != 7 {
-			got.set(i)
+			got.Set(i)
 		}
 	}
-	got.set(500) // received but not wanted: not missing
-	n, first := got.missing(want, 3)
+	got.Set(500) // received but not wanted: not missing
+	n, first := missing(got, want, 3)
 	if n != 4 || !slices.Equal(first, []int64{7, 57, 107}) {
 		t.Errorf("missing = %d, %v; want 4, [7 57 107]", n, first)
 	}
-	var empty bitset
-	if n, first := empty.missing(want, 2); n != 200 || !slices.Equal(first, []int64{0, 1}) {
+	var empty loadgen.Bitset
+	if n, first := missing(empty, want, 2); n != 200 || !slices.Equal(first, []int64{0, 1}) {
 		t.Errorf("empty.missing = %d, %v; want 200, [0 1]", n, first)
 	}
-	if n, _ := want.missing(empty, 2); n != 0 {
+	if n, _ := missing(want, empty, 2); n != 0 {
 		t.Errorf("missing nothing = %d; want 0", n)
 	}
-	if got.count() != 197 || !got.has(500) || got.has(7) {
-		t.Errorf("count = %d, has(500) = %v, has(7) = %v", got.count(), got.has(500), got.has(7))
+	if got.Count() != 197 || !got.Has(500) || got.Has(7) {
+		t.Errorf("count = %d, has(500) = %v, has(7) = %v", got.Count(), got.Has(500), got.Has(7))
 	}
 }

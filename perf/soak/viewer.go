@@ -16,6 +16,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/perf/loadgen"
 )
 
 // readTimeout bounds one read: a room gets a frame every flush window
@@ -48,7 +49,7 @@ type viewer struct {
 	got    atomic.Int64 // distinct comments received so far
 	closed atomic.Bool  // the connection ended before the run stopped it
 
-	received bitset // sequence numbers of the room's comments
+	received loadgen.Bitset // sequence numbers of the room's comments
 	dups     int64
 	foreign  int64 // texts the soak did not write, or of another room
 	dropped  int64 // sum of the frames' "dropped"
@@ -138,10 +139,10 @@ func (v *viewer) onMessage(data []byte, readAt int64) {
 		switch {
 		case !ok:
 			v.foreign++
-		case v.received.has(seq):
+		case v.received.Has(seq):
 			v.dups++
 		default:
-			v.received.set(seq)
+			v.received.Set(seq)
 			lat = append(lat, readAt-due)
 		}
 	}
