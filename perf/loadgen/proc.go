@@ -15,32 +15,32 @@ const clockTicks = 100
 
 var errProcFormat = errors.New("loadgen: unexpected /proc format")
 
-// procSample is what /proc says about one process at one time.
-type procSample struct {
+// ProcSample is what /proc says about one process at one time.
+type ProcSample struct {
 	CPU     time.Duration // user + system time
 	RSS     int64         // resident bytes
 	Threads int64
 }
 
-// readProc samples process pid.
-func readProc(pid int) (procSample, error) {
+// ReadProc samples process pid from /proc/<pid>/stat and status.
+func ReadProc(pid int) (ProcSample, error) {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return procSample{}, err
+		return ProcSample{}, err
 	}
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return procSample{}, err
+		return ProcSample{}, err
 	}
 	ticks, err := parseStat(stat)
 	if err != nil {
-		return procSample{}, err
+		return ProcSample{}, err
 	}
 	rssKB, threads, err := parseStatus(status)
 	if err != nil {
-		return procSample{}, err
+		return ProcSample{}, err
 	}
-	return procSample{CPU: time.Duration(ticks) * time.Second / clockTicks, RSS: rssKB << 10, Threads: threads}, nil
+	return ProcSample{CPU: time.Duration(ticks) * time.Second / clockTicks, RSS: rssKB << 10, Threads: threads}, nil
 }
 
 // parseStat returns utime+stime, in clock ticks, from /proc/<pid>/stat.

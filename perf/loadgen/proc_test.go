@@ -56,12 +56,12 @@ func TestParseMachineCPU(t *testing.T) {
 }
 
 func TestReadProcOfThisProcess(t *testing.T) {
-	s, err := readProc(os.Getpid())
+	s, err := ReadProc(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.RSS < 1<<20 || s.Threads < 1 || s.CPU < 0 || s.CPU > time.Hour {
-		t.Errorf("readProc(self) = %+v; want a plausible sample", s)
+		t.Errorf("ReadProc(self) = %+v; want a plausible sample", s)
 	}
 	if _, err := readMachineCPU(); err != nil {
 		t.Errorf("readMachineCPU: %v", err)

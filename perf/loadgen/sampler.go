@@ -39,7 +39,7 @@ type procTotals struct {
 func sampleProcs(pids []int) procTotals {
 	t := procTotals{perPID: make(map[int]time.Duration, len(pids))}
 	for _, pid := range pids {
-		s, err := readProc(pid)
+		s, err := ReadProc(pid)
 		if err != nil {
 			continue
 		}

@@ -2,7 +2,6 @@ package soak
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/danmu-dev/danmu/perf/loadgen"
 )
 
 var errFormat = errors.New("soak: unexpected format")
@@ -57,68 +58,13 @@ type Sample struct {
 	Max int64 `json:"max_us"`
 }
 
-// clockTicks is USER_HZ, the unit of CPU times in /proc.
-const clockTicks = 100
-
 // readProc reads the RSS, thread count and CPU time of pid from /proc.
 func readProc(pid int) (ProcSample, error) {
-	var s ProcSample
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	p, err := loadgen.ReadProc(pid)
 	if err != nil {
-		return s, err
+		return ProcSample{}, err
 	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return s, err
-	}
-	rssKB, err := statusField(status, "VmRSS")
-	if err != nil {
-		return s, err
-	}
-	if s.Threads, err = statusField(status, "Threads"); err != nil {
-		return s, err
-	}
-	ticks, err := statTicks(stat)
-	if err != nil {
-		return s, err
-	}
-	s.RSS, s.CPU = rssKB<<10, float64(ticks)/clockTicks
-	return s, nil
-}
-
-// statusField returns the first number of field name in /proc/<pid>/status.
-func statusField(b []byte, name string) (int64, error) {
-	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
-		key, value, ok := bytes.Cut(line, []byte{':'})
-		if !ok || string(key) != name {
-			continue
-		}
-		fields := bytes.Fields(value)
-		if len(fields) == 0 {
-			break
-		}
-		return strconv.ParseInt(string(fields[0]), 10, 64)
-	}
-	return 0, fmt.Errorf("%w: no %s in /proc status", errFormat, name)
-}
-
-// statTicks returns utime+stime (clock ticks) of /proc/<pid>/stat. The
-// command name may hold spaces and parentheses: count from the last ')'.
-func statTicks(b []byte) (int64, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("%w: stat has no ')'", errFormat)
-	}
-	fields := bytes.Fields(b[i+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("%w: stat has %d fields after the name", errFormat, len(fields))
-	}
-	utime, err1 := strconv.ParseInt(string(fields[11]), 10, 64)
-	stime, err2 := strconv.ParseInt(string(fields[12]), 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("%w: stat times: %v", errFormat, err)
-	}
-	return utime + stime, nil
+	return ProcSample{RSS: p.RSS, Threads: p.Threads, CPU: p.CPU.Seconds()}, nil
 }
 
 // goroutineCount asks a danmu admin address for its goroutine profile and

@@ -65,23 +65,6 @@ func FuzzInfoField(f *testing.F) {
 	})
 }
 
-func TestStatParsers(t *testing.T) {
-	stat := []byte("1234 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0 100\n")
-	if ticks, err := statTicks(stat); err != nil || ticks != 300 {
-		t.Errorf("statTicks = %d, %v; want 300", ticks, err)
-	}
-	if _, err := statTicks([]byte("1234 (x) S 1 2")); err == nil {
-		t.Error("statTicks of a short line: no error")
-	}
-	status := []byte("Name:\tdanmu\nVmRSS:\t  20480 kB\nThreads:\t7\n")
-	if rss, err := statusField(status, "VmRSS"); err != nil || rss != 20480 {
-		t.Errorf("statusField(VmRSS) = %d, %v; want 20480", rss, err)
-	}
-	if _, err := statusField(status, "VmSwap"); err == nil {
-		t.Error("statusField(VmSwap): no error")
-	}
-}
-
 func TestReadProcSelf(t *testing.T) {
 	s, err := readProc(os.Getpid())
 	if err != nil {
