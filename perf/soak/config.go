@@ -103,16 +103,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Retention <= 0 {
 		return c, fmt.Errorf("%w: need the fleet's --retention", ErrConfig)
 	}
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	defDuration := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
 	if c.RedisPrefix == "" {
 		c.RedisPrefix = "danmu:"
 	}
@@ -122,34 +112,28 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ViewersPerEdge < c.Rooms {
 		return c, fmt.Errorf("%w: %d viewers per edge for %d rooms", ErrConfig, c.ViewersPerEdge, c.Rooms)
 	}
-	if c.Rate <= 0 {
-		c.Rate = 10
-	}
+	def(&c.Rate, 10)
 	def(&c.Lanes, 4)
-	defDuration(&c.Duration, 30*time.Minute)
-	defDuration(&c.Interval, 10*time.Second)
-	defDuration(&c.Warmup, max(c.Interval, c.Duration/10))
-	defDuration(&c.Drain, 15*time.Second)
+	def(&c.Duration, 30*time.Minute)
+	def(&c.Interval, 10*time.Second)
+	def(&c.Warmup, max(c.Interval, c.Duration/10))
+	def(&c.Drain, 15*time.Second)
 	b, d := &c.Bounds, DefaultBounds
-	if b.RSSRelative <= 0 {
-		b.RSSRelative = d.RSSRelative
-	}
-	if b.RSSAbsolute <= 0 {
-		b.RSSAbsolute = d.RSSAbsolute
-	}
-	if b.GoroutinesRelative <= 0 {
-		b.GoroutinesRelative = d.GoroutinesRelative
-	}
-	if b.GoroutinesAbsolute <= 0 {
-		b.GoroutinesAbsolute = d.GoroutinesAbsolute
-	}
-	if b.RedisFactor <= 0 {
-		b.RedisFactor = d.RedisFactor
-	}
-	if b.RedisSlack <= 0 {
-		b.RedisSlack = d.RedisSlack
-	}
+	def(&b.RSSRelative, d.RSSRelative)
+	def(&b.RSSAbsolute, d.RSSAbsolute)
+	def(&b.GoroutinesRelative, d.GoroutinesRelative)
+	def(&b.GoroutinesAbsolute, d.GoroutinesAbsolute)
+	def(&b.RedisFactor, d.RedisFactor)
+	def(&b.RedisSlack, d.RedisSlack)
 	return c, nil
+}
+
+// def sets *v to d unless *v is positive: a zero or negative field of a
+// Config takes its default.
+func def[T int | int64 | float64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // roomNames returns the run's room names, unique to the run so that a
