@@ -127,7 +127,7 @@ func (p *publisher) runLane(ctx context.Context, id int, l *lane) {
 				return
 			}
 			due = dueAt(p.plan.Start, i, p.plan.Rate)
-			if !sleepCtx(ctx, time.Until(due)) || time.Now().After(p.plan.Stop) {
+			if !SleepCtx(ctx, time.Until(due)) || time.Now().After(p.plan.Stop) {
 				return
 			}
 		} else {

@@ -159,7 +159,7 @@ func (r *run) paced(ctx context.Context) error {
 	if _, err := r.connect(ctx, false); err != nil {
 		return err
 	}
-	if !sleepCtx(ctx, time.Second) {
+	if !SleepCtx(ctx, time.Second) {
 		return ctx.Err()
 	}
 	begin := r.mark()
@@ -246,12 +246,12 @@ func (r *run) drain(ctx context.Context, out publishOutcome) error {
 		} else if time.Since(lastChange) > 2*time.Second {
 			break
 		}
-		if !sleepCtx(ctx, 50*time.Millisecond) {
+		if !SleepCtx(ctx, 50*time.Millisecond) {
 			return ctx.Err()
 		}
 	}
 	// Let the workers report what arrived since their last tick.
-	if !sleepCtx(ctx, workerTick) {
+	if !SleepCtx(ctx, workerTick) {
 		return ctx.Err()
 	}
 	return nil
@@ -333,18 +333,18 @@ func (r *run) deliveries(out publishOutcome, finals []workerReport, window time.
 // idle connects the viewers, lets the server settle and measures its
 // memory per viewer while they sit for Duration.
 func (r *run) idle(ctx context.Context) error {
-	if !sleepCtx(ctx, time.Second) {
+	if !SleepCtx(ctx, time.Second) {
 		return ctx.Err()
 	}
 	before := r.mark()
 	if _, err := r.connect(ctx, false); err != nil {
 		return err
 	}
-	if !sleepCtx(ctx, r.cfg.Settle) {
+	if !SleepCtx(ctx, r.cfg.Settle) {
 		return ctx.Err()
 	}
 	begin := r.mark()
-	if !sleepCtx(ctx, r.cfg.Duration) {
+	if !SleepCtx(ctx, r.cfg.Duration) {
 		return ctx.Err()
 	}
 	end := r.mark()
@@ -415,7 +415,7 @@ func (r *run) storm(ctx context.Context) error {
 		storm.PerSec = float64(storm.Handshakes) / storm.Seconds
 	}
 	r.res.Storm = storm
-	if !sleepCtx(ctx, time.Second) {
+	if !SleepCtx(ctx, time.Second) {
 		return ctx.Err()
 	}
 
@@ -451,7 +451,7 @@ func (r *run) storm(ctx context.Context) error {
 			}
 			break
 		}
-		if !sleepCtx(ctx, 50*time.Millisecond) {
+		if !SleepCtx(ctx, 50*time.Millisecond) {
 			return ctx.Err()
 		}
 	}

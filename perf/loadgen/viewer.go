@@ -77,7 +77,7 @@ func (v *viewer) run(ctx context.Context, joined func(ok bool)) {
 				}
 				return
 			}
-			if !sleepCtx(ctx, time.Duration(50+rand.IntN(100))*time.Millisecond) {
+			if !SleepCtx(ctx, time.Duration(50+rand.IntN(100))*time.Millisecond) {
 				if first {
 					w.counters.failed.Add(1)
 					joined(false)
@@ -299,8 +299,12 @@ func isProtocolError(err error) bool {
 	return false
 }
 
-// sleepCtx sleeps for d and reports whether ctx is still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// SleepCtx sleeps for d and reports whether ctx is still live. A d of
+// zero or less does not sleep.
+func SleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

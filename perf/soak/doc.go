@@ -12,5 +12,5 @@
 // soak.png (gonum/plot) into Config.OutDir.
 //
 // It imports no package of this module but codec, for the JSON decoder,
-// and perf/loadgen, for its Bitset and /proc reader.
+// and perf/loadgen, for its Bitset, /proc reader and SleepCtx.
 package soak

@@ -85,7 +85,7 @@ func (p *publisher) runLane(ctx context.Context) {
 			return
 		}
 		due := p.start.Add(time.Duration(float64(i) * float64(time.Second) / p.rate))
-		if !sleepCtx(ctx, time.Until(due)) || time.Now().After(p.stop) {
+		if !loadgen.SleepCtx(ctx, time.Until(due)) || time.Now().After(p.stop) {
 			return
 		}
 		p.sent.Add(1)
@@ -142,19 +142,4 @@ func (p *publisher) acceptedCounts() []int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]int64(nil), p.mu.acceptedN...)
-}
-
-// sleepCtx sleeps for d and reports whether ctx is still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/danmu-dev/danmu/perf/loadgen"
 )
 
 // Result is what one soak run found. Failures is empty when it passed.
@@ -180,7 +182,7 @@ func startViewers(ctx context.Context, cfg Config, rooms []string, lat *latencie
 func (r *run) sampleUntil(ctx context.Context, end time.Time, stopPublishing func()) {
 	for i := 1; ; i++ {
 		at := r.start.Add(time.Duration(i) * r.cfg.Interval)
-		if !at.Before(end) || !sleepCtx(ctx, time.Until(at)) {
+		if !at.Before(end) || !loadgen.SleepCtx(ctx, time.Until(at)) {
 			return
 		}
 		if gone := r.take(ctx, at.Sub(r.start)); gone != "" {
@@ -265,7 +267,7 @@ func (r *run) drain(ctx context.Context) {
 		} else if time.Since(lastChange) > 5*time.Second {
 			return
 		}
-		if !sleepCtx(ctx, 100*time.Millisecond) {
+		if !loadgen.SleepCtx(ctx, 100*time.Millisecond) {
 			return
 		}
 	}
