@@ -1,8 +1,6 @@
 package fanout
 
 import (
-	"unicode/utf8"
-
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/stream"
 )
@@ -14,7 +12,7 @@ type sorted struct {
 	skipped  int      // entries that were neither
 }
 
-// sortEntries sorts entries into messages and deletes, appending to s.
+// add sorts entries into messages and deletes, appending to s.
 func (s *sorted) add(entries []stream.Entry) {
 	for _, e := range entries {
 		switch {
@@ -25,23 +23,12 @@ func (s *sorted) add(entries []stream.Entry) {
 				continue
 			}
 			s.deletes = append(s.deletes, c.ID)
-		case wellFormed(e.Data):
+		case codec.ValidStored(e.Data):
 			s.messages = append(s.messages, e)
 		default:
 			s.skipped++
 		}
 	}
-}
-
-// wellFormed reports whether data can be spliced into a batch as a stored
-// message: one JSON object, valid UTF-8, opening with its first key (the
-// ID is spliced in right after the brace). Ingest only writes such entries;
-// this guards viewers against anything else found in a shared stream: an
-// entry such as "{oops}" or "{"a":1}{"b":2}" would make the whole frame
-// invalid JSON for every viewer of the room.
-func wellFormed(data []byte) bool {
-	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' &&
-		(data[1] == '"' || len(data) == 2) && utf8.Valid(data) && codec.JSON.Valid(data)
 }
 
 // capBatch drops the oldest messages without priority until at most max
@@ -88,31 +75,4 @@ func priorityFirst(messages []stream.Entry) []stream.Entry {
 		}
 	}
 	return out
-}
-
-// forReplay returns messages less those whose ID is in deletes and the
-// retried copies of a CID seen earlier in messages.
-func forReplay(messages []stream.Entry, deletes []string) []stream.Entry {
-	gone := make(map[string]bool, len(deletes))
-	for _, id := range deletes {
-		gone[id] = true
-	}
-	var seen map[string]bool
-	kept := make([]stream.Entry, 0, len(messages))
-	for _, e := range messages {
-		if gone[e.ID.String()] {
-			continue
-		}
-		if cid := codec.StoredCID(e.Data); cid != nil {
-			if seen[string(cid)] {
-				continue
-			}
-			if seen == nil {
-				seen = make(map[string]bool)
-			}
-			seen[string(cid)] = true
-		}
-		kept = append(kept, e)
-	}
-	return kept
 }

@@ -258,17 +258,17 @@ func (h *Hub) replay(sub *Sub, since, through stream.ID) {
 		h.logger.Warn("fanout: replay failed; reporting a gap", "room", sub.room.name, "err", err)
 		page = stream.Page{Room: sub.room.name, Gap: true}
 	}
-	var rp sorted
-	rp.add(page.Entries)
-	h.skipped.Add(uint64(rp.skipped))
-	rp.messages = forReplay(rp.messages, rp.deletes)
-	sub.shard.exec.Execute(func() { sub.activate(&replayed{sorted: rp, gap: page.Gap}) })
+	messages, deletes, skipped := codec.Visible(items(page.Entries))
+	h.skipped.Add(uint64(skipped))
+	rp := &replayed{messages: messages, deletes: deletes, gap: page.Gap}
+	sub.shard.exec.Execute(func() { sub.activate(rp) })
 }
 
 // replayed is what a joining viewer is sent before the live batches.
 type replayed struct {
-	sorted
-	gap bool
+	messages []codec.Item
+	deletes  []string
+	gap      bool
 }
 
 // activate makes sub live: it reports the join, sends the replay in frames
@@ -287,7 +287,7 @@ func (sub *Sub) activate(rp *replayed) {
 		messages, gap := rp.messages, rp.gap
 		for first := true; first || len(messages) > 0; first = false {
 			n := min(len(messages), s.hub.cfg.MaxBatch)
-			b := codec.Batch{Room: sub.room.name, Items: items(messages[:n]), Gap: gap}
+			b := codec.Batch{Room: sub.room.name, Items: messages[:n], Gap: gap}
 			if n == len(messages) {
 				b.Deletes = rp.deletes
 			}

@@ -72,28 +72,9 @@ var historyScratchPool = sync.Pool{New: func() any { return new(historyScratch) 
 // h.out with codec.AppendItemsJSON: each stored message is copied with its
 // ID spliced in, never re-encoded.
 func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.Page) []byte {
-	deleted := deletedIDs(page)
-	var cids map[string]bool // CIDs listed: a retried POST's copies are listed once
 	for i := range page.Entries {
 		e := &page.Entries[i]
-		if codec.IsControl(e.Data) || deleted[e.ID] {
-			continue
-		}
-		if cid := codec.StoredCID(e.Data); cid != nil {
-			if cids[string(cid)] {
-				continue
-			}
-			if cids == nil {
-				cids = make(map[string]bool)
-			}
-			cids[string(cid)] = true
-		}
-		if !isObject(e.Data) {
-			s.logger.Warn("ingest: skipping stored entry that is not a JSON object",
-				"room", room, "id", e.ID.String())
-			continue
-		}
-		if len(h.items) > 0 {
+		if i > 0 {
 			h.ids = append(h.ids, ' ')
 		}
 		h.ids = e.ID.AppendTo(h.ids)
@@ -105,10 +86,17 @@ func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.
 	for i := range h.items {
 		h.items[i].ID, ids, _ = strings.Cut(ids, " ")
 	}
+	// History shows what viewers are shown: no delete records, nor the
+	// messages they delete, nor a retried POST's second copy; entries a
+	// foreign writer left in a shared stream are skipped.
+	messages, _, skipped := codec.Visible(h.items)
+	if skipped > 0 {
+		s.logger.Warn("ingest: skipping stored entries that are not messages", "room", room, "count", skipped)
+	}
 	out := append(h.out, `{"room":"`...)
 	out = append(out, room...) // a valid room id needs no escaping
 	out = append(out, `","msgs":[`...)
-	out = codec.AppendItemsJSON(out, h.items)
+	out = codec.AppendItemsJSON(out, messages)
 	if page.Gap {
 		out = append(out, `],"gap":true`...)
 	} else {
@@ -123,36 +111,4 @@ func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.
 		out = append(out, '"')
 	}
 	return append(out, '}')
-}
-
-// deletedIDs returns the IDs that the page's delete records name, or nil.
-// History leaves out deleted messages and the records themselves; a
-// message deleted by a record outside the page is still listed.
-func deletedIDs(page *stream.Page) map[stream.ID]bool {
-	var deleted map[stream.ID]bool
-	for _, e := range page.Entries {
-		if !codec.IsControl(e.Data) {
-			continue
-		}
-		c, err := codec.ParseControl(e.Data)
-		if err != nil {
-			continue
-		}
-		id, err := stream.ParseID(c.ID)
-		if err != nil {
-			continue
-		}
-		if deleted == nil {
-			deleted = make(map[stream.ID]bool)
-		}
-		deleted[id] = true
-	}
-	return deleted
-}
-
-// isObject reports whether stored data can be spliced as a message: the
-// log is shared, and an entry not written by ingest must not break the
-// answer.
-func isObject(data []byte) bool {
-	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}'
 }

@@ -119,7 +119,7 @@ func TestHistorySkipsForeignEntries(t *testing.T) {
 	mem := newMemory()
 	ts := startServer(t, Config{}, mem, nil, nil)
 	ctx := context.Background()
-	for _, data := range []string{"", "x", `[1]`} {
+	for _, data := range []string{"", "x", `[1]`, `{oops}`, `{"a":1}{"b":2}`} {
 		if _, err := mem.Append(ctx, "r", []byte(data)); err != nil {
 			t.Fatal(err)
 		}
