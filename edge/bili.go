@@ -188,7 +188,7 @@ func (cn *conn) biliHeartbeat(seq uint32) {
 func (cn *conn) writeBinary(packets []byte) {
 	l := cn.loop
 	l.tmp = packets[:0]
-	cn.write(codec.AppendFrame(l.out[:0], ws.OpBinary, packets))
+	cn.reply(codec.AppendFrame(l.out[:0], ws.OpBinary, packets))
 }
 
 // sweepBili closes a /sub connection that did not enter in time, or that

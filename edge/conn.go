@@ -19,10 +19,18 @@ const statusTryAgainLater ws.StatusCode = 1013
 
 type connState uint8
 
+// A connection moves through these states in order, never back.
 const (
 	stateHandshake connState = iota
 	stateOpen
+	// stateClosing: the server sent its close (a close frame or an HTTP
+	// error) and asked gnet to close; nothing more is written.
 	stateClosing
+	// stateClosed: OnClose ran. gnet may have given the file descriptor
+	// number to another connection, so the gnet.Conn must never be
+	// touched again: put and shut are the only places that touch it, and
+	// both check this state.
+	stateClosed
 )
 
 // conn is one client connection. It satisfies fanout.Viewer.
@@ -109,7 +117,7 @@ func (cn *conn) onTraffic() {
 func (cn *conn) onFrame(h ws.Header, payload []byte) {
 	switch h.OpCode {
 	case ws.OpPing:
-		cn.write(codec.AppendPong(cn.loop.out[:0], payload))
+		cn.reply(codec.AppendPong(cn.loop.out[:0], payload))
 	case ws.OpPong:
 		// Liveness only: lastSeen is already updated.
 	case ws.OpClose:
@@ -190,6 +198,9 @@ func (cn *conn) onMessage(op ws.OpCode, payload []byte) {
 
 // join subscribes the connection to room.
 func (cn *conn) join(room string, since *stream.ID) {
+	if cn.state != stateOpen {
+		return
+	}
 	if cn.sub(room) >= 0 {
 		cn.sendError(room, "already_joined", "already watching room "+room)
 		return
@@ -199,6 +210,13 @@ func (cn *conn) join(room string, since *stream.ID) {
 		return
 	}
 	sub := cn.loop.shard.Join(room, cn, cn.enc, since)
+	if cn.state == stateClosed {
+		// Join may report the subscription live at once, and a failed
+		// write of that report closes the connection, before release
+		// could see the subscription.
+		cn.loop.shard.Leave(sub)
+		return
+	}
 	cn.subs = append(cn.subs, sub)
 }
 
@@ -213,7 +231,7 @@ func (cn *conn) leave(room string) {
 	cn.subs = append(cn.subs[:i], cn.subs[i+1:]...)
 	l := cn.loop
 	l.tmp = codec.AppendLeftJSON(l.tmp[:0], room)
-	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
+	cn.reply(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
 }
 
 func (cn *conn) sub(room string) int {
@@ -225,28 +243,37 @@ func (cn *conn) sub(room string) int {
 	return -1
 }
 
-// Send writes a frame unless the viewer is too far behind, so that it
-// never slows the room: past SoftOutbound unsent bytes the frame is
-// skipped (fan-out then tells the viewer of the gap), and a viewer that
-// stays past it for SlowTimeout, or passes HardOutbound, is disconnected
-// with 1013 (it may reconnect and resume).
+// Send writes a batch frame within the outbound limits (see send). It
+// satisfies fanout.Viewer.
 func (cn *conn) Send(frame []byte) bool {
+	if len(frame) == 0 {
+		return cn.state == stateOpen // an encoding with nothing to say about this batch
+	}
+	if !cn.send(frame) {
+		return false
+	}
+	cn.loop.server.stats.FramesSent.Add(1)
+	return true
+}
+
+// send writes one frame, a batch or a reply, unless the client is too far
+// behind, so that no client makes the server buffer without limit: past
+// SoftOutbound unsent bytes the frame is skipped (fan-out then tells the
+// viewer of the gap), and a client that stays past it for SlowTimeout, or
+// passes HardOutbound, is disconnected with 1013 (it may reconnect and
+// resume). A client that sends requests and never reads the replies is
+// cut the same way. send reports whether the frame was written.
+func (cn *conn) send(frame []byte) bool {
 	if cn.state != stateOpen {
 		return false
 	}
-	if len(frame) == 0 {
-		return true // an encoding with nothing to say about this batch
-	}
 	cfg := &cn.loop.server.cfg
-	stats := &cn.loop.server.stats
 	backlog := cn.c.OutboundBuffered()
 	if backlog <= cfg.SoftOutbound {
 		cn.slowSince = 0
-		stats.FramesSent.Add(1)
-		cn.c.Write(frame)
-		return true
+		return cn.put(frame)
 	}
-	stats.FramesSkipped.Add(1)
+	cn.loop.server.stats.FramesSkipped.Add(1)
 	now := time.Now().UnixNano()
 	if cn.slowSince == 0 {
 		cn.slowSince = now
@@ -255,6 +282,27 @@ func (cn *conn) Send(frame []byte) bool {
 		cn.closeSlow()
 	}
 	return false
+}
+
+// put writes b to the socket unless the connection is closed, and reports
+// whether it is still open afterwards. Every byte the server sends goes
+// through put. A write that fails (the peer reset the connection) closes
+// the connection, and runs OnClose, inside the write: callers must check
+// the result before they do anything more with the connection.
+func (cn *conn) put(b []byte) bool {
+	if cn.state == stateClosed {
+		return false
+	}
+	_, _ = cn.c.Write(b)
+	return cn.state != stateClosed
+}
+
+// shut asks gnet to close the connection once its outbound bytes are
+// written, unless it is closed already.
+func (cn *conn) shut() {
+	if cn.state != stateClosed {
+		_ = cn.c.Close()
+	}
 }
 
 // closeSlow disconnects a viewer that fell too far behind.
@@ -274,21 +322,20 @@ func (cn *conn) Joined(room string) {
 	}
 	l := cn.loop
 	l.tmp = codec.AppendJoinedJSON(l.tmp[:0], room)
-	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
+	cn.reply(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
 }
 
 // sendError tells the client that a message of its about room was refused.
 func (cn *conn) sendError(room, code, message string) {
 	l := cn.loop
 	l.tmp = codec.AppendErrorJSON(l.tmp[:0], room, code, message)
-	cn.write(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
+	cn.reply(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
 }
 
-// write writes a frame built in the loop's out buffer and keeps the buffer.
-func (cn *conn) write(frame []byte) {
-	if cn.state == stateOpen {
-		cn.c.Write(frame)
-	}
+// reply writes a frame built in the loop's out buffer within the outbound
+// limits (see send), and keeps the buffer.
+func (cn *conn) reply(frame []byte) {
+	cn.send(frame)
 	cn.loop.out = frame[:0]
 }
 
@@ -311,17 +358,25 @@ func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	if cn.state != stateOpen {
 		return
 	}
-	cn.write(codec.AppendClose(cn.loop.out[:0], code, reason))
-	cn.state = stateClosing
+	// The close frame is written past the outbound limits: it is the
+	// last frame, and small.
+	frame := codec.AppendClose(cn.loop.out[:0], code, reason)
+	cn.loop.out = frame[:0]
 	cn.closeCode = code
 	if cn.closeReason == CloseDropped {
 		cn.closeReason = cn.loop.server.reasonFor(code)
 	}
-	cn.c.Close()
+	if !cn.put(frame) {
+		return
+	}
+	cn.state = stateClosing
+	cn.shut()
 }
 
-// release ends the connection's subscriptions.
+// release marks the connection closed and ends its subscriptions. OnClose
+// calls it, and nothing touches the gnet.Conn afterwards.
 func (cn *conn) release() {
+	cn.state = stateClosed
 	for _, sub := range cn.subs {
 		cn.loop.shard.Leave(sub)
 	}

@@ -56,8 +56,10 @@ func (cn *conn) handshake() bool {
 		return false
 	}
 	cn.c.Discard(size)
-	cn.c.Write(response)
 	cn.state = stateOpen
+	if !cn.put(response) {
+		return false // the peer is gone: OnClose ran inside the write
+	}
 	l.server.stats.Upgraded.Add(1)
 	target := l.target
 	l.target = upgradeTarget{}
@@ -105,12 +107,14 @@ func (cn *conn) rejectHTTP(status int, text, body string) {
 // loop's out buffer, and closes.
 func (cn *conn) reject(response []byte) {
 	l := cn.loop
-	cn.c.Write(response)
 	l.out = response[:0]
 	l.server.stats.Rejected.Add(1)
-	cn.state = stateClosing
 	cn.closeReason = CloseHandshake
-	cn.c.Close()
+	if !cn.put(response) {
+		return
+	}
+	cn.state = stateClosing
+	cn.shut()
 }
 
 // appendHTTPError appends a plain-text HTTP error response that closes the

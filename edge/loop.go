@@ -145,7 +145,7 @@ func (l *loop) sweep() {
 				cn.closeWith(ws.StatusGoingAway, "idle timeout")
 			case silent > int64(cfg.PingInterval) && now-cn.lastPing > int64(cfg.PingInterval):
 				cn.lastPing = now
-				cn.write(codec.AppendPing(l.out[:0], nil))
+				cn.reply(codec.AppendPing(l.out[:0], nil))
 			}
 		}
 	}
