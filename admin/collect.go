@@ -73,8 +73,11 @@ func EdgeCollector(s *edge.Server) prometheus.Collector {
 	closed := c.desc(sub, "connections_closed_total",
 		"Connections ended, by reason (peer, drain, idle, slow, policy, protocol, handshake, dropped) and the close code sent (none without a close frame).",
 		"reason", "code")
-	sent := c.desc(sub, "frames_sent_total", "Frames written to viewers: batches, online counts, replies.")
-	skipped := c.desc(sub, "frames_skipped_total", "Frames skipped for viewers whose backlog passed --soft-outbound-bytes.")
+	refused := c.desc(sub, "connections_refused_total",
+		"Connections refused (503) before their handshake, by reason (max_conns, max_conns_per_ip, draining, register).", "reason")
+	acceptErrors := c.desc(sub, "accept_errors_total", "Failed accepts (such as running out of file descriptors), after each of which the edge backs off and retries.")
+	sent := c.desc(sub, "frames_sent_total", "Frames of batches and online counts written to viewers.")
+	skipped := c.desc(sub, "frames_skipped_total", "Frames (batches and replies) skipped for clients whose backlog passed --soft-outbound-bytes.")
 	slow := c.desc(sub, "slow_viewers_closed_total", "Viewers disconnected (1013) for falling too far behind.")
 	lag := c.desc(sub, "loop_lag_seconds", "How late each event loop ran its periodic sweep: how long work waits for a busy loop.")
 	draining := c.desc(sub, "draining", "1 while the edge shuts down, closing its viewers over --drain-period.")
@@ -82,6 +85,10 @@ func EdgeCollector(s *edge.Server) prometheus.Collector {
 		st := s.Stats()
 		ch <- counter(accepted, st.Accepted.Load())
 		ch <- gauge(open, float64(st.Open.Load()))
+		for r := range edge.Refusals {
+			ch <- counter(refused, st.Refused(r), r.String())
+		}
+		ch <- counter(acceptErrors, st.AcceptErrors.Load())
 		ch <- counter(handshakes, st.Upgraded.Load(), "upgraded")
 		ch <- counter(handshakes, st.Rejected.Load(), "rejected")
 		for _, cl := range st.Closes() {

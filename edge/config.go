@@ -16,6 +16,9 @@ const (
 	DefaultHardOutbound      = 512 << 10
 	DefaultSlowTimeout       = 5 * time.Second
 	DefaultDrainTimeout      = 2 * time.Second
+	// DefaultMaxConnsUnknownLimit is MaxConns when the process's limit
+	// of open files cannot be read.
+	DefaultMaxConnsUnknownLimit = 10000
 )
 
 // Config tunes a Server. The zero value works.
@@ -42,6 +45,17 @@ type Config struct {
 	// SweepInterval is how often each loop checks its connections'
 	// deadlines. Zero means DefaultSweepInterval.
 	SweepInterval time.Duration
+	// MaxConns caps the connections the edge holds; past it new ones are
+	// answered 503 and closed before their handshake, and counted. Zero
+	// means the process's limit of open files less a reserve of an
+	// eighth of it (at least 64, at most 1024) for the HTTP API, Redis
+	// and logs, so that the edge never runs the process out of file
+	// descriptors.
+	MaxConns int
+	// MaxConnsPerIP caps the connections from one client address. Zero
+	// means no cap: behind a load balancer or a carrier-grade NAT many
+	// viewers share an address, so only the operator can pick it.
+	MaxConnsPerIP int
 	// MaxRooms caps the rooms one connection watches. Zero means
 	// DefaultMaxRooms.
 	MaxRooms int
@@ -98,6 +112,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = DefaultSweepInterval
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = defaultMaxConns(fdLimit())
 	}
 	if c.MaxRooms <= 0 {
 		c.MaxRooms = DefaultMaxRooms

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 	"unicode/utf8"
 
@@ -38,7 +39,8 @@ type conn struct {
 	// Immutable after OnOpen.
 	c      gnet.Conn
 	loop   *loop
-	opened int64 // Unix ns
+	opened int64      // Unix ns
+	peer   netip.Addr // the client's address, as admission counts it
 
 	// Owned by the loop.
 	state    connState

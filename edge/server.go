@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -30,8 +31,9 @@ type Server struct {
 	encJSON, encDeflate                      int
 	encBiliPlain, encBiliZlib, encBiliBrotli int
 
-	stats    Stats
-	draining atomic.Bool
+	stats     Stats
+	draining  atomic.Bool
+	admission *admission
 
 	// booted is closed by the first OnTick, once gnet runs its event
 	// loops; engine and addr are set before, by OnBoot. OnBoot is too
@@ -41,6 +43,9 @@ type Server struct {
 	bootOnce sync.Once
 	engine   gnet.Engine
 	addr     net.Addr
+	// listener is the socket the accept loop takes connections from
+	// (accept.go); Serve closes it when the drain begins.
+	listener *net.TCPListener
 
 	mu struct {
 		sync.Mutex
@@ -61,6 +66,7 @@ func New(cfg Config, hub *fanout.Hub, logger *slog.Logger) *Server {
 		booted: make(chan struct{}),
 	}
 	s.stats.LoopLag = metric.NewHistogram(metric.LatencyBuckets)
+	s.admission = newAdmission(s.cfg.MaxConns, s.cfg.MaxConnsPerIP)
 	s.encJSON = hub.RegisterEncoder(nativeEncoder{})
 	s.encDeflate = hub.RegisterEncoder(newDeflateEncoder(s.cfg.Deflate))
 	s.encBiliPlain = hub.RegisterEncoder(newBiliEncoder(codec.BiliVersionJSON, 0))
@@ -92,26 +98,45 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // DrainPeriod, lets the frames drain (at most DrainTimeout more) and
 // stops the event loops.
 func (s *Server) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("edge: %w", err)
+	}
+	s.listener = ln.(*net.TCPListener)
+	s.addr = ln.Addr()
+	// gnet's engine needs a listener of its own, though acceptLoop hands
+	// it every connection: a Unix socket in a private directory (0700),
+	// which no client can reach.
+	private, err := os.MkdirTemp("", "danmu-edge-")
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("edge: %w", err)
+	}
+	defer os.RemoveAll(private)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- gnet.Run(s, "tcp://"+s.cfg.Addr,
+		errc <- gnet.Run(s, "unix://"+filepath.Join(private, "loops.sock"),
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(s.cfg.Loops),
+			gnet.WithLoadBalancing(gnet.LeastConnections),
 			gnet.WithTicker(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-			gnet.WithReuseAddr(true),
 			gnet.WithLogger(gnetLogger{s.logger}),
 		)
 	}()
+	var accepting sync.WaitGroup
+	defer accepting.Wait()
+	defer s.listener.Close()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("edge: %w", err)
+	case <-s.booted:
+	}
+	accepting.Go(func() { s.acceptLoop(s.listener) })
 	select {
 	case err := <-errc:
 		return fmt.Errorf("edge: %w", err)
 	case <-ctx.Done():
-	}
-	select {
-	case <-s.booted:
-	case err := <-errc:
-		return fmt.Errorf("edge: %w", err)
 	}
 	s.drain()
 	stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
@@ -135,6 +160,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // close.
 func (s *Server) drain() {
 	s.draining.Store(true)
+	_ = s.listener.Close()
 	loops := s.loops()
 	period := s.cfg.DrainPeriod
 	step := min(max(period/drainSteps, minDrainStep), maxDrainStep)
@@ -166,27 +192,23 @@ const (
 	maxDrainStep = 100 * time.Millisecond
 )
 
-// OnBoot records the engine and the bound address.
+// OnBoot records the engine.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.engine = eng
-	fd, err := eng.Dup()
-	if err == nil {
-		if sa, err := syscall.Getsockname(fd); err == nil {
-			s.addr = sockaddrToTCP(sa)
-		}
-		_ = syscall.Close(fd)
-	}
 	return gnet.None
 }
 
 // OnOpen registers a new connection with its loop.
 func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.draining.Load() {
+		// OnClose will not know the connection: give its place back now.
+		s.admission.release(peerIP(c.RemoteAddr()))
+		s.stats.countRefused(RefusedDraining)
 		return nil, gnet.Close
 	}
 	l := s.loopOf(c.EventLoop())
 	now := time.Now().UnixNano()
-	cn := &conn{c: c, loop: l, opened: now, lastSeen: now}
+	cn := &conn{c: c, loop: l, opened: now, lastSeen: now, peer: peerIP(c.RemoteAddr())}
 	c.SetContext(cn)
 	l.conns[cn] = struct{}{}
 	s.stats.Accepted.Add(1)
@@ -198,6 +220,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if cn, ok := c.Context().(*conn); ok {
 		cn.release()
+		s.admission.release(cn.peer)
 		delete(cn.loop.conns, cn)
 		s.stats.Open.Add(-1)
 		s.stats.countClose(cn.closeReason, cn.closeCode)
@@ -246,16 +269,6 @@ func (s *Server) loops() []*loop {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mu.list
-}
-
-func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *syscall.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	}
-	return nil
 }
 
 // nativeEncoder builds the frames of the native JSON protocol.

@@ -13,6 +13,9 @@ type Stats struct {
 	// Accepted counts TCP connections accepted; Open those open now.
 	Accepted atomic.Uint64
 	Open     atomic.Int64
+	// AcceptErrors counts failed accepts (EMFILE and the like), after
+	// each of which the accept loop backs off.
+	AcceptErrors atomic.Uint64
 	// Upgraded counts completed WebSocket handshakes; Rejected the
 	// handshakes answered with an HTTP error.
 	Upgraded atomic.Uint64
@@ -28,9 +31,45 @@ type Stats struct {
 	// for a busy loop.
 	LoopLag *metric.Histogram
 
+	// refused counts the connections refused before their handshake, by
+	// reason.
+	refused [Refusals]atomic.Uint64
 	// closed counts ended connections by reason and close code.
 	closed [closeReasons][len(closeCodes) + 1]atomic.Uint64
 }
+
+// Refusal says why a connection was refused before its handshake.
+type Refusal uint8
+
+// Reasons a connection is refused.
+const (
+	// RefusedMaxConns: the edge holds MaxConns connections.
+	RefusedMaxConns Refusal = iota
+	// RefusedMaxConnsPerIP: the client's address holds MaxConnsPerIP.
+	RefusedMaxConnsPerIP
+	// RefusedDraining: the server is shutting down.
+	RefusedDraining
+	// RefusedRegister: no event loop could take it (out of file
+	// descriptors for the moment, or shutting down).
+	RefusedRegister
+	// Refusals is the number of reasons.
+	Refusals
+)
+
+var refusalNames = [Refusals]string{"max_conns", "max_conns_per_ip", "draining", "register"}
+
+// String returns the reason's name, as metrics label it.
+func (r Refusal) String() string {
+	if r < Refusals {
+		return refusalNames[r]
+	}
+	return "unknown"
+}
+
+// Refused returns how many connections were refused for reason.
+func (s *Stats) Refused(reason Refusal) uint64 { return s.refused[reason].Load() }
+
+func (s *Stats) countRefused(reason Refusal) { s.refused[reason].Add(1) }
 
 // CloseReason says why a connection ended.
 type CloseReason uint8

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -148,8 +149,19 @@ func startNode(t testing.TB, command string, args ...string) *node {
 // killed when the test ends.
 func startProcess(t testing.TB, command string, args ...string) *node {
 	t.Helper()
+	return startProcessLimited(t, 0, command, args...)
+}
+
+// startProcessLimited is startProcess with the child's limit of open files
+// set to nofile, soft and hard (zero keeps this process's limit).
+func startProcessLimited(t testing.TB, nofile int, command string, args ...string) *node {
+	t.Helper()
 	args = append(append([]string{command}, testArgs[command]...), args...)
 	cmd := exec.Command(os.Args[0], args...)
+	if nofile > 0 {
+		script := "ulimit -n " + strconv.Itoa(nofile) + ` && exec "$@"`
+		cmd = exec.Command("/bin/sh", append([]string{"-c", script, "sh", os.Args[0]}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	n := &node{t: t, name: command, output: &lockedBuffer{}, cmd: cmd}
 	cmd.Stderr = n.output

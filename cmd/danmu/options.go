@@ -69,6 +69,8 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.Int64Var(&o.edge.MaxMessageBytes, "max-message-bytes", edge.DefaultMaxMessageBytes, "largest client WebSocket message (closes with 1009 above)")
 	fs.DurationVar(&o.edge.PingInterval, "ping-interval", edge.DefaultPingInterval, "ping a viewer silent for this long")
 	fs.DurationVar(&o.edge.IdleTimeout, "idle-timeout", edge.DefaultIdleTimeout, "close a viewer silent (pongs included) for this long")
+	fs.IntVar(&o.edge.MaxConns, "max-conns", 0, "connections the edge holds; more are refused with 503 (0: the open-files limit less a reserve for the HTTP API and Redis)")
+	fs.IntVar(&o.edge.MaxConnsPerIP, "max-conns-per-ip", 0, "connections from one client address; more are refused with 503 (0: no cap)")
 	fs.IntVar(&o.edge.MaxRooms, "max-rooms-per-conn", edge.DefaultMaxRooms, "rooms one WebSocket connection may watch")
 	fs.IntVar(&o.edge.SoftOutbound, "soft-outbound-bytes", edge.DefaultSoftOutbound, "skip frames for a viewer with more unsent bytes than this")
 	fs.IntVar(&o.edge.HardOutbound, "hard-outbound-bytes", edge.DefaultHardOutbound, "disconnect (1013) a viewer with more unsent bytes than this")
