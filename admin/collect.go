@@ -79,6 +79,7 @@ func EdgeCollector(s *edge.Server) prometheus.Collector {
 	sent := c.desc(sub, "frames_sent_total", "Frames of batches and online counts written to viewers.")
 	skipped := c.desc(sub, "frames_skipped_total", "Frames (batches and replies) skipped for clients whose backlog passed --soft-outbound-bytes.")
 	slow := c.desc(sub, "slow_viewers_closed_total", "Viewers disconnected (1013) for falling too far behind.")
+	limited := c.desc(sub, "rate_limited_total", "Client requests past --message-rate (the connection is closed, 1008) or --join-rate (the join is refused).")
 	lag := c.desc(sub, "loop_lag_seconds", "How late each event loop ran its periodic sweep: how long work waits for a busy loop.")
 	draining := c.desc(sub, "draining", "1 while the edge shuts down, closing its viewers over --drain-period.")
 	c.collect = func(ch chan<- prometheus.Metric) {
@@ -97,6 +98,7 @@ func EdgeCollector(s *edge.Server) prometheus.Collector {
 		ch <- counter(sent, st.FramesSent.Load())
 		ch <- counter(skipped, st.FramesSkipped.Load())
 		ch <- counter(slow, st.SlowClosed.Load())
+		ch <- counter(limited, st.RateLimited.Load())
 		ch <- histogram(lag, st.LoopLag, seconds)
 		ch <- gauge(draining, boolValue(s.Draining()))
 	}

@@ -69,7 +69,20 @@ func quoteShort(s string) string {
 	if len(s) <= max {
 		return strconv.Quote(s)
 	}
-	return strconv.Quote(s[:max]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+	return strconv.Quote(ShortPrefix(s, max)) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// ShortPrefix returns the longest prefix of s of at most max bytes that
+// does not cut a UTF-8 sequence, so that a valid string stays valid.
+func ShortPrefix(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	end := max
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end]
 }
 
 // validSince reports whether s is "<ms>-<seq>" or "<ms>", each part a

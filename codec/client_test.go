@@ -155,3 +155,22 @@ func BenchmarkDecodeClientMessage(b *testing.B) {
 		}
 	}
 }
+
+func TestShortPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"", 4, ""},
+		{"room", 4, "room"},
+		{"rooms", 4, "room"},
+		{"ab弹幕", 4, "ab"}, // 弹 is 3 bytes: cutting inside it keeps none of it
+		{"ab弹幕", 5, "ab弹"},
+		{"弹", 2, ""},
+	} {
+		if got := ShortPrefix(tc.in, tc.max); got != tc.want {
+			t.Errorf("ShortPrefix(%q, %d) = %q; want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}

@@ -89,7 +89,12 @@ func (cn *conn) onBiliMessage(op ws.OpCode, payload []byte) {
 		return
 	}
 	maxBody := int(cn.loop.server.cfg.MaxMessageBytes)
-	for len(payload) > 0 && cn.state == stateOpen {
+	for first := true; len(payload) > 0 && cn.state == stateOpen; first = false {
+		// The message's frame counted as one request; each further
+		// packet counts as another.
+		if !first && !cn.takeMessage() {
+			return
+		}
 		h, body, n, err := codec.ParseBiliPacket(payload, maxBody)
 		if err == nil && n == 0 {
 			err = codec.ErrBiliTruncated

@@ -12,6 +12,10 @@ const (
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultSweepInterval     = time.Second
 	DefaultMaxRooms          = 8
+	DefaultMessageRate       = 10
+	DefaultMessageBurst      = 30
+	DefaultJoinRate          = 2
+	DefaultJoinBurst         = 8
 	DefaultSoftOutbound      = 128 << 10
 	DefaultHardOutbound      = 512 << 10
 	DefaultSlowTimeout       = 5 * time.Second
@@ -59,8 +63,22 @@ type Config struct {
 	// MaxRooms caps the rooms one connection watches. Zero means
 	// DefaultMaxRooms.
 	MaxRooms int
+	// MessageRate is how many frames a second a client may send, with
+	// bursts of MessageBurst (a Bilibili packet counts as a frame); a
+	// client past it is closed with 1008. Every request costs the server
+	// a reply or a join, so this bounds what one client makes it do.
+	// Zero means DefaultMessageRate and DefaultMessageBurst.
+	MessageRate  float64
+	MessageBurst float64
+	// JoinRate is how many joins a second one connection may make, with
+	// bursts of JoinBurst; past it a join is refused with the error
+	// too_many_joins. A join may start a replay: it is the dearest
+	// request. Zero means DefaultJoinRate and DefaultJoinBurst.
+	JoinRate  float64
+	JoinBurst float64
 	// SoftOutbound is the per-connection backlog of unsent bytes above
-	// which frames are skipped for that viewer. Zero means
+	// which frames, batches and replies alike, are skipped for that
+	// client. Zero means
 	// DefaultSoftOutbound.
 	SoftOutbound int
 	// HardOutbound is the backlog above which a viewer is disconnected
@@ -118,6 +136,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRooms <= 0 {
 		c.MaxRooms = DefaultMaxRooms
+	}
+	if c.MessageRate <= 0 {
+		c.MessageRate = DefaultMessageRate
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = DefaultMessageBurst
+	}
+	if c.JoinRate <= 0 {
+		c.JoinRate = DefaultJoinRate
+	}
+	if c.JoinBurst <= 0 {
+		c.JoinBurst = DefaultJoinBurst
 	}
 	if c.SoftOutbound <= 0 {
 		c.SoftOutbound = DefaultSoftOutbound

@@ -55,6 +55,10 @@ type conn struct {
 	// it is; OnClose counts them.
 	closeReason CloseReason
 	closeCode   ws.StatusCode
+	// messages and joins bound the requests the client makes
+	// (Config.MessageRate, Config.JoinRate).
+	messages bucket
+	joins    bucket
 	subs        []*fanout.Sub
 	fragOp      ws.OpCode // first opcode of a fragmented message in progress
 	frag        []byte    // its payload so far
@@ -106,6 +110,9 @@ func (cn *conn) onTraffic() {
 		if len(buf) < total {
 			break
 		}
+		if !cn.takeMessage() {
+			break
+		}
 		l.in = codec.AppendUnmasked(l.in[:0], buf[n:total], h.Mask)
 		cn.c.Discard(total)
 		cn.onFrame(h, l.in)
@@ -113,6 +120,18 @@ func (cn *conn) onTraffic() {
 	if cn.state == stateClosing {
 		cn.c.Discard(cn.c.InboundBuffered())
 	}
+}
+
+// takeMessage counts one request of the client against MessageRate, and
+// closes the connection (1008) when it is past it.
+func (cn *conn) takeMessage() bool {
+	cfg := &cn.loop.server.cfg
+	if cn.messages.take(cn.lastSeen, cfg.MessageRate, cfg.MessageBurst) {
+		return true
+	}
+	cn.loop.server.stats.RateLimited.Add(1)
+	cn.closeWith(ws.StatusPolicyViolation, "too many messages")
+	return false
 }
 
 // onFrame handles one complete, unmasked frame.
@@ -181,7 +200,9 @@ func (cn *conn) onMessage(op ws.OpCode, payload []byte) {
 	}
 	msg, err := codec.DecodeClientMessage(payload)
 	if err != nil {
-		cn.sendError(msg.Room, errorCode(err), err.Error())
+		// The reply never echoes more than a short prefix of what the
+		// client sent (the error's text quotes a prefix too).
+		cn.sendError(codec.ShortPrefix(msg.Room, maxEchoBytes), errorCode(err), err.Error())
 		return
 	}
 	switch msg.Type {
@@ -207,8 +228,14 @@ func (cn *conn) join(room string, since *stream.ID) {
 		cn.sendError(room, "already_joined", "already watching room "+room)
 		return
 	}
-	if len(cn.subs) >= cn.loop.server.cfg.MaxRooms {
+	cfg := &cn.loop.server.cfg
+	if len(cn.subs) >= cfg.MaxRooms {
 		cn.sendError(room, "too_many_rooms", "this connection watches the most rooms it may")
+		return
+	}
+	if !cn.joins.take(cn.lastSeen, cfg.JoinRate, cfg.JoinBurst) {
+		cn.loop.server.stats.RateLimited.Add(1)
+		cn.sendError(room, "too_many_joins", "too many joins: wait a moment")
 		return
 	}
 	sub := cn.loop.shard.Join(room, cn, cn.enc, since)
@@ -385,6 +412,10 @@ func (cn *conn) release() {
 	cn.subs = nil
 	cn.frag = nil
 }
+
+// maxEchoBytes caps what an error reply repeats of a client's input: the
+// longest valid room name.
+const maxEchoBytes = 64
 
 // errorCode maps a client message error to its wire error code.
 func errorCode(err error) string {

@@ -177,7 +177,9 @@ func TestJoinLeave(t *testing.T) {
 		{`{"type":"join","room":"no spaces"}`, "no spaces", "invalid_room"},
 		{`{"type":"join","room":""}`, "", "invalid_room"},
 		{`{"type":"leave"}`, "", "invalid_room"},
-		{`{"type":"join","room":"` + long + `"}`, long, "invalid_room"},
+		// An error names at most the first 64 bytes of the room.
+		{`{"type":"join","room":"` + long + `"}`, long[:64], "invalid_room"},
+		{`{"type":"join","room":"` + strings.Repeat("y", 4000) + `"}`, strings.Repeat("y", 64), "invalid_room"},
 		{`{"type":"join","room":"d","since":"yesterday"}`, "d", "invalid_since"},
 		{`{"type":"join","room":"d","since":"-1"}`, "d", "invalid_since"},
 		{`{"type":"join","room":"d","since":"1-2-3"}`, "d", "invalid_since"},

@@ -18,6 +18,8 @@ func heartbeatEnv(t *testing.T) *testEnv {
 		PingInterval:  testPingInterval,
 		IdleTimeout:   testIdleTimeout,
 		SweepInterval: 20 * time.Millisecond,
+		// Some tests ping many times a second, past the default rate.
+		MessageRate: 1000,
 	}})
 }
 

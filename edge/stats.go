@@ -26,6 +26,9 @@ type Stats struct {
 	FramesSent    atomic.Uint64
 	FramesSkipped atomic.Uint64
 	SlowClosed    atomic.Uint64
+	// RateLimited counts requests past MessageRate (the connection was
+	// closed) or JoinRate (the join was refused).
+	RateLimited atomic.Uint64
 	// LoopLag records how late each event loop ran its periodic sweep
 	// after OnTick scheduled it, in nanoseconds: how long work waits
 	// for a busy loop.
