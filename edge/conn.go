@@ -59,10 +59,10 @@ type conn struct {
 	// (Config.MessageRate, Config.JoinRate).
 	messages bucket
 	joins    bucket
-	subs        []*fanout.Sub
-	fragOp      ws.OpCode // first opcode of a fragmented message in progress
-	frag        []byte    // its payload so far
-	fragging    bool
+	subs     []*fanout.Sub
+	fragOp   ws.OpCode // first opcode of a fragmented message in progress
+	frag     []byte    // its payload so far
+	fragging bool
 
 	// enc is the hub encoder of the connection's one encoding, chosen at
 	// the upgrade (/ws, with or without permessage-deflate) or by the
