@@ -17,6 +17,10 @@ const (
 	DefaultReadBlock   = 2 * time.Second
 	DefaultRoomLinger  = 30 * time.Second
 	DefaultReplayLimit = 1000
+	// DefaultReplayReads and DefaultReplayCache are discussed in
+	// docs/security.md ("Replays").
+	DefaultReplayReads = 8
+	DefaultReplayCache = 256
 	DefaultIOTimeout   = 5 * time.Second
 	// DefaultOnlineInterval keeps a room's count fresh for its viewers
 	// for the cost of one small frame per viewer every 10 s.
@@ -59,6 +63,15 @@ type Config struct {
 	// since ID; older ones are reported as a gap. Zero means
 	// DefaultReplayLimit.
 	ReplayLimit int
+	// ReplayReads caps the replay reads in flight at once across all
+	// rooms; each room has at most one. Viewers resuming from the same
+	// position of a room share one read. Zero means DefaultReplayReads.
+	ReplayReads int
+	// ReplayCache is how many of each followed room's newest entries are
+	// kept in memory, so that a viewer resuming from a position they
+	// cover is replayed without a stream read. Zero means
+	// DefaultReplayCache; a negative value keeps none.
+	ReplayCache int
 	// IOTimeout bounds each stream call a join makes (finding a room's
 	// newest entry, reading a replay). Zero means DefaultIOTimeout.
 	IOTimeout time.Duration
@@ -99,6 +112,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReplayLimit <= 0 {
 		c.ReplayLimit = DefaultReplayLimit
+	}
+	if c.ReplayReads <= 0 {
+		c.ReplayReads = DefaultReplayReads
+	}
+	if c.ReplayCache == 0 {
+		c.ReplayCache = DefaultReplayCache
 	}
 	if c.IOTimeout <= 0 {
 		c.IOTimeout = DefaultIOTimeout

@@ -163,7 +163,8 @@ func TestLastFailureRetries(t *testing.T) {
 func TestReplayFailureReportsGap(t *testing.T) {
 	t.Parallel()
 	faulty := newFaultyLog(newMemory(0))
-	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, faulty.Memory, faulty, 1)
+	// No replays from memory: this one must read the stream.
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: -1}, faulty.Memory, faulty, 1)
 	keeper := e.viewer(0, e.jsonEnc)
 	e.join(0, "room", keeper, nil)
 	keeper.waitJoined(t)

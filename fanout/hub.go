@@ -31,6 +31,9 @@ type Hub struct {
 	duplicates atomic.Uint64
 	stats      *Stats
 
+	// replays bounds the replay reads in flight (replay.go).
+	replays replayQueue
+
 	mu struct {
 		sync.Mutex
 		rooms    map[string]*room

@@ -41,6 +41,14 @@ type room struct {
 		armed     bool // a flush is scheduled
 		lastFlush time.Time
 
+		// recent holds the newest entries read, for replays from memory;
+		// replays holds the groups of viewers waiting for a replay read
+		// that has not begun, by position, and replaying is set while
+		// one of the room's groups is queued or reading (replay.go).
+		recent    recent
+		replays   map[stream.ID]*replayGroup
+		replaying bool
+
 		// seen maps the CIDs of recent messages to when they were
 		// first read (Unix ns), to drop retried copies.
 		seen       map[string]int64
@@ -120,19 +128,23 @@ func (r *room) start() {
 	r.mu.dispatched = last
 	waiting := r.mu.waiting
 	r.mu.waiting = nil
-	r.mu.Unlock()
+	r.mu.recent.reset(last)
+	var now, gap []*Sub
 	for _, sub := range waiting {
 		switch {
 		case sub.since == nil || *sub.since == last:
-			sub.shard.exec.Execute(func() { sub.activate(nil) })
+			now = append(now, sub)
 		case sub.since.Less(last):
-			go h.replay(sub, *sub.since, last)
+			r.requestReplayLocked(sub, *sub.since)
 		default:
 			// The log holds no such entry: it was reset, or the ID comes
 			// from elsewhere.
-			sub.shard.exec.Execute(func() { sub.activate(&replayed{gap: true}) })
+			gap = append(gap, sub)
 		}
 	}
+	r.mu.Unlock()
+	activateAll(now, &replayed{})
+	activateAll(gap, &replayed{gap: true})
 	h.follow()
 }
 
@@ -144,6 +156,7 @@ func (r *room) push(p *stream.Page) {
 	if n := len(p.Entries); n > 0 {
 		r.mu.cursor = p.Entries[n-1].ID
 	}
+	r.mu.recent.add(p)
 	known := len(r.mu.pending.messages)
 	r.mu.pending.add(p.Entries)
 	h.skipped.Add(uint64(r.mu.pending.skipped))

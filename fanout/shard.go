@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"bytes"
-	"context"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/stream"
@@ -40,7 +39,9 @@ type Sub struct {
 	afterSeq uint64 // batches up to this one predate the subscription
 	live     bool   // false while a replay is being fetched
 	left     bool
-	buffered [][]byte // live frames that arrived during the replay
+	// buffered holds the live frames that arrived during the replay, at
+	// most maxBuffered.
+	buffered []bufferedFrame
 	// waitFor is the since of a viewer that knows entries this hub has
 	// not delivered yet: it waits, not live, for the first batch that
 	// reaches it, and is then replayed up to that batch.
@@ -48,7 +49,21 @@ type Sub struct {
 	// missed is set when Send skipped a frame: the next frame is preceded
 	// by a gap notice.
 	missed bool
+
+	// Guarded by the room's mu.
+	group *replayGroup // the replay the viewer waits for, or nil
 }
+
+// bufferedFrame is a live frame kept for a viewer whose replay is not done.
+type bufferedFrame struct {
+	seq   uint64
+	frame []byte
+}
+
+// maxBuffered caps the live frames kept for a viewer waiting for its
+// replay: past it they are dropped and the viewer is told of a gap, so a
+// replay that waits long in the queue costs no more memory.
+const maxBuffered = 64
 
 // Room returns the name of the subscribed room.
 func (s *Sub) Room() string { return s.room.name }
@@ -67,6 +82,7 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 	created := r == nil
 	if created {
 		r = &room{name: name, hub: h}
+		r.mu.recent.capacity = h.cfg.ReplayCache
 		h.mu.rooms[name] = r
 	}
 	sub.room = r
@@ -75,8 +91,19 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 	r.countLocked(s.index, enc, 1)
 	sub.afterSeq = r.mu.seq
 	ready, dispatched := r.mu.ready, r.mu.dispatched
-	if !ready {
+	var fromMemory *replayed
+	switch {
+	case !ready:
 		r.mu.waiting = append(r.mu.waiting, sub)
+	case since == nil || *since == dispatched:
+	case since.Less(dispatched):
+		if entries, ok := r.mu.recent.span(*since, dispatched); ok {
+			h.stats.ReplaysFromMemory.Add(1)
+			fromMemory = &replayed{throughSeq: sub.afterSeq}
+			fromMemory.messages, fromMemory.deletes = h.visible(entries)
+		} else {
+			r.requestReplayLocked(sub, *since)
+		}
 	}
 	r.mu.Unlock()
 
@@ -90,8 +117,10 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 	case since == nil || *since == dispatched:
 		sub.live = true
 		v.Joined(name)
+	case fromMemory != nil:
+		sub.activate(fromMemory)
 	case since.Less(dispatched):
-		go h.replay(sub, *since, dispatched)
+		// The group's read completes the join.
 	default:
 		sub.waitFor = since
 		go h.checkAhead(sub, *since)
@@ -116,6 +145,7 @@ func (s *Shard) Leave(sub *Sub) {
 	}
 	r := sub.room
 	r.mu.Lock()
+	r.leaveGroupLocked(sub)
 	r.countLocked(s.index, sub.enc, -1)
 	for i, w := range r.mu.waiting {
 		if w == sub {
@@ -178,9 +208,16 @@ func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte, in
 			since := *sub.waitFor
 			sub.waitFor = nil
 			sub.afterSeq = seq
-			go s.hub.replay(sub, since, last)
+			r.mu.Lock()
+			r.requestReplayLocked(sub, since)
+			r.mu.Unlock()
 		case !sub.live:
-			sub.buffered = append(sub.buffered, bytes.Clone(frames[sub.enc]))
+			if len(sub.buffered) == maxBuffered {
+				clear(sub.buffered)
+				sub.buffered = sub.buffered[:0]
+				sub.missed = true
+			}
+			sub.buffered = append(sub.buffered, bufferedFrame{seq: seq, frame: bytes.Clone(frames[sub.enc])})
 		default:
 			if sub.send(frames[sub.enc]) {
 				sent++
@@ -217,87 +254,4 @@ func (sub *Sub) send(frame []byte) bool {
 	}
 	sub.missed = !sub.viewer.Send(frame)
 	return !sub.missed
-}
-
-// checkAhead handles a join whose since is newer than what the room has
-// delivered: when the log has no such entry (it was reset, or the ID is
-// from elsewhere) the viewer is told of a gap and goes live at once;
-// otherwise deliver replays the viewer when a batch reaches since.
-func (h *Hub) checkAhead(sub *Sub, since stream.ID) {
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.IOTimeout)
-	last, err := h.log.Last(ctx, sub.room.name)
-	cancel()
-	if err == nil && !last.Less(since) {
-		return
-	}
-	if err != nil {
-		h.stats.ReadErrors.Add(1)
-		h.logger.Warn("fanout: cannot check a join's since; reporting a gap", "room", sub.room.name, "err", err)
-	}
-	sub.shard.exec.Execute(func() {
-		if sub.waitFor == nil {
-			return // a batch reached since meanwhile
-		}
-		sub.waitFor = nil
-		sub.activate(&replayed{gap: true})
-	})
-}
-
-// replay reads what the stream holds after since, up to through (the last
-// entry dispatched before the subscription), and hands it to the viewer's
-// executor. It runs on its own goroutine: it does I/O.
-func (h *Hub) replay(sub *Sub, since, through stream.ID) {
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.IOTimeout)
-	page, err := h.log.Range(ctx, stream.Query{
-		Room: sub.room.name, After: since, Through: through,
-		Limit: h.cfg.ReplayLimit, Newest: true,
-	})
-	cancel()
-	if err != nil {
-		h.stats.ReadErrors.Add(1)
-		h.logger.Warn("fanout: replay failed; reporting a gap", "room", sub.room.name, "err", err)
-		page = stream.Page{Room: sub.room.name, Gap: true}
-	}
-	messages, deletes, skipped := codec.Visible(items(page.Entries))
-	h.skipped.Add(uint64(skipped))
-	rp := &replayed{messages: messages, deletes: deletes, gap: page.Gap}
-	sub.shard.exec.Execute(func() { sub.activate(rp) })
-}
-
-// replayed is what a joining viewer is sent before the live batches.
-type replayed struct {
-	messages []codec.Item
-	deletes  []string
-	gap      bool
-}
-
-// activate makes sub live: it reports the join, sends the replay in frames
-// of at most MaxBatch messages (the deletes with the last), then the live
-// frames gathered meanwhile.
-func (sub *Sub) activate(rp *replayed) {
-	if sub.left || sub.live {
-		return
-	}
-	s := sub.shard
-	sub.live = true
-	sub.viewer.Joined(sub.room.name)
-	if rp != nil && (len(rp.messages) > 0 || len(rp.deletes) > 0 || rp.gap) {
-		_, encoders := s.hub.snapshot()
-		enc := encoders[sub.enc]
-		messages, gap := rp.messages, rp.gap
-		for first := true; first || len(messages) > 0; first = false {
-			n := min(len(messages), s.hub.cfg.MaxBatch)
-			b := codec.Batch{Room: sub.room.name, Items: messages[:n], Gap: gap}
-			if n == len(messages) {
-				b.Deletes = rp.deletes
-			}
-			s.scratch = enc.AppendBatch(s.scratch[:0], &b)
-			sub.send(s.scratch)
-			messages, gap = messages[n:], false
-		}
-	}
-	for _, f := range sub.buffered {
-		sub.send(f)
-	}
-	sub.buffered = nil
 }

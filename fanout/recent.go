@@ -1,0 +1,72 @@
+package fanout
+
+import "github.com/danmu-dev/danmu/stream"
+
+// recent holds a room's newest stream entries as read, so that a viewer
+// resuming from a recent position (a reconnect, a rolling deploy) is
+// replayed from memory: no stream read, no goroutine. It is guarded by its
+// room's mu.
+type recent struct {
+	// entries are the newest entries read, oldest first; every entry of
+	// the stream after from and through the last of them is here.
+	entries []stream.Entry
+	from    stream.ID
+	// capacity is how many entries it keeps (Config.ReplayCache).
+	capacity int
+}
+
+// reset empties the ring: from now on it holds what follows after.
+func (rc *recent) reset(after stream.ID) {
+	clear(rc.entries)
+	rc.entries = rc.entries[:0]
+	rc.from = after
+}
+
+// add appends the entries of a page read after the ring's newest entry.
+// A page with a gap (trimmed, or the log was reset) breaks the run: the
+// ring starts again after the page.
+func (rc *recent) add(p *stream.Page) {
+	n := len(p.Entries)
+	if n == 0 || rc.capacity <= 0 {
+		return
+	}
+	if p.Gap {
+		rc.reset(p.Entries[n-1].ID)
+		return
+	}
+	rc.entries = append(rc.entries, p.Entries...)
+	if over := len(rc.entries) - rc.capacity; over > 0 {
+		rc.from = rc.entries[over-1].ID
+		if len(rc.entries) >= 2*rc.capacity {
+			// Move the kept entries to the front so that the array
+			// does not grow without bound.
+			kept := copy(rc.entries, rc.entries[over:])
+			clear(rc.entries[kept:])
+			rc.entries = rc.entries[:kept]
+		} else {
+			rc.entries = rc.entries[over:]
+		}
+	}
+}
+
+// span returns the entries after since through through, and whether the
+// ring holds all of them. The result aliases the ring: copy it before the
+// room's mu is released.
+func (rc *recent) span(since, through stream.ID) ([]stream.Entry, bool) {
+	newest := rc.from
+	if n := len(rc.entries); n > 0 {
+		newest = rc.entries[n-1].ID
+	}
+	if rc.capacity <= 0 || since.Less(rc.from) || newest.Less(through) {
+		return nil, false
+	}
+	start := 0
+	for start < len(rc.entries) && !since.Less(rc.entries[start].ID) {
+		start++
+	}
+	end := start
+	for end < len(rc.entries) && !through.Less(rc.entries[end].ID) {
+		end++
+	}
+	return rc.entries[start:end], true
+}

@@ -1,0 +1,158 @@
+package fanout_test
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// TestReplayFromMemory: a viewer resuming from a position the room's recent
+// entries cover is replayed with no stream read; one resuming from further
+// back than ReplayCache is read from the stream. Both get exactly what
+// followed their position.
+func TestReplayFromMemory(t *testing.T) {
+	t.Parallel()
+	faulty := newFaultyLog(newMemory(0))
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: 4}, faulty.Memory, faulty, 1)
+	keeper := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", keeper, nil)
+	keeper.waitJoined(t)
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, e.append("room", i))
+	}
+	keeper.waitIDs(t, 10)
+
+	recent := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", recent, parseID(t, ids[7]))
+	if got := recent.waitIDs(t, 2); !slices.Equal(got, ids[8:]) {
+		t.Errorf("replay from memory: %s", diffIDs(got, ids[8:]))
+	}
+	st := e.hub.Stats()
+	if st.ReplaysFromMemory.Load() != 1 || st.ReplayReads.Load() != 0 {
+		t.Errorf("from memory %d, reads %d; want 1 and 0", st.ReplaysFromMemory.Load(), st.ReplayReads.Load())
+	}
+
+	old := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", old, parseID(t, ids[2]))
+	if got := old.waitIDs(t, 7); !slices.Equal(got, ids[3:]) {
+		t.Errorf("replay from the stream: %s", diffIDs(got, ids[3:]))
+	}
+	if st.ReplayReads.Load() != 1 {
+		t.Errorf("reads %d; want 1 for a position older than the cache", st.ReplayReads.Load())
+	}
+}
+
+// TestReplaysShareOneRead: viewers of a room resuming from the same
+// position while a read is in flight wait for the room's next read and all
+// share it: a room has one read in flight at a time, and 20 viewers cost
+// two reads, not 20.
+func TestReplaysShareOneRead(t *testing.T) {
+	t.Parallel()
+	faulty := newFaultyLog(newMemory(0))
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: -1}, faulty.Memory, faulty, 2)
+	keeper := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", keeper, nil)
+	keeper.waitJoined(t)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, e.append("room", i))
+	}
+	keeper.waitIDs(t, 5)
+
+	faulty.holdRange.Store(true)
+	first := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", first, &stream.ID{})
+	<-faulty.rangeEntered
+	var viewers []*viewer
+	for i := range 20 {
+		v := e.viewer(i%2, e.jsonEnc)
+		e.join(i%2, "room", v, &stream.ID{})
+		viewers = append(viewers, v)
+	}
+	select {
+	case <-faulty.rangeEntered:
+		t.Fatal("a second read of the room began while the first was in flight")
+	case <-time.After(20 * time.Millisecond):
+	}
+	faulty.release()
+	for i, v := range append(viewers, first) {
+		if got := v.waitIDs(t, 5); !slices.Equal(got, ids) {
+			t.Errorf("viewer %d: %s", i, diffIDs(got, ids))
+		}
+	}
+	if got := e.hub.Stats().ReplayReads.Load(); got != 2 {
+		t.Errorf("ReplayReads = %d; want 2 (the first viewer's, then one for the 20)", got)
+	}
+}
+
+// TestReplayReadsBounded: replays of many rooms at once never have more
+// than ReplayReads stream reads in flight; the rest wait in the queue and
+// are all served.
+func TestReplayReadsBounded(t *testing.T) {
+	t.Parallel()
+	faulty := newFaultyLog(newMemory(0))
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: -1, ReplayReads: 2}, faulty.Memory, faulty, 1)
+	const rooms = 6
+	for i := range rooms {
+		room := "r" + strconv.Itoa(i)
+		keeper := e.viewer(0, e.jsonEnc)
+		e.join(0, room, keeper, nil)
+		keeper.waitJoined(t)
+		e.append(room, i)
+		keeper.waitIDs(t, 1)
+	}
+	faulty.holdRange.Store(true)
+	var viewers []*viewer
+	for i := range rooms {
+		v := e.viewer(0, e.jsonEnc)
+		e.join(0, "r"+strconv.Itoa(i), v, &stream.ID{})
+		viewers = append(viewers, v)
+	}
+	<-faulty.rangeEntered
+	<-faulty.rangeEntered
+	select {
+	case <-faulty.rangeEntered:
+		t.Fatal("a third read began with ReplayReads 2")
+	case <-time.After(20 * time.Millisecond):
+	}
+	faulty.release()
+	for _, v := range viewers {
+		v.waitIDs(t, 1)
+	}
+}
+
+// TestLeavingCancelsTheRead: when every viewer waiting for a read leaves,
+// the read is cancelled and nobody is sent anything.
+func TestLeavingCancelsTheRead(t *testing.T) {
+	t.Parallel()
+	faulty := newFaultyLog(newMemory(0))
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: -1}, faulty.Memory, faulty, 1)
+	keeper := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", keeper, nil)
+	keeper.waitJoined(t)
+	e.append("room", 0)
+	keeper.waitIDs(t, 1)
+
+	faulty.holdRange.Store(true)
+	v := e.viewer(0, e.jsonEnc)
+	e.leave(0, e.join(0, "room", v, &stream.ID{}))
+	select {
+	case <-faulty.rangeEntered:
+		// The read began before the leave: the leave must cancel it.
+		select {
+		case <-faulty.rangeReturned:
+		case <-time.After(waitTimeout):
+			t.Fatal("the read of a replay nobody waits for was not cancelled")
+		}
+	case <-time.After(20 * time.Millisecond):
+		// The group was dropped before its read began.
+	}
+	if frames, joined := v.state(); len(frames) != 0 || len(joined) != 0 {
+		t.Errorf("a viewer that left got frames %q and Joined %q", frames, joined)
+	}
+}
