@@ -10,6 +10,21 @@ import (
 	"github.com/danmu-dev/danmu/stream"
 )
 
+// followed makes room followed, with a viewer that stays, and appends n
+// messages to it, returning their IDs once the viewer has them.
+func (e *env) followed(t *testing.T, room string, n int) []string {
+	t.Helper()
+	keeper := e.viewer(0, e.jsonEnc)
+	e.join(0, room, keeper, nil)
+	keeper.waitJoined(t)
+	var ids []string
+	for i := range n {
+		ids = append(ids, e.append(room, i))
+	}
+	keeper.waitIDs(t, n)
+	return ids
+}
+
 // TestReplayFromMemory: a viewer resuming from a position the room's recent
 // entries cover is replayed with no stream read; one resuming from further
 // back than ReplayCache is read from the stream. Both get exactly what
@@ -18,14 +33,7 @@ func TestReplayFromMemory(t *testing.T) {
 	t.Parallel()
 	faulty := newFaultyLog(newMemory(0))
 	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: 4}, faulty.Memory, faulty, 1)
-	keeper := e.viewer(0, e.jsonEnc)
-	e.join(0, "room", keeper, nil)
-	keeper.waitJoined(t)
-	var ids []string
-	for i := range 10 {
-		ids = append(ids, e.append("room", i))
-	}
-	keeper.waitIDs(t, 10)
+	ids := e.followed(t, "room", 10)
 
 	recent := e.viewer(0, e.jsonEnc)
 	e.join(0, "room", recent, parseID(t, ids[7]))
@@ -55,14 +63,7 @@ func TestReplaysShareOneRead(t *testing.T) {
 	t.Parallel()
 	faulty := newFaultyLog(newMemory(0))
 	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: -1}, faulty.Memory, faulty, 2)
-	keeper := e.viewer(0, e.jsonEnc)
-	e.join(0, "room", keeper, nil)
-	keeper.waitJoined(t)
-	var ids []string
-	for i := range 5 {
-		ids = append(ids, e.append("room", i))
-	}
-	keeper.waitIDs(t, 5)
+	ids := e.followed(t, "room", 5)
 
 	faulty.holdRange.Store(true)
 	first := e.viewer(0, e.jsonEnc)
@@ -99,12 +100,7 @@ func TestReplayReadsBounded(t *testing.T) {
 	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: -1, ReplayReads: 2}, faulty.Memory, faulty, 1)
 	const rooms = 6
 	for i := range rooms {
-		room := "r" + strconv.Itoa(i)
-		keeper := e.viewer(0, e.jsonEnc)
-		e.join(0, room, keeper, nil)
-		keeper.waitJoined(t)
-		e.append(room, i)
-		keeper.waitIDs(t, 1)
+		e.followed(t, "r"+strconv.Itoa(i), 1)
 	}
 	faulty.holdRange.Store(true)
 	var viewers []*viewer
@@ -132,11 +128,7 @@ func TestLeavingCancelsTheRead(t *testing.T) {
 	t.Parallel()
 	faulty := newFaultyLog(newMemory(0))
 	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReplayCache: -1}, faulty.Memory, faulty, 1)
-	keeper := e.viewer(0, e.jsonEnc)
-	e.join(0, "room", keeper, nil)
-	keeper.waitJoined(t)
-	e.append("room", 0)
-	keeper.waitIDs(t, 1)
+	e.followed(t, "room", 1)
 
 	faulty.holdRange.Store(true)
 	v := e.viewer(0, e.jsonEnc)
