@@ -94,3 +94,18 @@ func TestStoredCID(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRetryKey finds the key of a stored message that fan-out
+// de-duplicates retried copies by.
+func BenchmarkRetryKey(b *testing.B) {
+	data, err := EncodeStored(Message{Prio: 1, CID: "c-1700000000000-7", UID: "u1234567", Name: "viewer", Text: "弾幕コメント", Color: DefaultColor, Mode: ModeScroll, TS: 1700000000000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if StoredCID(data) == nil {
+			b.Fatal("no key")
+		}
+	}
+}
