@@ -13,6 +13,7 @@ import (
 // answer is what the HTTP API answered to one request.
 type answer struct {
 	status int
+	id     string // of a stored comment
 	code   string
 	header http.Header
 }
@@ -43,7 +44,7 @@ func send(t testing.TB, addr, method, path, token, body string) answer {
 		} `json:"error"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&e)
-	return answer{status: resp.StatusCode, code: e.Error.Code, header: resp.Header}
+	return answer{status: resp.StatusCode, id: e.ID, code: e.Error.Code, header: resp.Header}
 }
 
 func (a answer) is(status int, code string) bool { return a.status == status && a.code == code }
