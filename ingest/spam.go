@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -13,7 +14,7 @@ import (
 // the window: the first post of a text claims it for the window. Texts are
 // compared folded (see fold) and without spaces, so "Hello" and
 // "ＨＥＬＬＯ " count as the same. Admins pass freely, and so does the retry
-// of a post with the same cid.
+// of a post: the same user's post with the same cid (codec.RetryKey).
 type spamHook struct {
 	builtin
 	store  policy.Store
@@ -26,12 +27,13 @@ func (h spamHook) Before(ctx context.Context, c *Comment) error {
 	if c.User.Admin() {
 		return nil
 	}
-	if c.Message.CID != "" {
+	if key := codec.RetryKey(&c.Message); key != "" {
 		// A retry of a post (same user, same cid) is not a repeat: the
 		// first attempt may have claimed the text and still failed, and
-		// fan-out drops the copy if both were stored.
-		retry := "spam-cid:" + c.User.ID + ":" + c.Message.CID
-		left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: retry}, h.window)
+		// readers drop the copy if both were stored. The key is the one
+		// readers use, so a post that passes here as a retry is one they
+		// take for a copy, and another user's cid never counts.
+		left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: "spam-cid:" + key}, h.window)
 		if err != nil {
 			return err
 		}
