@@ -30,8 +30,8 @@ type Message struct {
 // JSON is the sonic configuration used for everything danmu decodes or
 // encodes. ValidateString rejects raw control characters in strings, but
 // sonic replaces invalid UTF-8 with U+FFFD rather than failing: callers
-// check utf8.Valid on input first (see PITFALLS.md, sonic). Unmarshal
-// copies its input, so decoded strings never alias a reused buffer
+// check utf8.Valid on input first. Unmarshal copies its input, so
+// decoded strings never alias a reused buffer
 // (TestDecodeClientMessageCopies).
 var JSON = sonic.Config{ValidateString: true}.Froze()
 
