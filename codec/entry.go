@@ -51,32 +51,6 @@ func ParseControl(data []byte) (Control, error) {
 	return c, nil
 }
 
-// StoredCID returns the CID of a stored message, found by its position
-// (the first key, or the second after "prio") without decoding, or nil.
-// The result aliases stored.
-func StoredCID(stored []byte) []byte {
-	rest := stored
-	if bytes.HasPrefix(rest, []byte(prioPrefix)) {
-		i := bytes.IndexByte(rest, ',')
-		if i < 0 {
-			return nil
-		}
-		rest = rest[i+1:]
-	} else if len(rest) > 0 {
-		rest = rest[1:]
-	}
-	const key = `"cid":"`
-	if !bytes.HasPrefix(rest, []byte(key)) {
-		return nil
-	}
-	rest = rest[len(key):]
-	end := bytes.IndexByte(rest, '"')
-	if end <= 0 {
-		return nil
-	}
-	return rest[:end]
-}
-
 // IsPriority reports whether a stored message has a priority above zero,
 // from its first key alone (see Message.Prio).
 func IsPriority(stored []byte) bool {

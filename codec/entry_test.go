@@ -68,29 +68,3 @@ func FuzzParseControl(f *testing.F) {
 		}
 	})
 }
-
-func TestStoredCID(t *testing.T) {
-	tests := []struct {
-		m    Message
-		want string
-	}{
-		{Message{Text: "x"}, ""},
-		{Message{CID: "c-1", Text: "x"}, "c-1"},
-		{Message{Prio: 12, CID: "abc.def", Text: "x"}, "abc.def"},
-		{Message{Prio: 3, Text: "x"}, ""},
-	}
-	for _, tt := range tests {
-		data, err := EncodeStored(tt.m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := string(StoredCID(data)); got != tt.want {
-			t.Errorf("StoredCID(%s) = %q; want %q", data, got, tt.want)
-		}
-	}
-	for _, in := range []string{``, `{`, `{"prio":1`, `{"cid":"`, `{"cid":""}`, `{"uid":"a","cid":"b"}`} {
-		if got := StoredCID([]byte(in)); got != nil {
-			t.Errorf("StoredCID(%q) = %q; want nil", in, got)
-		}
-	}
-}

@@ -14,9 +14,10 @@ type Message struct {
 	// first in the stored form so fan-out can see it without decoding.
 	Prio int `json:"prio,omitempty"`
 	// CID is the client's own id for the comment: a client that retries
-	// a POST after an ambiguous failure sends the same CID, and fan-out
-	// delivers only the first stored copy (within its de-duplication
-	// window). It follows Prio in the stored form, again for fan-out.
+	// a POST after an ambiguous failure sends the same CID, and readers
+	// show only the first stored copy of the author's (UID's) post with
+	// that CID (see RetryKey). CID and UID follow Prio in the stored
+	// form, again for fan-out.
 	CID   string `json:"cid,omitempty"`
 	UID   string `json:"uid"`
 	Name  string `json:"name"`
@@ -29,8 +30,8 @@ type Message struct {
 // JSON is the sonic configuration used for everything danmu decodes or
 // encodes. ValidateString rejects raw control characters in strings, but
 // sonic replaces invalid UTF-8 with U+FFFD rather than failing: callers
-// check utf8.Valid on input first (see PITFALLS.md, sonic). Unmarshal
-// copies its input, so decoded strings never alias a reused buffer
+// check utf8.Valid on input first. Unmarshal copies its input, so
+// decoded strings never alias a reused buffer
 // (TestDecodeClientMessageCopies).
 var JSON = sonic.Config{ValidateString: true}.Froze()
 

@@ -32,21 +32,32 @@ const (
 const DefaultColor = "#ffffff"
 
 // ValidRoom reports whether room is 1–64 characters of [A-Za-z0-9_.:-].
-func ValidRoom(room string) bool {
-	if len(room) == 0 || len(room) > MaxRoomLen {
+// User ids and cids follow the same rule.
+func ValidRoom(room string) bool { return validID(room) }
+
+// validID is ValidRoom for a string or a byte slice, which it does not
+// copy. Fan-out runs it on the cid and uid of every message it reads
+// (StoredRetryKey), hence the table.
+func validID[T string | []byte](id T) bool {
+	if len(id) == 0 || len(id) > MaxRoomLen {
 		return false
 	}
-	for i := 0; i < len(room); i++ {
-		c := room[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
-			c == '_', c == '.', c == ':', c == '-':
-		default:
+	for i := 0; i < len(id); i++ {
+		if !idBytes[id[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// idBytes marks the bytes of [A-Za-z0-9_.:-].
+var idBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '.' || c == ':' || c == '-'
+	}
+	return t
+}()
 
 // CheckText validates a comment's text: valid UTF-8, 1 to maxRunes runes,
 // and no control characters (newlines and tabs included: a comment is one

@@ -45,14 +45,14 @@ func Visible(items []Item) (messages []Item, deletes []string, skipped int) {
 			skipped++
 			continue
 		}
-		if cid := StoredCID(it.Stored); cid != nil {
-			if seen[string(cid)] {
+		if key := StoredRetryKey(it.Stored); key != nil {
+			if seen[string(key)] {
 				continue
 			}
 			if seen == nil {
 				seen = make(map[string]bool)
 			}
-			seen[string(cid)] = true
+			seen[string(key)] = true
 		}
 		messages = append(messages, it)
 	}

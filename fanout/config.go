@@ -78,8 +78,9 @@ type Config struct {
 	// OnlineInterval is how often viewers are sent their rooms' viewer
 	// counts. Zero means DefaultOnlineInterval.
 	OnlineInterval time.Duration
-	// DedupWindow is how long a message's CID is remembered to drop the
-	// copies a retried POST stored. Zero means DefaultDedupWindow.
+	// DedupWindow is how long a message's retry key (its author's uid and
+	// cid) is remembered to drop the copies a retried POST stored. Zero
+	// means DefaultDedupWindow.
 	DedupWindow time.Duration
 	// Counter gives the counts sent every OnlineInterval. Nil means this
 	// hub's own viewers: right for a single node, while a fleet counts

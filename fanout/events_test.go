@@ -238,8 +238,9 @@ func TestPriorityFirstAndNeverDropped(t *testing.T) {
 	}
 }
 
-// TestRetriedCopiesDropped stores a message twice under one CID, as a
-// retried POST can: viewers get it once, live and in a replay.
+// TestRetriedCopiesDropped stores a message twice under one author's cid,
+// as a retried POST can: viewers get it once, live and in a replay. Another
+// author's message with the same cid is no copy: viewers get it too.
 func TestRetriedCopiesDropped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, newMemory(0), nil, 1)
@@ -247,9 +248,9 @@ func TestRetriedCopiesDropped(t *testing.T) {
 	e.join(0, "room", v, nil)
 	v.waitJoined(t)
 	before := e.append("room", 0)
-	e.appendRaw("room", []byte(`{"cid":"retry-1","n":1}`))
-	e.appendRaw("room", []byte(`{"cid":"retry-1","n":1}`))
-	e.appendRaw("room", []byte(`{"cid":"other","n":2}`))
+	e.appendRaw("room", []byte(`{"cid":"retry-1","uid":"alice","n":1}`))
+	e.appendRaw("room", []byte(`{"cid":"retry-1","uid":"alice","n":1}`))
+	e.appendRaw("room", []byte(`{"cid":"retry-1","uid":"bob","n":2}`))
 	last := e.append("room", 3)
 	v.waitLast(t, last)
 	var got []int

@@ -123,6 +123,7 @@ type msg struct {
 	ID   string `json:"id"`
 	Prio int    `json:"prio"`
 	CID  string `json:"cid"`
+	UID  string `json:"uid"`
 	N    int    `json:"n"`
 }
 

@@ -49,8 +49,9 @@ type room struct {
 		replays   map[stream.ID]*replayGroup
 		replaying bool
 
-		// seen maps the CIDs of recent messages to when they were
-		// first read (Unix ns), to drop retried copies.
+		// seen maps the retry keys of recent messages (their author's
+		// uid and cid, see codec.StoredRetryKey) to when they were first
+		// read (Unix ns), to drop retried copies.
 		seen       map[string]int64
 		seenPruned int64
 
@@ -182,8 +183,8 @@ func (r *room) push(p *stream.Page) {
 }
 
 // dropRetriesLocked removes from the pending messages after index from
-// those whose CID was already read within DedupWindow: the stored copies
-// of a retried POST (see codec.Message.CID).
+// those whose retry key was already read within DedupWindow: the stored
+// copies of a retried POST by the same author (see codec.StoredRetryKey).
 func (r *room) dropRetriesLocked(from int) {
 	h := r.hub
 	messages := r.mu.pending.messages
@@ -191,23 +192,23 @@ func (r *room) dropRetriesLocked(from int) {
 	now := time.Now().UnixNano()
 	window := int64(h.cfg.DedupWindow)
 	for _, e := range messages[from:] {
-		if cid := codec.StoredCID(e.Data); cid != nil {
-			if first, ok := r.mu.seen[string(cid)]; ok && now-first < window {
+		if key := codec.StoredRetryKey(e.Data); key != nil {
+			if first, ok := r.mu.seen[string(key)]; ok && now-first < window {
 				h.duplicates.Add(1)
 				continue
 			}
 			if r.mu.seen == nil {
 				r.mu.seen = make(map[string]int64)
 			}
-			r.mu.seen[string(cid)] = now
+			r.mu.seen[string(key)] = now
 		}
 		kept = append(kept, e)
 	}
 	r.mu.pending.messages = kept
 	if len(r.mu.seen) > 0 && now-r.mu.seenPruned > window {
-		for cid, first := range r.mu.seen {
+		for key, first := range r.mu.seen {
 			if now-first >= window {
-				delete(r.mu.seen, cid)
+				delete(r.mu.seen, key)
 			}
 		}
 		r.mu.seenPruned = now

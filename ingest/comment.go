@@ -29,9 +29,9 @@ type commentBody struct {
 
 // decodeComment decodes and validates a posted body into a Message without
 // ID or TS. It checks that the whole body is UTF-8 before decoding, unknown
-// fields and keys included, because sonic passes invalid UTF-8 through
-// (PITFALLS.md, sonic). Every field kept is validated after unescaping,
-// since an escape such as "\u0000" decodes to a control character.
+// fields and keys included, because sonic passes invalid UTF-8 through.
+// Every field kept is validated after unescaping, since an escape such as
+// "\u0000" decodes to a control character.
 func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, *Error) {
 	if len(body) > cfg.MaxBodyBytes {
 		return codec.Message{}, errs.bodyTooLarge

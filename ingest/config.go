@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/danmu-dev/danmu/auth"
@@ -91,11 +92,21 @@ type Config struct {
 	// Filter is the sensitive-word filter for text and name. Nil means none.
 	Filter *Filter
 	// ClientIPHeader names a request header holding the client address,
-	// set by a reverse proxy in front of this server (X-Real-IP, or
-	// X-Forwarded-For, of which the last address is used). Empty means the
+	// set by the reverse proxies in front of this server: X-Forwarded-For,
+	// or a header of one address such as X-Real-IP. Empty means the
 	// address of the TCP peer. Set it only behind such a proxy: clients
-	// can send the header themselves.
+	// can send the header themselves. Which address of the header is the
+	// client's depends on TrustedProxies.
 	ClientIPHeader string
+	// TrustedProxies are the addresses of the reverse proxies in front of
+	// this server. The header is then believed only from them, and the
+	// client is the right-most address in it, across all its lines, that
+	// is not a trusted proxy. Empty means the TCP peer is taken for the
+	// one proxy in front, whoever it is: the client is the right-most
+	// address of the header, the one that proxy added. A value that is
+	// not an address ends the search: the client is then the nearest
+	// address found before it. Unused without ClientIPHeader.
+	TrustedProxies []netip.Prefix
 	// HookTimeout bounds the hook chain of one post, Before and After
 	// each: a chain that takes longer gets 503 unavailable. Default 2s.
 	HookTimeout time.Duration

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func TestConfigDefaults(t *testing.T) {
 		MaxSlowMode:     time.Hour,
 		MaxBan:          365 * 24 * time.Hour,
 	}
-	if got := (Config{}).withDefaults(); got != want {
+	if got := (Config{}).withDefaults(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Config{}.withDefaults() = %+v; want %+v", got, want)
 	}
 	negative := Config{MaxTextRunes: -1, MaxBodyBytes: -1, AppendTimeout: -time.Second, HistoryLimit: -1}

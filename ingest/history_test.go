@@ -149,7 +149,7 @@ func TestHistoryLeavesOutDeleted(t *testing.T) {
 		ids = append(ids, id)
 	}
 	for range 2 { // a retried POST stored twice is listed once
-		if _, err := mem.Append(ctx, "r", []byte(`{"cid":"x","text":"d"}`)); err != nil {
+		if _, err := mem.Append(ctx, "r", []byte(`{"cid":"x","uid":"u1","text":"d"}`)); err != nil {
 			t.Fatal(err)
 		}
 	}

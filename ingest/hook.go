@@ -48,7 +48,8 @@ type Comment struct {
 	Message codec.Message
 	// User is the poster, set by the auth hook.
 	User User
-	// ClientIP is the poster's address (see Config.ClientIPHeader).
+	// ClientIP is the poster's address (see Config.ClientIPHeader and
+	// Config.TrustedProxies).
 	ClientIP netip.Addr
 
 	// token is the bearer token sent with the post, read by the auth hook

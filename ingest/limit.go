@@ -1,12 +1,10 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"net/netip"
 
 	"github.com/danmu-dev/danmu/policy"
-	"github.com/valyala/fasthttp"
 )
 
 // limitHook takes a token from the poster's user, client address and room
@@ -54,21 +52,4 @@ func addressKey(addr netip.Addr) string {
 		}
 	}
 	return addr.String()
-}
-
-// clientIP returns the address of the client: from Config.ClientIPHeader
-// when it is set and holds one (the last of a comma-separated list, the
-// one the proxy in front added), else the TCP peer's.
-func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
-	if s.cfg.ClientIPHeader != "" {
-		value := ctx.Request.Header.Peek(s.cfg.ClientIPHeader)
-		if i := bytes.LastIndexByte(value, ','); i >= 0 {
-			value = value[i+1:]
-		}
-		if addr, err := netip.ParseAddr(string(bytes.TrimSpace(value))); err == nil {
-			return addr.Unmap()
-		}
-	}
-	addr, _ := netip.AddrFromSlice(ctx.RemoteIP())
-	return addr.Unmap()
 }

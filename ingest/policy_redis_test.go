@@ -140,6 +140,10 @@ func (unreachablePolicy) Claim(ctx context.Context, key policy.Key, ttl time.Dur
 	return 0, policy.ErrUnavailable
 }
 
+func (unreachablePolicy) Marked(ctx context.Context, key policy.Key) (time.Duration, error) {
+	return 0, policy.ErrUnavailable
+}
+
 func (unreachablePolicy) SetSlowMode(ctx context.Context, room string, interval time.Duration) error {
 	return policy.ErrUnavailable
 }

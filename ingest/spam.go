@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -13,7 +14,8 @@ import (
 // the window: the first post of a text claims it for the window. Texts are
 // compared folded (see fold) and without spaces, so "Hello" and
 // "ＨＥＬＬＯ " count as the same. Admins pass freely, and so does the retry
-// of a post with the same cid.
+// of a post that passed: the same user's post with the same cid
+// (codec.RetryKey) and the same text.
 type spamHook struct {
 	builtin
 	store  policy.Store
@@ -26,32 +28,39 @@ func (h spamHook) Before(ctx context.Context, c *Comment) error {
 	if c.User.Admin() {
 		return nil
 	}
-	if c.Message.CID != "" {
-		// A retry of a post (same user, same cid) is not a repeat: the
-		// first attempt may have claimed the text and still failed, and
-		// fan-out drops the copy if both were stored.
-		retry := "spam-cid:" + c.User.ID + ":" + c.Message.CID
-		left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: retry}, h.window)
-		if err != nil {
-			return err
-		}
-		if left > 0 {
-			return nil
-		}
+	sum := strconv.AppendUint(make([]byte, 0, 16), textSum(c.Message.Text), 36)
+	left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: "spam:" + c.User.ID + ":" + string(sum)}, h.window)
+	if err != nil {
+		return err
 	}
-	name := make([]byte, 0, 96)
-	name = append(name, "spam:"...)
-	name = append(name, c.User.ID...)
-	name = append(name, ':')
-	name = strconv.AppendUint(name, textSum(c.Message.Text), 36)
-	left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: string(name)}, h.window)
+	key := codec.RetryKey(&c.Message)
+	if key == "" {
+		if left > 0 {
+			return errSpam.WithRetryAfter(left)
+		}
+		return nil
+	}
+	// A post that passes marks its key and text as passed, so that its
+	// retries pass: the first attempt may have claimed the text and
+	// still failed, and readers drop the copy if both were stored. Only
+	// a post that passed marks it, so retrying a refused post, or putting
+	// the cid of an earlier post on a repeated text, gets nowhere. The key
+	// is the one readers use, so another user's cid never counts. (Two
+	// attempts of one post at once may see the text claimed and no mark
+	// yet: the second is then refused, which errs on the safe side.)
+	passed := policy.Key{Room: c.Room, Name: "spam-cid:" + key + ":" + string(sum)}
+	if left == 0 {
+		_, err := h.store.Claim(ctx, passed, h.window)
+		return err
+	}
+	retry, err := h.store.Marked(ctx, passed)
 	switch {
 	case err != nil:
 		return err
-	case left > 0:
-		return errSpam.WithRetryAfter(left)
+	case retry > 0:
+		return nil
 	}
-	return nil
+	return errSpam.WithRetryAfter(left)
 }
 
 // textSum is the 64-bit FNV-1a hash of text's folded runes, spaces left

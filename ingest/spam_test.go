@@ -43,6 +43,39 @@ func TestSpamLetsRetriesThrough(t *testing.T) {
 	checkError(t, "repeat with a new cid", r, http.StatusTooManyRequests, CodeSpam)
 }
 
+// TestSpamRefusedStaysRefused: a repeat refused as spam is refused again
+// when retried with its cid, and an old cid does not make a new text a
+// retry.
+func TestSpamRefusedStaysRefused(t *testing.T) {
+	ts := startServer(t, authConfig(t, Config{SpamWindow: time.Minute}), newMemory(), nil, nil)
+	u1 := mint(t, "u1", "", "")
+	ts.postAs(t, "r", u1, `{"text":"Hello","cid":"c1"}`)
+	ts.postAs(t, "r", u1, `{"text":"Other","cid":"c2"}`)
+	for _, body := range []string{
+		`{"text":"Hello","cid":"c3"}`,
+		`{"text":"Hello","cid":"c3"}`, // the refused post, retried
+		`{"text":"Hello","cid":"c2"}`, // a cid that passed with another text
+	} {
+		r := ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", u1, body)
+		checkError(t, "repeat "+body, r, http.StatusTooManyRequests, CodeSpam)
+	}
+	ts.postAs(t, "r", u1, `{"text":"Hello","cid":"c1"}`) // a true retry
+}
+
+// TestSpamRetryIsTheAuthors: a post with another user's cid is no retry,
+// even when the two user ids and cids run together the same way.
+func TestSpamRetryIsTheAuthors(t *testing.T) {
+	ts := startServer(t, authConfig(t, Config{SpamWindow: time.Minute}), newMemory(), nil, nil)
+	alice, mallory := mint(t, "a:b", "", ""), mint(t, "a", "", "")
+	ts.postAs(t, "r", alice, `{"text":"Hello","cid":"c0"}`)
+	ts.postAs(t, "r", mallory, `{"text":"first","cid":"1"}`)
+	ts.postAs(t, "r", mallory, `{"text":"second","cid":"b:c"}`)
+	for _, body := range []string{`{"text":"Hello","cid":"1"}`, `{"text":"Hello","cid":"c"}`} {
+		r := ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", alice, body)
+		checkError(t, "alice's repeat "+body, r, http.StatusTooManyRequests, CodeSpam)
+	}
+}
+
 func TestSpamWindowEnds(t *testing.T) {
 	ts := startServer(t, Config{SpamWindow: 50 * time.Millisecond}, newMemory(), nil, nil)
 	ts.postAs(t, "r", "", `{"text":"again","uid":"u1"}`)

@@ -116,6 +116,17 @@ func (m *Memory) Claim(ctx context.Context, key Key, ttl time.Duration) (time.Du
 	return 0, nil
 }
 
+// Marked implements Store.
+func (m *Memory) Marked(ctx context.Context, key Key) (time.Duration, error) {
+	now := time.Now().UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.getLocked(key, now); ok {
+		return time.Duration(e.expires - now), nil
+	}
+	return 0, nil
+}
+
 // SetSlowMode implements Store.
 func (m *Memory) SetSlowMode(ctx context.Context, room string, interval time.Duration) error {
 	now := time.Now().UnixNano()
@@ -166,11 +177,5 @@ func (m *Memory) Unban(ctx context.Context, room, uid string) error {
 
 // Banned implements Store.
 func (m *Memory) Banned(ctx context.Context, room, uid string) (time.Duration, error) {
-	now := time.Now().UnixNano()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.getLocked(banKey(room, uid), now); ok {
-		return time.Duration(e.expires - now), nil
-	}
-	return 0, nil
+	return m.Marked(ctx, banKey(room, uid))
 }

@@ -216,6 +216,18 @@ func (r *Redis) Claim(ctx context.Context, key Key, ttl time.Duration) (time.Dur
 	return time.Duration(left[0]) * time.Millisecond, nil
 }
 
+// Marked implements Store.
+func (r *Redis) Marked(ctx context.Context, key Key) (time.Duration, error) {
+	left, err := r.client.Do(ctx, r.client.B().Pttl().Key(r.key(key)).Build()).AsInt64()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if left <= 0 {
+		return 0, nil
+	}
+	return time.Duration(left) * time.Millisecond, nil
+}
+
 // SetSlowMode implements Store.
 func (r *Redis) SetSlowMode(ctx context.Context, room string, interval time.Duration) error {
 	key := r.key(slowModeKey(room))
@@ -272,14 +284,7 @@ func (r *Redis) Unban(ctx context.Context, room, uid string) error {
 
 // Banned implements Store.
 func (r *Redis) Banned(ctx context.Context, room, uid string) (time.Duration, error) {
-	left, err := r.client.Do(ctx, r.client.B().Pttl().Key(r.key(banKey(room, uid))).Build()).AsInt64()
-	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	if left <= 0 {
-		return 0, nil
-	}
-	return time.Duration(left) * time.Millisecond, nil
+	return r.Marked(ctx, banKey(room, uid))
 }
 
 // millis formats d in whole milliseconds, at least 1 (PX 0 is an error).

@@ -134,6 +134,7 @@ func TestRedisUnavailable(t *testing.T) {
 	checks := map[string]error{}
 	_, checks["Take"] = r.Take(ctx, []Bucket{{Key{Name: "u"}, Limit{Rate: 1}}})
 	_, checks["Claim"] = r.Claim(ctx, Key{Name: "u"}, time.Second)
+	_, checks["Marked"] = r.Marked(ctx, Key{Name: "u"})
 	_, checks["Pace"] = r.Pace(ctx, "r", "u")
 	_, checks["Banned"] = r.Banned(ctx, "r", "u")
 	checks["Ban"] = r.Ban(ctx, "r", "u", time.Second)

@@ -55,6 +55,9 @@ type Store interface {
 	// Claim marks key for ttl unless it is marked already. It returns zero
 	// when this call marked it, else the time left of the existing mark.
 	Claim(ctx context.Context, key Key, ttl time.Duration) (time.Duration, error)
+	// Marked returns the time left of key's mark (see Claim), or zero
+	// when it is not marked. It marks nothing.
+	Marked(ctx context.Context, key Key) (time.Duration, error)
 	// SetSlowMode sets the shortest time between two comments of one user
 	// in room; zero or less turns slow mode off. It holds until changed.
 	SetSlowMode(ctx context.Context, room string, interval time.Duration) error

@@ -15,6 +15,7 @@ var storeTests = []struct {
 	{"Take", testTake},
 	{"TakeSeveral", testTakeSeveral},
 	{"Claim", testClaim},
+	{"Marked", testMarked},
 	{"SlowMode", testSlowMode},
 	{"Ban", testBan},
 }
@@ -123,6 +124,37 @@ func testClaim(t *testing.T, s Store) {
 	time.Sleep(left + 5*time.Millisecond)
 	if l := claim(key, time.Second); l != 0 {
 		t.Errorf("claim after the mark expired: left %v", l)
+	}
+}
+
+// testMarked: Marked tells a claimed key's time left and marks nothing.
+func testMarked(t *testing.T, s Store) {
+	ctx := context.Background()
+	key := Key{Room: "r1", Name: "spam-cid:c1:u1"}
+	marked := func(k Key) time.Duration {
+		t.Helper()
+		left, err := s.Marked(ctx, k)
+		if err != nil {
+			t.Fatalf("Marked: %v", err)
+		}
+		return left
+	}
+	if left := marked(key); left != 0 {
+		t.Fatalf("Marked before any claim: left %v", left)
+	}
+	if left, err := s.Claim(ctx, key, 100*time.Millisecond); err != nil || left != 0 {
+		t.Fatalf("Claim after Marked = %v, %v; want 0: Marked marked the key", left, err)
+	}
+	left := marked(key)
+	if left <= 0 || left > 100*time.Millisecond {
+		t.Fatalf("Marked after a claim: left %v; want within (0, 100ms]", left)
+	}
+	if l := marked(Key{Room: "r2", Name: key.Name}); l != 0 {
+		t.Errorf("same name in another room: left %v", l)
+	}
+	time.Sleep(left + 5*time.Millisecond)
+	if l := marked(key); l != 0 {
+		t.Errorf("Marked after the mark expired: left %v", l)
 	}
 }
 

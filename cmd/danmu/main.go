@@ -100,6 +100,9 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	if o.viewerTokens && len(o.auth.Secret) == 0 {
 		return usageError{errors.New("--viewer-tokens needs --jwt-secret (DANMU_JWT_SECRET) to check the tokens with")}
 	}
+	if len(o.ingest.TrustedProxies) > 0 && o.ingest.ClientIPHeader == "" {
+		return usageError{errors.New("--trusted-proxies needs --client-ip-header, the header those proxies set")}
+	}
 	o.profile.apply()
 	logger, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {

@@ -55,6 +55,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--flush-interval", "5"}, "flush-interval"},
 		{[]string{"serve", "--log-level", "loud"}, "log-level"},
 		{[]string{"serve", "--log-format", "xml"}, "--log-format"},
+		{[]string{"serve", "--trusted-proxies", "10.0.0.0/8"}, "--trusted-proxies needs --client-ip-header"},
+		{[]string{"serve", "--client-ip-header", "X-Forwarded-For", "--trusted-proxies", "10.0.0.0/33"}, "trusted-proxies"},
 	} {
 		status, stdout, stderr := runArgs(tc.args...)
 		if status != 2 || !strings.Contains(stderr, tc.want) || stdout != "" {

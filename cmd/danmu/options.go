@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -51,6 +52,55 @@ func (a *addrList) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// prefixList is a comma-separated list of IP addresses and CIDR prefixes;
+// an address stands for itself alone (a /32 or /128). IPv4-mapped IPv6
+// entries become IPv4, as the addresses they are matched against do.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	s := make([]string, len(*p))
+	for i, prefix := range *p {
+		s[i] = prefix.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(s string) error {
+	var list []netip.Prefix
+	for entry := range strings.SplitSeq(s, ",") {
+		if entry = strings.TrimSpace(entry); entry == "" {
+			continue
+		}
+		prefix, err := parsePrefix(entry)
+		if err != nil {
+			return err
+		}
+		list = append(list, prefix)
+	}
+	*p = list
+	return nil
+}
+
+// parsePrefix parses an IP address or a CIDR prefix, masked.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		addr, err := netip.ParseAddr(s)
+		if err != nil || addr.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a CIDR prefix", s)
+		}
+		addr = addr.Unmap()
+		return netip.PrefixFrom(addr, addr.BitLen()), nil
+	}
+	prefix, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a CIDR prefix", s)
+	}
+	if addr := prefix.Addr(); addr.Is4In6() && prefix.Bits() >= 96 {
+		prefix = netip.PrefixFrom(addr.Unmap(), prefix.Bits()-96)
+	}
+	return prefix.Masked(), nil
 }
 
 func streamFlags(fs *flag.FlagSet, o *options) {

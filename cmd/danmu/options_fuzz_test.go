@@ -29,3 +29,27 @@ func FuzzAddrList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPrefixList checks that any --trusted-proxies value either fails or
+// parses into masked prefixes, and that String gives back a value that
+// parses the same.
+func FuzzPrefixList(f *testing.F) {
+	for _, seed := range []string{"", "10.0.0.0/8", " 192.0.2.1 , 2001:db8::/32,,", "::ffff:10.0.0.0/104", "10.0.0.0/33", "fe80::1%eth0", "x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var p prefixList
+		if err := p.Set(in); err != nil {
+			return
+		}
+		for _, prefix := range p {
+			if !prefix.IsValid() || prefix != prefix.Masked() || prefix.Addr().Is4In6() {
+				t.Fatalf("Set(%q) gave prefix %s", in, prefix)
+			}
+		}
+		var again prefixList
+		if err := again.Set(p.String()); err != nil || !slices.Equal(again, p) {
+			t.Fatalf("Set(%q) = %s; Set(String()) = %s, %v", in, &p, &again, err)
+		}
+	})
+}

@@ -46,7 +46,10 @@ func policyFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.ingest.SpamWindow, "spam-window", 0, "refuse a user's repeat of the same text in a room within this (0: no check)")
 	fs.StringVar(&o.filter.path, "filter-file", "", "sensitive-word list, one word per line, reloaded on SIGHUP and by POST /v1/admin/filter/reload (empty: no filter)")
 	fs.StringVar(&o.filter.action, "filter-action", string(ingest.FilterReject), "what a listed word does to a comment: reject (422) or mask (each character becomes *)")
-	fs.StringVar(&o.ingest.ClientIPHeader, "client-ip-header", "", "request header a reverse proxy in front sets to the client address (X-Real-IP, X-Forwarded-For); empty uses the TCP peer")
+	fs.StringVar(&o.ingest.ClientIPHeader, "client-ip-header", "", "request header the reverse proxies in front set to the client address (X-Forwarded-For, X-Real-IP); "+
+		"the client is its right-most address, across all its lines, that is not in --trusted-proxies; empty uses the TCP peer")
+	fs.Var((*prefixList)(&o.ingest.TrustedProxies), "trusted-proxies", "addresses and CIDR prefixes of the reverse proxies in front, comma-separated (10.0.0.0/8,192.0.2.1,...): "+
+		"--client-ip-header is believed only from them; empty takes the TCP peer for the one proxy in front, whoever it is")
 }
 
 // openPolicy sets the HTTP API's token verifier, policy store and word

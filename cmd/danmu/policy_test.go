@@ -13,6 +13,7 @@ import (
 // answer is what the HTTP API answered to one request.
 type answer struct {
 	status int
+	id     string // of a stored comment
 	code   string
 	header http.Header
 }
@@ -43,7 +44,7 @@ func send(t testing.TB, addr, method, path, token, body string) answer {
 		} `json:"error"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&e)
-	return answer{status: resp.StatusCode, code: e.Error.Code, header: resp.Header}
+	return answer{status: resp.StatusCode, id: e.ID, code: e.Error.Code, header: resp.Header}
 }
 
 func (a answer) is(status int, code string) bool { return a.status == status && a.code == code }
@@ -88,6 +89,42 @@ func TestServePolicy(t *testing.T) {
 	}
 	if strings.Contains(n.output.String(), "OPEN DEVELOPMENT MODE") {
 		t.Error("warned of open mode with a secret set")
+	}
+}
+
+// TestForgedForwardedFor runs serve behind a proxy, the test, that
+// appends its own X-Forwarded-For line: a client that sends a line of its
+// own, a new address each time, still gets its address's limit.
+func TestForgedForwardedFor(t *testing.T) {
+	t.Setenv("DANMU_TRUSTED_PROXIES", "127.0.0.1, ::1")
+	n := startNode(t, "serve", "--ip-rate", "0.5", "--ip-burst", "1", "--client-ip-header", "X-Forwarded-For")
+	post := func(lines ...string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, "http://"+n.apiAddr+"/v1/rooms/r/danmaku", strings.NewReader(`{"text":"hi"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header["X-Forwarded-For"] = lines
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, step := range []struct {
+		lines []string
+		want  int
+	}{
+		{[]string{"203.0.113.1", "192.0.2.1"}, http.StatusCreated},
+		{[]string{"203.0.113.2", "192.0.2.1"}, http.StatusTooManyRequests},
+		{[]string{"203.0.113.3, 192.0.2.1"}, http.StatusTooManyRequests},
+		{[]string{"192.0.2.2"}, http.StatusCreated},
+	} {
+		if got := post(step.lines...); got != step.want {
+			t.Errorf("X-Forwarded-For lines %q: status %d; want %d", step.lines, got, step.want)
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ type rule struct {
 	imports []string
 }
 
-// rules is the module's dependency graph (STYLE.md, "Layout"): edge → fanout →
+// rules is the module's dependency graph: edge → fanout →
 // codec, ingest → codec, stream used by ingest and fanout and importing
 // neither, auth (tokens) used by ingest and edge, policy (limits and
 // moderation state) used by ingest, presence and web standing alone, metric
