@@ -134,6 +134,32 @@ func TestReadFailureRecovers(t *testing.T) {
 	}
 }
 
+// TestFollowBeyondMaxRooms follows rooms on an embedded log that holds
+// as many rooms with entries as it may: posts to a new room fail, but
+// following it does not, so the rooms that hold entries keep delivering.
+func TestFollowBeyondMaxRooms(t *testing.T) {
+	t.Parallel()
+	mem := stream.NewMemory(stream.MemoryConfig{MaxRooms: 1, RoomIdle: time.Hour})
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond, ReadBlock: 100 * time.Millisecond}, mem, nil, 1)
+	e.append("full", 0)
+	full, fresh := e.viewer(0, e.jsonEnc), e.viewer(0, e.jsonEnc)
+	e.join(0, "full", full, nil)
+	e.join(0, "fresh", fresh, nil)
+	full.waitJoined(t)
+	fresh.waitJoined(t)
+	if _, err := mem.Append(context.Background(), "fresh", msgData(1)); !errors.Is(err, stream.ErrTooManyRooms) {
+		t.Fatalf("Append to a room beyond MaxRooms = %v; want ErrTooManyRooms", err)
+	}
+	e.append("full", 2)
+	full.waitIDs(t, 1)
+	if n := e.hub.Stats().ReadErrors.Load(); n != 0 {
+		t.Errorf("%d read errors; want none", n)
+	}
+	if ids := fresh.ids(t); len(ids) != 0 {
+		t.Errorf("the viewer of the room beyond MaxRooms got %v", ids)
+	}
+}
+
 // TestLastFailureRetries makes finding a new room's newest entry fail
 // twice: the join completes once it succeeds, with its replay.
 func TestLastFailureRetries(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -36,6 +37,7 @@ const (
 	CodeNotFound             = "not_found"              // 404: no such path
 	CodeMethodNotAllowed     = "method_not_allowed"     // 405: path exists, method does not (see Allow)
 	CodeUnavailable          = "unavailable"            // 503: stream, presence or policy state failed or timed out
+	CodeTooManyRooms         = "too_many_rooms"         // 503: the embedded stream holds its most rooms; rooms with comments still take posts
 	CodeInternal             = "internal"               // 500: a bug or a failing hook; the server logged it
 
 	CodeUnauthorized    = "unauthorized"     // 401: no bearer token, or an invalid one (see WWW-Authenticate)
@@ -145,6 +147,8 @@ var (
 		"method not allowed on this path; see the Allow header")
 	errUnavailable = NewError(fasthttp.StatusServiceUnavailable, CodeUnavailable,
 		"temporarily unavailable; retry later")
+	errTooManyRooms = NewError(fasthttp.StatusServiceUnavailable, CodeTooManyRooms,
+		"the server holds as many rooms as it may; rooms nobody uses are freed after a while, retry later")
 	errInternal = NewError(fasthttp.StatusInternalServerError, CodeInternal,
 		"internal error")
 
@@ -206,6 +210,14 @@ func newLimitErrors(cfg *Config) limitErrors {
 		invalidBan: NewError(fasthttp.StatusBadRequest, CodeInvalidSeconds,
 			`body must be {"seconds":N} with N from 1 to `+itoa(int(cfg.MaxBan/time.Second))),
 	}
+}
+
+// appendError returns the answer to a failed append to the stream.
+func appendError(err error) *Error {
+	if errors.Is(err, stream.ErrTooManyRooms) {
+		return errTooManyRooms
+	}
+	return errUnavailable
 }
 
 const contentTypeJSON = "application/json"

@@ -130,7 +130,7 @@ func (s *Server) deleteComment(ctx *fasthttp.RequestCtx, room, rawID []byte) {
 	cancel()
 	if err != nil {
 		s.logger.Warn("ingest: appending a delete record failed", "room", r, "id", id.String(), "err", err)
-		writeError(ctx, errUnavailable)
+		writeError(ctx, appendError(err))
 		return
 	}
 	s.logAdmin(ctx, admin, "delete", r, "id", id.String())

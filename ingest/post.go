@@ -15,7 +15,8 @@ import (
 // hooks added with Use), stamps it with the ingest time and appends it to
 // the room's stream. It answers 201 {"id":"<ms>-<seq>","ts":<unix ms>}
 // only once the entry is stored; a failed or late append is
-// 503 unavailable (the client may retry).
+// 503 unavailable (the client may retry), and a new room beyond the
+// embedded stream's cap 503 too_many_rooms.
 func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 	if !isJSON(ctx.Request.Header.ContentType()) {
 		writeError(ctx, errUnsupportedMediaType)
@@ -50,7 +51,7 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 	if err != nil {
 		s.stats.AppendErrors.Add(1)
 		s.logger.Warn("ingest: append failed", "room", room, "err", err)
-		writeError(ctx, errUnavailable)
+		writeError(ctx, appendError(err))
 		return
 	}
 	hookCtx, cancel = context.WithTimeout(context.Background(), s.cfg.HookTimeout)

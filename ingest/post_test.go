@@ -88,6 +88,24 @@ func TestPostUnavailableWhenAppendFails(t *testing.T) {
 	checkError(t, "failing log", r, http.StatusServiceUnavailable, CodeUnavailable)
 }
 
+// TestPostTooManyRooms: with the embedded stream holding its most rooms, a
+// post to another room gets 503 too_many_rooms, and rooms that hold
+// comments still take posts.
+func TestPostTooManyRooms(t *testing.T) {
+	ts := startServer(t, Config{}, stream.NewMemory(stream.MemoryConfig{MaxRooms: 1}), nil, nil)
+	if r := ts.post(t, "a", `{"text":"first"}`); r.status != http.StatusCreated {
+		t.Fatalf("post to the first room: status %d, body %s", r.status, r.body)
+	}
+	r := ts.post(t, "b", `{"text":"hi"}`)
+	checkError(t, "post to a room beyond the cap", r, http.StatusServiceUnavailable, CodeTooManyRooms)
+	if r := ts.post(t, "a", `{"text":"again"}`); r.status != http.StatusCreated {
+		t.Errorf("post to the room holding comments: status %d, body %s", r.status, r.body)
+	}
+	if n := ts.srv.Stats().AppendErrors.Load(); n != 1 {
+		t.Errorf("AppendErrors = %d; want 1", n)
+	}
+}
+
 func TestPostUnavailableWhenAppendHangs(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	log := &hangingLog{Memory: newMemory()}

@@ -21,7 +21,7 @@ type Stats struct {
 	// Requests fasthttp could not read are not routed and not timed.
 	Duration [len(Methods)]*metric.Histogram
 	// AppendErrors counts the comments whose append to the stream failed
-	// or timed out (answered 503 unavailable).
+	// or timed out (answered 503 unavailable or too_many_rooms).
 	AppendErrors atomic.Uint64
 
 	// requests maps a status and error code to its counter. It is

@@ -10,6 +10,10 @@ import (
 // in time. An Append that fails with it may or may not have been stored.
 var ErrUnavailable = errors.New("stream: unavailable")
 
+// ErrTooManyRooms reports that an Append to a room without entries failed
+// because MemoryConfig.MaxRooms rooms hold entries. Nothing was stored.
+var ErrTooManyRooms = errors.New("stream: too many rooms")
+
 // Entry is one stored record. Data is the opaque payload given to Append; it
 // is shared and must not be modified.
 type Entry struct {

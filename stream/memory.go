@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,19 @@ import (
 // MemoryConfig.MaxLen is zero.
 const DefaultMaxLen = 10000
 
+// DefaultMaxRooms is MemoryConfig.MaxRooms when it is zero: far more rooms
+// than one process serves with viewers, yet a bound on the names a client
+// can make the log keep (a room without entries costs about 400 bytes).
+const DefaultMaxRooms = 100_000
+
+// DefaultRoomIdle is MemoryConfig.RoomIdle when it is zero. It is well
+// above fan-out's RoomLinger (30 s), so a room stays as long as any viewer
+// of this process watches it and for minutes after the last one left,
+// and a viewer reconnecting after a short break still resumes from its
+// history; yet a room posted to once and abandoned frees its memory
+// within minutes.
+const DefaultRoomIdle = 10 * time.Minute
+
 // minRoomCapacity is the first ring size of a room. Rings grow by doubling
 // up to MaxLen, so a quiet room does not hold MaxLen slots.
 const minRoomCapacity = 16
@@ -20,19 +34,55 @@ const minRoomCapacity = 16
 // allocation (see room.newest).
 const publishedIDsPerAlloc = 64
 
+// maxSweepInterval bounds the time between two sweeps for idle rooms, so
+// that rooms without entries, evicted by the first sweep that finds no Read
+// waiting on them, go within a minute even with a long RoomIdle.
+const maxSweepInterval = time.Minute
+
+// fullSweepInterval is how soon after a sweep an Append that finds
+// MaxRooms reached sweeps again before it fails, so that rooms gone idle
+// since the last sweep make room without every failed Append paying a
+// sweep.
+const fullSweepInterval = time.Second
+
 // MemoryConfig configures a Memory log. The zero value works.
 type MemoryConfig struct {
 	// MaxLen is the number of entries kept per room; each Append beyond it
 	// trims the oldest entry, like XADD MAXLEN = N. Zero or less means
 	// DefaultMaxLen.
 	MaxLen int
+	// MaxRooms caps the rooms that hold entries at once: the first Append
+	// to a room beyond it fails with ErrTooManyRooms, until idle rooms are
+	// evicted. Rooms that only blocked Reads follow are not counted (see
+	// Memory). Zero or less means DefaultMaxRooms.
+	MaxRooms int
+	// RoomIdle is how long a room with entries stays after its last
+	// Append and the last Read that followed it (see Memory). Zero or less
+	// means DefaultRoomIdle.
+	RoomIdle time.Duration
 }
 
 // Memory is the embedded, in-process Log. It has the semantics of Redis
 // Streams (see Append and Page.Gap) without their durability: entries live
-// until trimmed or until the process exits. Rooms are created by their
-// first Append (or by a blocking Read following them) and are never freed,
-// so memory is bounded by the number of rooms times MaxLen entries.
+// until trimmed, until their room is evicted or until the process exits.
+//
+// A room is created by its first Append, or by a blocking Read following
+// it, which needs a place to register. Rooms are evicted by sweeps, which
+// Appends and blocking Reads run once per sweep interval (RoomIdle/4, at
+// most a minute), each visiting every room. A sweep evicts a room on which no Read waits when
+// the room has no entries, or when it was neither appended to nor followed
+// by a Read for RoomIdle. So the rooms without entries are bounded by what
+// the waiting Reads follow, and the others by MaxRooms; a room that a
+// reader keeps following is never evicted.
+//
+// An evicted room is like a room of a restarted process: its history is
+// gone. A room created again under its name assigns IDs above every ID of
+// an evicted room, so a room's IDs keep increasing even when the clock
+// steps back. A reader resuming from a position in an evicted room is never
+// told that nothing is missing: until the room holds entries again, the
+// position lies above Last, as after a reset (fan-out reports a gap); then
+// it lies before the first entry of a log that never trimmed one, and
+// Page.Gap is set.
 //
 // Memory is safe for concurrent use. The Data of returned entries is shared
 // with the log and with every other reader, and must not be modified.
@@ -46,46 +96,134 @@ type MemoryConfig struct {
 // waking every waiting Read on any Append would spare the registrations, but
 // make every Read rescan all its rooms after an Append anywhere; see
 // BenchmarkMemoryRead1000Rooms.)
+//
+// Eviction marks a room dead under its lock before removing it from the
+// map. An Append or a registering Read that locks a dead room looks the
+// room up again, so no entry is stored in, and no Read waits on, a room
+// that Appends can no longer find. Reading the entries of a dead room is
+// harmless: they are what the room held when it was evicted.
 type Memory struct {
-	// Immutable after NewMemory.
-	maxLen int
+	// Immutable after NewMemory. Times of the clock are nanoseconds since
+	// epoch, on the monotonic clock (see clock).
+	maxLen        int
+	maxRooms      int64
+	roomIdle      int64
+	sweepInterval int64
+	touchInterval int64 // how stale a room's usedAt may get while it is used
+	epoch         time.Time
 
-	// rooms maps a room name to its *room. Rooms are added and never
-	// removed, which is what sync.Map is fast at: a lookup takes no lock,
-	// so readers scanning thousands of rooms do not contend with appends.
+	// rooms maps a room name to its *room. A lookup takes no lock, so
+	// readers scanning thousands of rooms do not contend with appends;
+	// only sweeps remove rooms.
 	rooms sync.Map
+
+	// holding counts the rooms in rooms that hold entries; MaxRooms caps
+	// it.
+	holding atomic.Int64
+
+	// floor is the greatest ID of an evicted room, or nil: the first ID of
+	// a new room is above it.
+	floor atomic.Pointer[ID]
+
+	// sweeping is set while a sweep runs; sweptAt is when the last one
+	// began.
+	sweeping atomic.Bool
+	sweptAt  atomic.Int64
 }
 
 var _ Log = (*Memory)(nil)
 
 // NewMemory returns an empty Memory log.
 func NewMemory(cfg MemoryConfig) *Memory {
-	m := &Memory{maxLen: cfg.MaxLen}
-	if m.maxLen <= 0 {
-		m.maxLen = DefaultMaxLen
+	if cfg.MaxLen <= 0 {
+		cfg.MaxLen = DefaultMaxLen
 	}
-	return m
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = DefaultMaxRooms
+	}
+	if cfg.RoomIdle <= 0 {
+		cfg.RoomIdle = DefaultRoomIdle
+	}
+	return &Memory{
+		maxLen:        cfg.MaxLen,
+		maxRooms:      int64(cfg.MaxRooms),
+		roomIdle:      int64(cfg.RoomIdle),
+		sweepInterval: int64(min(cfg.RoomIdle/4, maxSweepInterval)),
+		touchInterval: int64(cfg.RoomIdle / 16),
+		epoch:         time.Now(),
+	}
 }
+
+// clock returns the time of the log's clock at now: nanoseconds since
+// epoch, on the monotonic clock, so that a wall clock stepping does not
+// evict rooms early or keep them.
+func (m *Memory) clock(now time.Time) int64 { return int64(now.Sub(m.epoch)) }
 
 // Append stores a copy of data as the newest entry of room, trimming the
 // oldest entry when the room holds MaxLen, and returns the new ID. The ID is
 // assigned like XADD *: the current Unix millisecond with sequence 0, or, if
 // the clock has not passed the room's newest ID (same millisecond, or the
 // clock stepped back), that ID's millisecond with the next sequence. IDs of
-// a room therefore always increase. Append fails only when ctx is done.
+// a room therefore always increase, across evictions too (see Memory).
+// Append fails when ctx is done, and with ErrTooManyRooms when the room
+// holds no entries and MaxRooms rooms do.
 func (m *Memory) Append(ctx context.Context, room string, data []byte) (ID, error) {
 	if err := ctx.Err(); err != nil {
 		return ID{}, err
 	}
 	stored := append(make([]byte, 0, len(data)), data...)
-	now := uint64(max(time.Now().UnixMilli(), 0))
-	r := m.roomFor(room)
-	r.mu.Lock()
-	id := nextID(r.last(), now)
-	r.appendLocked(Entry{ID: id, Data: stored}, m.maxLen)
-	r.wakeLocked()
-	r.mu.Unlock()
-	return id, nil
+	now := time.Now()
+	ms := uint64(max(now.UnixMilli(), 0))
+	clock := m.clock(now)
+	m.maybeSweep(clock, m.sweepInterval)
+	for swept := false; ; {
+		r := m.roomFor(room, clock)
+		r.mu.Lock()
+		if r.dead {
+			r.mu.Unlock()
+			continue
+		}
+		last := r.last()
+		if r.n == 0 {
+			if !m.reserve() {
+				r.mu.Unlock()
+				if !swept && m.maybeSweep(clock, int64(fullSweepInterval)) {
+					swept = true
+					continue
+				}
+				return ID{}, fmt.Errorf("%w: room %q would be one more than %d holding entries", ErrTooManyRooms, room, m.maxRooms)
+			}
+			// A new log, which may reuse the name of an evicted one.
+			last = m.floorID()
+		}
+		id := nextID(last, ms)
+		r.appendLocked(Entry{ID: id, Data: stored}, m.maxLen)
+		r.touch(clock, m.touchInterval)
+		r.wakeLocked()
+		r.mu.Unlock()
+		return id, nil
+	}
+}
+
+// reserve counts one more room holding entries, unless MaxRooms do.
+func (m *Memory) reserve() bool {
+	for {
+		n := m.holding.Load()
+		if n >= m.maxRooms {
+			return false
+		}
+		if m.holding.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// floorID returns the greatest ID of an evicted room, or the zero ID.
+func (m *Memory) floorID() ID {
+	if f := m.floor.Load(); f != nil {
+		return *f
+	}
+	return ID{}
 }
 
 // nextID returns the ID XADD * assigns after last at Unix millisecond now.
@@ -127,13 +265,16 @@ func (m *Memory) Last(ctx context.Context, room string) (ID, error) {
 // holding up to count of them (zero or less means no cap), in cursor order.
 // When none has any and block is positive, it waits until an Append to one
 // of those rooms brings some, and returns nil after block without one. It
-// returns ctx.Err() when ctx ends first.
+// returns ctx.Err() when ctx ends first. It never fails for MaxRooms: a
+// room it waits on without entries is not counted.
 func (m *Memory) Read(ctx context.Context, cursors []Cursor, count int, block time.Duration) ([]Page, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	clock := m.clock(time.Now())
 	var w *waiter
 	if block > 0 {
+		m.maybeSweep(clock, m.sweepInterval)
 		w = &waiter{wake: make(chan struct{}, 1)}
 		defer w.done.Store(true)
 	}
@@ -142,14 +283,14 @@ func (m *Memory) Read(ctx context.Context, cursors []Cursor, count int, block ti
 	var pages []Page
 	for i, c := range cursors {
 		r := m.lookup(c.Room)
+		if r != nil {
+			r.touch(clock, m.touchInterval)
+		}
 		switch {
 		case r != nil && r.hasAfter(c.After):
-			pages = r.readOrWait(pages, c, count, nil, i)
+			pages = m.readOrWait(r, pages, c, count, nil, i)
 		case w != nil && len(pages) == 0:
-			if r == nil {
-				r = m.roomFor(c.Room)
-			}
-			pages = r.readOrWait(pages, c, count, w, i)
+			pages = m.readOrWait(r, pages, c, count, w, i)
 		}
 	}
 	if len(pages) > 0 || block <= 0 {
@@ -168,10 +309,26 @@ func (m *Memory) Read(ctx context.Context, cursors []Cursor, count int, block ti
 		}
 		fired = w.takeFired(fired)
 		for _, i := range fired {
-			pages = m.roomFor(cursors[i].Room).readOrWait(pages, cursors[i], count, w, i)
+			pages = m.readOrWait(m.lookup(cursors[i].Room), pages, cursors[i], count, w, i)
 		}
 	}
 	return pages, nil
+}
+
+// readOrWait is room.readOrWait on r, the room of c, or nil when there was
+// none: it creates the room to register w with, and looks the room up
+// again when it was evicted before w could register.
+func (m *Memory) readOrWait(r *room, pages []Page, c Cursor, count int, w *waiter, cursor int) []Page {
+	for {
+		if r == nil {
+			r = m.roomFor(c.Room, m.clock(time.Now()))
+		}
+		var registered bool
+		if pages, registered = r.readOrWait(pages, c, count, w, cursor); registered {
+			return pages
+		}
+		r = nil
+	}
 }
 
 // lookup returns the room named name, or nil if it does not exist.
@@ -182,13 +339,80 @@ func (m *Memory) lookup(name string) *room {
 	return nil
 }
 
-// roomFor returns the room named name, creating it if needed.
-func (m *Memory) roomFor(name string) *room {
+// roomFor returns the room named name, creating it at clock if needed. The
+// room returned may be evicted before the caller locks it (see room.dead).
+func (m *Memory) roomFor(name string, clock int64) *room {
 	if r := m.lookup(name); r != nil {
 		return r
 	}
-	r, _ := m.rooms.LoadOrStore(name, &room{name: name})
+	created := &room{name: name}
+	created.usedAt.Store(clock)
+	r, _ := m.rooms.LoadOrStore(name, created)
 	return r.(*room)
+}
+
+// maybeSweep sweeps at clock unless a sweep began less than interval ago or
+// is running, and reports whether it swept. The caller pays for the sweep,
+// once per sweep interval: 80 to 200 ns per room, 10 to 20 ms for
+// DefaultMaxRooms rooms (BenchmarkMemorySweep).
+func (m *Memory) maybeSweep(clock, interval int64) bool {
+	if clock-m.sweptAt.Load() < interval || !m.sweeping.CompareAndSwap(false, true) {
+		return false
+	}
+	defer m.sweeping.Store(false)
+	if clock-m.sweptAt.Load() < interval {
+		return false // another sweep began meanwhile
+	}
+	m.sweptAt.Store(clock)
+	m.sweep(clock)
+	return true
+}
+
+// sweep evicts the idle rooms (see room.idleLocked). It does not lock a
+// room with entries used within RoomIdle, and skips a room whose lock is
+// held: an Append or a Read is using it. Sweeps may overlap (maybeSweep
+// runs one at a time, but tests call sweep too): a room another sweep
+// evicted is dead and left alone.
+func (m *Memory) sweep(clock int64) {
+	m.rooms.Range(func(_, value any) bool {
+		r := value.(*room)
+		if r.newest.Load() != nil && clock-r.usedAt.Load() < m.roomIdle {
+			return true
+		}
+		if !r.mu.TryLock() {
+			return true
+		}
+		if !r.dead && r.idleLocked(clock, m.roomIdle) {
+			m.evictLocked(r)
+		}
+		r.mu.Unlock()
+		return true
+	})
+}
+
+// evictLocked marks r dead and removes it from the log. The floor is raised
+// before the room leaves the map, so that an Append creating the room
+// again reads a floor above r's IDs.
+func (m *Memory) evictLocked(r *room) {
+	r.dead = true
+	if r.n > 0 {
+		m.raiseFloor(r.last())
+		m.holding.Add(-1)
+	}
+	m.rooms.CompareAndDelete(r.name, r)
+}
+
+// raiseFloor makes the floor at least id.
+func (m *Memory) raiseFloor(id ID) {
+	for {
+		old := m.floor.Load()
+		if old != nil && !old.Less(id) {
+			return
+		}
+		if m.floor.CompareAndSwap(old, &id) {
+			return
+		}
+	}
 }
 
 // room is the log of one room: a ring buffer of its newest entries.
@@ -201,6 +425,10 @@ type room struct {
 	// room with nothing new without taking mu. Stored with mu held.
 	newest atomic.Pointer[ID]
 
+	// usedAt is the time of the log's clock of the last Append or Read
+	// following the room, give or take Memory.touchInterval.
+	usedAt atomic.Int64
+
 	mu sync.Mutex
 	// Guarded by mu. ring[head] is the oldest of n entries, which run on
 	// from there and wrap around the end of ring.
@@ -210,6 +438,9 @@ type room struct {
 	ids     []ID           // newest points into it; elements are written once
 	trimmed ID             // greatest ID removed by retention
 	waiters []registration // blocked Reads to wake on the next Append
+	// dead is set when the room is evicted, just before it leaves the
+	// log's map; it never holds entries or registrations again.
+	dead bool
 }
 
 // registration is a blocked Read waiting for an Append to a room.
@@ -334,19 +565,41 @@ func (r *room) rangeLocked(after, through ID, limit int, newest bool) (entries [
 // readOrWait appends to pages the page of up to count entries after c, if
 // there are any. If there are none and pages is still empty, it registers w
 // (when not nil) to be woken by the next Append, under the same lock, so
-// that no Append can slip in between.
-func (r *room) readOrWait(pages []Page, c Cursor, count int, w *waiter, cursor int) []Page {
+// that no Append can slip in between. It reports false when it should have
+// registered but the room is dead: the caller looks the room up again.
+func (r *room) readOrWait(pages []Page, c Cursor, count int, w *waiter, cursor int) (_ []Page, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	entries, gap := r.rangeLocked(c.After, ID{}, count, false)
 	if len(entries) > 0 {
-		return append(pages, Page{Room: r.name, Entries: entries, Gap: gap})
+		return append(pages, Page{Room: r.name, Entries: entries, Gap: gap}), true
 	}
-	if w != nil && len(pages) == 0 {
-		r.waiters = slices.DeleteFunc(r.waiters, registration.finished)
-		r.waiters = append(r.waiters, registration{waiter: w, cursor: cursor})
+	if w == nil || len(pages) > 0 {
+		return pages, true
 	}
-	return pages
+	if r.dead {
+		return pages, false
+	}
+	r.waiters = slices.DeleteFunc(r.waiters, registration.finished)
+	r.waiters = append(r.waiters, registration{waiter: w, cursor: cursor})
+	return pages, true
+}
+
+// touch records that the room is used at clock, unless usedAt is less
+// than interval older: a reader passing over thousands of rooms does not
+// write to each of them every time, nor does every Append to a busy room.
+func (r *room) touch(clock, interval int64) {
+	if clock-r.usedAt.Load() > interval {
+		r.usedAt.Store(clock)
+	}
+}
+
+// idleLocked reports whether the room may be evicted at clock: no Read
+// waits on it, and it has no entries or was not used for idle. It drops
+// the registrations of the Reads that returned.
+func (r *room) idleLocked(clock, idle int64) bool {
+	r.waiters = slices.DeleteFunc(r.waiters, registration.finished)
+	return len(r.waiters) == 0 && (r.n == 0 || clock-r.usedAt.Load() >= idle)
 }
 
 // finished reports whether the Read that registered has returned; such

@@ -213,3 +213,25 @@ func benchTurns(ctx context.Context, m *Memory, rooms []string, turn <-chan stru
 	}()
 	return stopped
 }
+
+// BenchmarkMemorySweep sweeps a log of DefaultMaxRooms rooms, each holding
+// one entry, none idle: the cost maybeSweep puts on one Append or Read per
+// sweep interval. ns/room is the cost per room visited.
+func BenchmarkMemorySweep(b *testing.B) {
+	m := NewMemory(MemoryConfig{})
+	ctx := context.Background()
+	for _, room := range benchRooms("room", DefaultMaxRooms) {
+		if _, err := m.Append(ctx, room, []byte("x")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	clock := m.clock(time.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		m.sweep(clock)
+	}
+	if n := m.holding.Load(); n != DefaultMaxRooms {
+		b.Fatalf("%d rooms hold entries after the sweeps; want %d", n, DefaultMaxRooms)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/DefaultMaxRooms, "ns/room")
+}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,9 +34,12 @@ func memoryAppend(t *testing.T, m *Memory, room string, n int) []ID {
 // memoryFill appends entries with the given IDs to room, bypassing the clock,
 // so tests can ask for positions between and around them.
 func memoryFill(m *Memory, room string, ids []ID) {
-	r := m.roomFor(room)
+	r := m.roomFor(room, m.clock(time.Now()))
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.n == 0 && !m.reserve() {
+		panic("memoryFill: MaxRooms reached")
+	}
 	for _, id := range ids {
 		r.appendLocked(Entry{ID: id, Data: []byte(id.String())}, m.maxLen)
 	}
@@ -106,10 +111,18 @@ func TestNextID(t *testing.T) {
 }
 
 func TestMemoryConfigDefault(t *testing.T) {
-	for _, maxLen := range []int{0, -1} {
-		if got := NewMemory(MemoryConfig{MaxLen: maxLen}).maxLen; got != DefaultMaxLen {
-			t.Errorf("NewMemory(MaxLen: %d).maxLen = %d; want %d", maxLen, got, DefaultMaxLen)
+	for _, zero := range []int{0, -1} {
+		m := NewMemory(MemoryConfig{MaxLen: zero, MaxRooms: zero, RoomIdle: time.Duration(zero)})
+		if m.maxLen != DefaultMaxLen || m.maxRooms != DefaultMaxRooms || m.roomIdle != int64(DefaultRoomIdle) {
+			t.Errorf("NewMemory(%d for each field): maxLen %d, maxRooms %d, roomIdle %v; want %d, %d, %v",
+				zero, m.maxLen, m.maxRooms, time.Duration(m.roomIdle), DefaultMaxLen, DefaultMaxRooms, DefaultRoomIdle)
 		}
+		if m.sweepInterval != int64(maxSweepInterval) {
+			t.Errorf("sweep interval %v; want %v", time.Duration(m.sweepInterval), maxSweepInterval)
+		}
+	}
+	if got := NewMemory(MemoryConfig{RoomIdle: time.Minute}).sweepInterval; got != int64(15*time.Second) {
+		t.Errorf("sweep interval for a RoomIdle of a minute = %v; want 15s", time.Duration(got))
 	}
 }
 
@@ -679,5 +692,302 @@ func TestMemoryGapForForeignPosition(t *testing.T) {
 		if err != nil || page.Gap != tt.gap {
 			t.Errorf("Range(after %v) gap = %v, %v; want %v", tt.after, page.Gap, err, tt.gap)
 		}
+	}
+}
+
+// memoryAge makes room look last used d ago.
+func memoryAge(m *Memory, room string, d time.Duration) {
+	m.lookup(room).usedAt.Add(-int64(d))
+}
+
+// memorySweep sweeps at the current time of m's clock.
+func memorySweep(m *Memory) { m.sweep(m.clock(time.Now())) }
+
+// TestMemoryEvictsRoomsOnlyFollowed: a blocking Read creates the room it
+// waits on, which stays while the Read waits and goes with the first sweep
+// after it returned, however recent.
+func TestMemoryEvictsRoomsOnlyFollowed(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := memoryReadAsync(ctx, m, []Cursor{{Room: "watched"}}, 0, time.Minute)
+	waitReadBlocked(t, m, "watched", 1)
+	memoryAge(m, "watched", 2*DefaultRoomIdle)
+	memorySweep(m)
+	if m.lookup("watched") == nil {
+		t.Fatal("a sweep evicted a room a Read waits on")
+	}
+	cancel()
+	<-done
+	memorySweep(m)
+	if m.lookup("watched") != nil {
+		t.Fatal("a room without entries nor Reads waiting survived a sweep")
+	}
+	if n := m.holding.Load(); n != 0 {
+		t.Errorf("%d rooms hold entries; want 0", n)
+	}
+}
+
+// TestMemoryEvictsIdleRooms: rooms with entries go once neither appended
+// to nor followed for RoomIdle; a reader resuming in one is told of the
+// gap, and the room's IDs go on increasing.
+func TestMemoryEvictsIdleRooms(t *testing.T) {
+	m := NewMemory(MemoryConfig{RoomIdle: time.Hour})
+	ctx := context.Background()
+	idle := memoryAppend(t, m, "idle", 3)
+	memoryAppend(t, m, "recent", 1)
+	followed := memoryAppend(t, m, "followed", 1)
+	watched := memoryAppend(t, m, "watched", 1)
+	for _, room := range []string{"idle", "recent", "followed", "watched"} {
+		memoryAge(m, room, 2*time.Hour)
+	}
+	memoryAppend(t, m, "recent", 1)
+	if pages, err := m.Read(ctx, []Cursor{{Room: "followed", After: followed[0]}}, 0, 0); pages != nil || err != nil {
+		t.Fatalf("Read(followed) = %v, %v; want nil, nil", pages, err)
+	}
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := memoryReadAsync(readCtx, m, []Cursor{{Room: "watched", After: watched[0]}}, 0, time.Minute)
+	waitReadBlocked(t, m, "watched", 1)
+	memoryAge(m, "watched", 2*time.Hour)
+
+	memorySweep(m)
+	for room, kept := range map[string]bool{"idle": false, "recent": true, "followed": true, "watched": true} {
+		if got := m.lookup(room) != nil; got != kept {
+			t.Errorf("room %s kept %v; want %v", room, got, kept)
+		}
+	}
+	if n := m.holding.Load(); n != 3 {
+		t.Errorf("%d rooms hold entries; want 3", n)
+	}
+	if last, _ := m.Last(ctx, "idle"); !last.IsZero() {
+		t.Errorf("Last(idle) after eviction = %v; want 0-0", last)
+	}
+	if page := memoryRange(t, m, Query{Room: "idle"}); len(page.Entries) != 0 || page.Gap {
+		t.Errorf("Range(idle) after eviction = %v gap %v; want nothing", idsOf(page.Entries), page.Gap)
+	}
+
+	again := memoryAppend(t, m, "idle", 1)
+	if !idle[2].Less(again[0]) {
+		t.Errorf("Append after eviction = %v; want above %v", again[0], idle[2])
+	}
+	for _, after := range idle {
+		if page := memoryRange(t, m, Query{Room: "idle", After: after}); !page.Gap || !slices.Equal(idsOf(page.Entries), again) {
+			t.Errorf("Range(idle after %v) = %v gap %v; want %v with a gap", after, idsOf(page.Entries), page.Gap, again)
+		}
+		pages, err := m.Read(ctx, []Cursor{{Room: "idle", After: after}}, 0, 0)
+		if err != nil || len(pages) != 1 || !pages[0].Gap || !slices.Equal(idsOf(pages[0].Entries), again) {
+			t.Errorf("Read(idle after %v) = %+v, %v; want %v with a gap", after, pages, err, again)
+		}
+	}
+	if page := memoryRange(t, m, Query{Room: "idle"}); page.Gap || !slices.Equal(idsOf(page.Entries), again) {
+		t.Errorf("Range(idle) from the start = %v gap %v; want %v without a gap", idsOf(page.Entries), page.Gap, again)
+	}
+	cancel()
+	<-done
+}
+
+// TestMemoryEvictedRoomIDsIncrease: a room created again after eviction
+// assigns IDs above the evicted one's even when those are ahead of the
+// clock (the clock stepped back).
+func TestMemoryEvictedRoomIDsIncrease(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	ahead := ID{MS: uint64(time.Now().Add(time.Hour).UnixMilli()), Seq: 7}
+	memoryFill(m, "back", []ID{ahead})
+	memoryAge(m, "back", 2*DefaultRoomIdle)
+	memorySweep(m)
+	if m.lookup("back") != nil {
+		t.Fatal("the idle room was not evicted")
+	}
+	if got := memoryAppend(t, m, "back", 1)[0]; got != ahead.Next() {
+		t.Errorf("Append after eviction = %v; want %v", got, ahead.Next())
+	}
+	if got := memoryAppend(t, m, "other", 1)[0]; got != ahead.Next() {
+		t.Errorf("Append to a new room = %v; want %v, above every evicted ID", got, ahead.Next())
+	}
+}
+
+// TestMemoryMaxRooms: beyond MaxRooms rooms holding entries, an Append to
+// another room fails with ErrTooManyRooms and stores nothing; Reads never
+// fail for it, and an evicted room makes room again.
+func TestMemoryMaxRooms(t *testing.T) {
+	m := NewMemory(MemoryConfig{MaxRooms: 2})
+	ctx := context.Background()
+	memoryAppend(t, m, "a", 1)
+	memoryAppend(t, m, "b", 1)
+	m.sweptAt.Store(m.clock(time.Now())) // no sweep on a full log for a second
+
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := memoryReadAsync(readCtx, m, []Cursor{{Room: "c"}}, 0, time.Minute)
+	waitReadBlocked(t, m, "c", 1)
+	_, err := m.Append(ctx, "c", []byte("x"))
+	if !errors.Is(err, ErrTooManyRooms) || !strings.Contains(err.Error(), `"c"`) {
+		t.Fatalf("Append to a third room = %v; want ErrTooManyRooms naming the room", err)
+	}
+	memoryAppend(t, m, "b", 1) // rooms holding entries take more
+	if page := memoryRange(t, m, Query{Room: "c"}); len(page.Entries) != 0 {
+		t.Fatalf("Range(c) = %v; want nothing stored", idsOf(page.Entries))
+	}
+	if n := m.holding.Load(); n != 2 {
+		t.Fatalf("%d rooms hold entries; want 2", n)
+	}
+
+	memoryAge(m, "a", 2*DefaultRoomIdle)
+	memoryAge(m, "b", 2*DefaultRoomIdle)
+	memoryAppend(t, m, "b", 1)
+	memorySweep(m)
+	c := memoryAppend(t, m, "c", 1)
+	res := <-done
+	if res.err != nil || len(res.pages) != 1 || res.pages[0].Room != "c" || !slices.Equal(idsOf(res.pages[0].Entries), c) {
+		t.Fatalf("Read = %+v, %v; want the entry of c", res.pages, res.err)
+	}
+	if _, err := m.Append(ctx, "a", []byte("x")); !errors.Is(err, ErrTooManyRooms) {
+		t.Fatalf("Append to evicted a with b and c holding entries = %v; want ErrTooManyRooms", err)
+	}
+}
+
+// TestMemoryFullLogSweeps: an Append that finds MaxRooms reached sweeps,
+// at most once a second, before it fails.
+func TestMemoryFullLogSweeps(t *testing.T) {
+	m := NewMemory(MemoryConfig{MaxRooms: 1})
+	ctx := context.Background()
+	memoryAppend(t, m, "a", 1)
+	memoryAge(m, "a", 2*DefaultRoomIdle)
+	m.sweptAt.Store(m.clock(time.Now()))
+	if _, err := m.Append(ctx, "b", nil); !errors.Is(err, ErrTooManyRooms) {
+		t.Fatalf("Append within a second of a sweep = %v; want ErrTooManyRooms", err)
+	}
+	m.sweptAt.Store(m.clock(time.Now()) - int64(fullSweepInterval))
+	if _, err := m.Append(ctx, "b", nil); err != nil {
+		t.Fatalf("Append a second after a sweep = %v; want the idle room evicted to make room", err)
+	}
+	if m.lookup("a") != nil {
+		t.Error("room a was not evicted")
+	}
+}
+
+// TestMemoryEvictionRace runs appends, blocking Reads and sweeps that
+// evict every room no Read waits on, all at once: no Append may be stored
+// in an evicted room, no Read may wait on one while appends go on, and the
+// IDs of each room must keep increasing. (Entries are evicted too, often
+// before they are read: readers check only the order of what they get.)
+func TestMemoryEvictionRace(t *testing.T) {
+	const writers, readers, perWriter = 4, 2, 1500
+	rooms := []string{"r0", "r1", "r2", "r3"}
+	m := NewMemory(MemoryConfig{RoomIdle: time.Nanosecond})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var writing, sweeping sync.WaitGroup
+	stop := make(chan struct{})
+	sweeping.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				memorySweep(m)
+				runtime.Gosched()
+			}
+		}
+	})
+	var lastMu sync.Mutex
+	lastID := make(map[string]ID)
+	for w := range writers {
+		writing.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for range perWriter {
+				room := rooms[rng.IntN(len(rooms))]
+				lastMu.Lock() // one Append per room at a time, to compare IDs in order
+				id, err := m.Append(ctx, room, []byte(room))
+				if err == nil && !lastID[room].Less(id) {
+					t.Errorf("Append(%s) = %v after %v; want increasing", room, id, lastID[room])
+				}
+				lastID[room] = id
+				lastMu.Unlock()
+				if err != nil {
+					t.Errorf("Append(%s) = %v", room, err)
+					return
+				}
+				// The entry is there, or the room was evicted since and
+				// holds newer entries or none.
+				page, _ := m.Range(ctx, Query{Room: room})
+				if len(page.Entries) > 0 && !slices.Contains(idsOf(page.Entries), id) && !id.Less(page.Entries[0].ID) {
+					t.Errorf("entry %v of %s is not in the room, which holds %v..%v", id, room, page.Entries[0].ID, page.Entries[len(page.Entries)-1].ID)
+				}
+			}
+		})
+	}
+	var reading sync.WaitGroup
+	var written atomic.Bool
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	for k := range readers {
+		reading.Go(func() {
+			// The last reader follows one room: one that other rooms' appends
+			// cannot wake.
+			var cursors []Cursor
+			for _, room := range rooms[k*(len(rooms)-1)/(readers-1):] {
+				cursors = append(cursors, Cursor{Room: room})
+			}
+			for {
+				pages, err := m.Read(readCtx, cursors, 0, 5*time.Second)
+				if written.Load() {
+					return
+				}
+				if err != nil {
+					t.Errorf("Read = %v", err)
+					return
+				}
+				if pages == nil {
+					t.Error("a Read timed out while appends went on")
+					return
+				}
+				for _, p := range pages {
+					i := slices.IndexFunc(cursors, func(c Cursor) bool { return c.Room == p.Room })
+					for _, e := range p.Entries {
+						if !cursors[i].After.Less(e.ID) {
+							t.Errorf("Read %s: entry %v after cursor %v; want increasing", p.Room, e.ID, cursors[i].After)
+							return
+						}
+						cursors[i].After = e.ID
+					}
+				}
+			}
+		})
+	}
+	writing.Wait()
+	written.Store(true)
+	stopReading()
+	reading.Wait()
+	close(stop)
+	sweeping.Wait()
+	memorySweep(m)
+	if n := m.holding.Load(); n != 0 {
+		t.Errorf("after a last sweep %d rooms hold entries; want 0", n)
+	}
+}
+
+// TestMemoryReadRegistersWithLiveRoom: a Read that finds the room it looked
+// up evicted when it comes to register registers with the room that
+// replaces it, which the next Append wakes.
+func TestMemoryReadRegistersWithLiveRoom(t *testing.T) {
+	m := NewMemory(MemoryConfig{})
+	stale := m.roomFor("x", m.clock(time.Now()))
+	memorySweep(m)
+	if !stale.dead {
+		t.Fatal("the room without entries was not evicted")
+	}
+	w := &waiter{wake: make(chan struct{}, 1)}
+	if pages := m.readOrWait(stale, nil, Cursor{Room: "x"}, 0, w, 0); pages != nil {
+		t.Fatalf("readOrWait = %v; want nothing", pages)
+	}
+	if len(stale.waiters) != 0 {
+		t.Fatal("the Read registered with the evicted room")
+	}
+	memoryAppend(t, m, "x", 1)
+	select {
+	case <-w.wake:
+	default:
+		t.Fatal("an Append to the room did not wake the Read")
 	}
 }

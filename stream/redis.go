@@ -21,6 +21,12 @@ const DefaultKeyPrefix = "danmu:"
 // zero.
 const DefaultRedisTimeout = 3 * time.Second
 
+// DefaultStreamTTL is RedisConfig.TTL when it is zero: a week, so that a
+// room that goes live once a week keeps its history from one show to the
+// next, while a room posted to once and abandoned leaves Redis within
+// days.
+const DefaultStreamTTL = 7 * 24 * time.Hour
+
 // dataField is the one field of every stream entry written by Append.
 const dataField = "d"
 
@@ -46,6 +52,13 @@ type RedisConfig struct {
 	// keeps every key of one room in one slot, so KeyPrefix must not
 	// contain braces. Empty means DefaultKeyPrefix.
 	KeyPrefix string
+	// TTL is how long a room's stream stays in Redis after its last
+	// Append: every Append sets the stream's expiry to TTL (PEXPIRE, in the
+	// same round trip as the XADD). Zero means DefaultStreamTTL; a
+	// negative TTL sets no expiry, and streams stay until deleted (an
+	// expiry set earlier stays too). A reader following a stream that
+	// expires, or resuming in one, is told of a gap, as after a reset.
+	TTL time.Duration
 	// Timeout bounds each call when the caller's context has no deadline;
 	// for Read it is added to the blocking time. Zero or less means
 	// DefaultRedisTimeout.
@@ -84,6 +97,9 @@ const DefaultPollInterval = 20 * time.Millisecond
 //   - A Redis that restarts without its data, or is flushed, resets the log
 //     (see Page.Gap). Range detects it from XINFO STREAM at once, Read with
 //     the cheap periodic checks described at Read.
+//   - A room's stream expires RedisConfig.TTL after its last Append, even
+//     while readers follow it (Memory keeps a room a reader follows). Its
+//     readers then get a gap, as after a reset.
 //
 // Redis is safe for concurrent use. Concurrent calls share rueidis' auto
 // pipeline: Appends from many goroutines go out in few writes.
@@ -94,6 +110,7 @@ type Redis struct {
 	keyPrefix        string
 	maxLen           string // XADD MAXLEN argument
 	maxLenEntries    int64
+	ttl              int64 // PEXPIRE argument in milliseconds, or zero for no expiry
 	timeout          time.Duration
 	maxBlockingReads int
 	pollInterval     time.Duration
@@ -127,6 +144,12 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 		r.maxLenEntries = DefaultMaxLen
 	}
 	r.maxLen = strconv.FormatInt(r.maxLenEntries, 10)
+	switch {
+	case cfg.TTL == 0:
+		r.ttl = DefaultStreamTTL.Milliseconds()
+	case cfg.TTL > 0:
+		r.ttl = max(cfg.TTL.Milliseconds(), 1)
+	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultRedisTimeout
 	}
@@ -208,13 +231,26 @@ func unavailable(op, room string, err error) error {
 // entry. It is not retried: on ErrUnavailable the entry may or may not have
 // been stored. data is copied: when ctx ends first, rueidis may still send
 // the command after Append returned, and the caller may reuse data by then.
+//
+// With a TTL, a PEXPIRE follows the XADD in the same pipelined round trip.
+// The two are not one transaction: when the XADD succeeds and the PEXPIRE
+// does not (the connection breaks between their replies), Append still
+// succeeds, and the stream keeps its previous expiry, or none, until the
+// next Append.
 func (r *Redis) Append(ctx context.Context, room string, data []byte) (ID, error) {
 	ctx, cancel := r.bound(ctx, 0)
 	defer cancel()
-	cmd := r.client.B().Xadd().Key(r.key(room)).Maxlen().Almost().Threshold(r.maxLen).
+	key := r.key(room)
+	xadd := r.client.B().Xadd().Key(key).Maxlen().Almost().Threshold(r.maxLen).
 		Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
 	start := time.Now()
-	reply, err := r.client.Do(ctx, cmd).ToString()
+	var res rueidis.RedisResult
+	if r.ttl > 0 {
+		res = r.client.DoMulti(ctx, xadd, r.client.B().Pexpire().Key(key).Milliseconds(r.ttl).Build())[0]
+	} else {
+		res = r.client.Do(ctx, xadd)
+	}
+	reply, err := res.ToString()
 	r.stats.RoundTrip.ObserveSince(start)
 	if err != nil {
 		return ID{}, unavailable("append to", room, err)

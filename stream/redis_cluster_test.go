@@ -60,6 +60,8 @@ func TestRedisCluster(t *testing.T) {
 		testLogReadTimeout(t, func(*testing.T, int) Log { return l })
 	})
 
+	t.Run("TTL", func(t *testing.T) { testRedisTTL(t, c.Addrs) })
+
 	t.Run("GapOnOneSlotAmongMany", func(t *testing.T) {
 		l := newTestRedis(t, c.Addrs, RedisConfig{MaxLen: 10})
 		cursors := make([]Cursor, 20)

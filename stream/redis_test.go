@@ -646,6 +646,66 @@ func TestRedisConfig(t *testing.T) {
 	}
 }
 
+// testRedisTTL checks that Append sets and refreshes the stream's expiry
+// (PTTL on the real server), that a negative TTL sets none, and that a
+// reader of a stream that expired gets a gap.
+func testRedisTTL(t *testing.T, addrs []string) {
+	ctx := context.Background()
+	pttl := func(r *Redis, room string) time.Duration {
+		t.Helper()
+		ms, err := r.client.Do(ctx, r.client.B().Pttl().Key(r.key(room)).Build()).AsInt64()
+		if err != nil {
+			t.Fatalf("PTTL %s: %v", r.key(room), err)
+		}
+		return time.Duration(ms) * time.Millisecond
+	}
+	for _, tc := range []struct {
+		ttl, want time.Duration
+	}{{0, DefaultStreamTTL}, {time.Hour, time.Hour}, {-1, 0}} {
+		r := newTestRedis(t, addrs, RedisConfig{TTL: tc.ttl})
+		logAppend(t, r, "ttl", 1)
+		if tc.want == 0 {
+			if got := pttl(r, "ttl"); got != -time.Millisecond {
+				t.Errorf("TTL %v: PTTL = %v; want -1 ms (no expiry)", tc.ttl, got)
+			}
+			continue
+		}
+		if got := pttl(r, "ttl"); got <= tc.want-time.Minute || got > tc.want {
+			t.Errorf("TTL %v: PTTL after Append = %v; want about %v", tc.ttl, got, tc.want)
+		}
+		if err := r.client.Do(ctx, r.client.B().Pexpire().Key(r.key("ttl")).Milliseconds(60_000).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+		logAppend(t, r, "ttl", 1)
+		if got := pttl(r, "ttl"); got <= tc.want-time.Minute || got > tc.want {
+			t.Errorf("TTL %v: PTTL after another Append = %v; want it refreshed to about %v", tc.ttl, got, tc.want)
+		}
+	}
+
+	r := newTestRedis(t, addrs, RedisConfig{TTL: 100 * time.Millisecond})
+	ids := logAppend(t, r, "brief", 2)
+	cursors := []Cursor{{Room: "brief", After: ids[1]}}
+	if pages := logRead(t, r, cursors, 10, 0); pages != nil {
+		t.Fatalf("Read at the end = %s; want nil", describePages(pages))
+	}
+	time.Sleep(max(checkInterval, 200*time.Millisecond))
+	if got := pttl(r, "brief"); got != -2*time.Millisecond {
+		t.Fatalf("PTTL of the stream after its TTL = %v; want -2 ms (gone)", got)
+	}
+	pages := logRead(t, r, cursors, 10, 100*time.Millisecond)
+	if len(pages) != 1 || !pages[0].Gap || len(pages[0].Entries) != 0 {
+		t.Fatalf("Read after the stream expired = %s; want one empty Gap page", describePages(pages))
+	}
+	if page := logRange(t, r, Query{Room: "brief", After: ids[0]}); !page.Gap || len(page.Entries) != 0 {
+		t.Fatalf("Range after the stream expired = %v gap %v; want a gap", pageIDs(page.Entries), page.Gap)
+	}
+}
+
+func TestRedisTTL(t *testing.T) {
+	srv := redistest.Start(t)
+	testRedisTTL(t, []string{srv.Addr()})
+}
+
 func TestRedisAuth(t *testing.T) {
 	srv := redistest.Start(t, "--requirepass", "secret")
 	if r, err := NewRedis(RedisConfig{Addrs: []string{srv.Addr()}}); err == nil {

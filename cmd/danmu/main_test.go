@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/stream"
 )
 
 // runArgs runs the command line args and returns the exit status and what
@@ -170,6 +172,28 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	if o.redis.MaxLen != 500 || !slices.Equal(o.presence.Addrs, o.redis.Addrs) ||
 		o.presence.KeyPrefix != "app:" || o.presence.Username != "u" || o.presence.Password != "p" {
 		t.Errorf("finish: redis MaxLen %d, presence %+v; want them from the flags", o.redis.MaxLen, o.presence)
+	}
+}
+
+// TestStreamLimitFlags checks the flags that bound what the stream keeps
+// per room name, and that --stream-ttl 0 means no expiry.
+func TestStreamLimitFlags(t *testing.T) {
+	o := parseServe(t)
+	o.finish()
+	if o.redis.TTL != stream.DefaultStreamTTL || o.memory.MaxRooms != stream.DefaultMaxRooms || o.memory.RoomIdle != stream.DefaultRoomIdle {
+		t.Errorf("defaults: stream TTL %v, max rooms %d, room idle %v; want %v, %d, %v",
+			o.redis.TTL, o.memory.MaxRooms, o.memory.RoomIdle, stream.DefaultStreamTTL, stream.DefaultMaxRooms, stream.DefaultRoomIdle)
+	}
+	t.Setenv("DANMU_STREAM_TTL", "48h")
+	o = parseServe(t, "--max-rooms", "50", "--room-idle", "90s")
+	o.finish()
+	if o.redis.TTL != 48*time.Hour || o.memory.MaxRooms != 50 || o.memory.RoomIdle != 90*time.Second {
+		t.Errorf("set: stream TTL %v, max rooms %d, room idle %v; want 48h, 50, 1m30s", o.redis.TTL, o.memory.MaxRooms, o.memory.RoomIdle)
+	}
+	o = parseServe(t, "--stream-ttl", "0")
+	o.finish()
+	if o.redis.TTL >= 0 {
+		t.Errorf("--stream-ttl 0: RedisConfig.TTL = %v; want negative (no expiry)", o.redis.TTL)
 	}
 }
 

@@ -109,6 +109,9 @@ func streamFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.redis.Password, "redis-password", "", "Redis password (prefer the environment variable)")
 	fs.StringVar(&o.redis.KeyPrefix, "redis-prefix", stream.DefaultKeyPrefix, "prefix of every Redis key")
 	fs.IntVar(&o.memory.MaxLen, "retention", stream.DefaultMaxLen, "messages kept per room in the stream (approximately, with Redis)")
+	fs.DurationVar(&o.redis.TTL, "stream-ttl", stream.DefaultStreamTTL, "with Redis: a room's stream expires this long after its last message (0: never)")
+	fs.IntVar(&o.memory.MaxRooms, "max-rooms", stream.DefaultMaxRooms, "embedded stream: most rooms holding messages at once; a post that would start another gets 503 too_many_rooms")
+	fs.DurationVar(&o.memory.RoomIdle, "room-idle", stream.DefaultRoomIdle, "embedded stream: a room nobody posts to or watches for this long is dropped with its messages")
 }
 
 func edgeFlags(fs *flag.FlagSet, o *options) {
@@ -236,6 +239,9 @@ func logFlags(fs *flag.FlagSet, o *options) {
 // finish derives the settings that several flags feed.
 func (o *options) finish() {
 	o.redis.MaxLen = int64(o.memory.MaxLen)
+	if o.redis.TTL == 0 {
+		o.redis.TTL = -1 // --stream-ttl 0: streams never expire
+	}
 	o.presence.Addrs = o.redis.Addrs
 	o.presence.KeyPrefix = o.redis.KeyPrefix
 	o.presence.Username = o.redis.Username

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# fuzz.sh runs every fuzz target (func Fuzz...) of the given packages, one
+# after the other, each for FUZZTIME, and stops at the first failure with
+# status 1. It finds the targets with `go test -list`, so a new target runs
+# without being named anywhere. `make fuzz` runs it for 30 s per target,
+# `make fuzz-short` (part of `make test`) for 2 s.
+#
+# A failing target writes its input to <package>/testdata/fuzz/<target>/,
+# where `go test` replays it from then on. Commit that file together with
+# the fix, as a regression test, never on its own: on a failure this script
+# lists the inputs git does not track yet.
+#
+# A target that fails without writing an input runs once more, and fails
+# the pass only if it fails again: Go 1.26's fuzz coordinator can report its
+# own -fuzztime deadline as a failure ("context deadline exceeded",
+# go.dev/issue/75804, fixed in Go 1.27), while a seed input that fails does
+# so every time.
+#
+# Usage: scripts/fuzz.sh [package ...]   (default ./...)
+# Environment (defaults in parentheses):
+#   FUZZTIME  how long each target runs, as go test -fuzztime takes it (2s)
+#   GO        the go command (go)
+set -euo pipefail
+
+fuzztime=${FUZZTIME:-2s}
+go=${GO:-go}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+(($#)) || set -- ./...
+
+# go test -list prints the names that match in each package, then a line
+# "ok <package> <time>"; -fuzz takes one target of one package at a time.
+targets=$("$go" test -list '^Fuzz' "$@" |
+	awk '/^Fuzz/ { names[n++] = $1; next } /^ok/ { for (i = 0; i < n; i++) print $2, names[i]; n = 0 }')
+count=$(grep -c . <<<"$targets" || true)
+echo "fuzz: $count targets, $fuzztime each"
+
+# untracked_inputs prints the fuzz inputs git does not track.
+untracked_inputs() {
+	git ls-files --others --exclude-standard 2>/dev/null | grep '/testdata/fuzz/' || true
+}
+
+# fuzz_one runs target of pkg for fuzztime.
+fuzz_one() {
+	"$go" test -run '^$' -fuzz "^$2\$" -fuzztime "$fuzztime" "$1" </dev/null
+}
+
+start=$SECONDS
+while read -r pkg target; do
+	[[ -n $pkg ]] || continue
+	echo "fuzz: $target ($pkg)"
+	before=$(untracked_inputs)
+	fuzz_one "$pkg" "$target" && continue
+	if [[ $(untracked_inputs) == "$before" ]]; then
+		echo "fuzz: $target failed without writing an input; once more (go.dev/issue/75804)" >&2
+		fuzz_one "$pkg" "$target" && continue
+	fi
+	echo "fuzz: $target of $pkg failed. Inputs under testdata/fuzz git does not track (commit them with the fix only):" >&2
+	untracked_inputs >&2
+	exit 1
+done <<<"$targets"
+echo "fuzz: $count targets passed in $((SECONDS - start)) s"
