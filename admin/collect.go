@@ -141,6 +141,9 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 	flushToWrite := c.desc(sub, "flush_to_write_seconds", "From a batch's flush to the end of writing it, per event loop.")
 	endToEnd := c.desc(sub, "end_to_end_seconds", "From the stream storing a batch's newest message to the end of writing it, per event loop.")
 	readErrors := c.desc("stream", "read_errors_total", "Stream reads that failed: following rooms, finding a room's newest entry, replaying.")
+	replays := c.desc(sub, "replays_total",
+		"Joins with since replayed, by source: memory (the room's recent entries), or read (waited for a stream read, which viewers resuming from one position share).", "source")
+	replayReads := c.desc(sub, "replay_reads_total", "Stream reads made for replays.")
 	c.collect = func(ch chan<- prometheus.Metric) {
 		counts := h.Counts()
 		total := 0
@@ -160,6 +163,9 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 		ch <- histogram(flushToWrite, st.FlushToWrite, seconds)
 		ch <- histogram(endToEnd, st.EndToEnd, seconds)
 		ch <- counter(readErrors, st.ReadErrors.Load())
+		ch <- counter(replays, st.ReplaysFromMemory.Load(), "memory")
+		ch <- counter(replays, st.ReplaysRequested.Load(), "read")
+		ch <- counter(replayReads, st.ReplayReads.Load())
 	}
 	return c
 }

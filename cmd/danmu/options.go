@@ -151,6 +151,8 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.fanout.DedupWindow, "dedup-window", fanout.DefaultDedupWindow, "how long a comment's client id (cid) is remembered to drop retried copies")
 	fs.IntVar(&o.fanout.MaxBatch, "max-batch", fanout.DefaultMaxBatch, "most messages in one frame; older ones are dropped and counted")
 	fs.IntVar(&o.fanout.ReplayLimit, "replay-limit", fanout.DefaultReplayLimit, "most messages replayed to a viewer joining with since")
+	fs.IntVar(&o.fanout.ReplayReads, "replay-reads", fanout.DefaultReplayReads, "stream reads for replays in flight at once (one per room; viewers resuming from one position share one)")
+	fs.IntVar(&o.fanout.ReplayCache, "replay-cache", fanout.DefaultReplayCache, "newest entries of each followed room kept in memory for replays without a stream read (-1: none)")
 	fs.DurationVar(&o.fanout.RoomLinger, "room-linger", fanout.DefaultRoomLinger, "keep following a room this long after its last local viewer left")
 	fs.DurationVar(&o.fanout.OnlineInterval, "online-interval", fanout.DefaultOnlineInterval, "how often viewers are sent their rooms' online counts")
 	fs.DurationVar(&o.presence.TTL, "online-ttl", presence.DefaultTTL, "with Redis: an edge's online counts expire this long after its last refresh")
