@@ -2,6 +2,8 @@ package edge
 
 import (
 	"bytes"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/fanout"
 )
 
 // TestMessageFloodIsClosed: a client that sends requests faster than
@@ -99,4 +102,40 @@ func TestJoinRate(t *testing.T) {
 	expectReply(t, c, "joined", "b", "")
 	send(t, c, `{"type":"join","room":"c"}`)
 	expectReply(t, c, "error", "c", "too_many_joins")
+}
+
+// TestJoinChurnIsBounded: many clients join a room with since=0 (a replay
+// of everything retained) and leave again, as fast as they can write. What
+// it costs the server is bounded by the join rate, and the replays run in
+// a bounded number of goroutines, shared and cancelled, never one per join.
+func TestJoinChurnIsBounded(t *testing.T) {
+	env := startEnv(t, envConfig{})
+	for i := range 1200 {
+		env.post(t, "churn", "old "+strconv.Itoa(i))
+	}
+	churn := bytes.Repeat([]byte(string(textFrame(`{"type":"join","room":"churn","since":"0"}`))+
+		string(textFrame(`{"type":"leave","room":"churn"}`))), 50)
+	baseline := runtime.NumGoroutine()
+	peak := baseline
+	const clients = 40
+	for range clients {
+		rc := env.rawUpgrade(t, "/ws")
+		rc.write(churn)
+		peak = max(peak, runtime.NumGoroutine())
+	}
+	waitFor(t, "the churning clients to be closed", func() bool {
+		peak = max(peak, runtime.NumGoroutine())
+		return env.srv.Stats().Open.Load() == 0
+	})
+	st := env.srv.hub.Stats()
+	replays := st.ReplaysRequested.Load() + st.ReplaysFromMemory.Load()
+	if limit := uint64(clients * (DefaultJoinBurst + 2)); replays > limit {
+		t.Errorf("%d replays for %d clients; want at most %d: the join rate bounds them", replays, clients, limit)
+	}
+	if reads := st.ReplayReads.Load(); reads > st.ReplaysRequested.Load() {
+		t.Errorf("%d stream reads for %d replays; want no more", reads, st.ReplaysRequested.Load())
+	}
+	if peak > baseline+fanout.DefaultReplayReads+20 {
+		t.Errorf("goroutines peaked at %d from %d; want replays in at most %d", peak, baseline, fanout.DefaultReplayReads)
+	}
 }
