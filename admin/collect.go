@@ -178,6 +178,7 @@ func IngestCollector(s *ingest.Stats) prometheus.Collector {
 	requests := c.desc(sub, "requests_total", "Requests answered, by HTTP status and error code (empty for a success).", "status", "code")
 	duration := c.desc(sub, "request_duration_seconds", "Time to answer a request, by method.", "method")
 	appendErrors := c.desc("stream", "append_errors_total", "Comments whose append to the stream failed or timed out (answered 503).")
+	acceptErrors := c.desc(sub, "accept_errors_total", "Failed accepts (such as running out of file descriptors), after each of which the HTTP API backs off and retries.")
 	c.collect = func(ch chan<- prometheus.Metric) {
 		for key, n := range s.Requests() {
 			ch <- counter(requests, n, strconv.Itoa(key.Status), key.Code)
@@ -186,6 +187,7 @@ func IngestCollector(s *ingest.Stats) prometheus.Collector {
 			ch <- histogram(duration, s.Duration[i], seconds, method)
 		}
 		ch <- counter(appendErrors, s.AppendErrors.Load())
+		ch <- counter(acceptErrors, s.AcceptErrors.Load())
 	}
 	return c
 }

@@ -10,22 +10,19 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/danmu-dev/danmu/internal/listen"
 )
 
 // The edge accepts connections itself and hands them to gnet's event loops
 // (Engine.Register), rather than letting gnet accept: gnet ends its engine
 // on any accept error other than EAGAIN, EINTR and resets, so one burst of
 // connections past the file descriptor limit (EMFILE) would stop the
-// server. This accept loop backs off and retries instead, and refuses
+// server. This accept loop backs off and retries instead (package listen),
+// and refuses
 // connections past MaxConns and MaxConnsPerIP before they cost the loops
 // anything. It is one goroutine for the whole server, not one per
 // connection.
-
-// Bounds of the accept loop's back-off after an accept error.
-const (
-	minAcceptBackoff = 5 * time.Millisecond
-	maxAcceptBackoff = time.Second
-)
 
 // refusal is the answer to a connection refused before its handshake. The
 // client may not have sent its request yet; it gets a complete HTTP
@@ -102,24 +99,13 @@ func (s *Server) acceptLoop(ln *net.TCPListener) {
 	pending := make(chan registration, 1024)
 	defer close(pending)
 	go s.reapRegistrations(pending)
-	backoff := time.Duration(0)
+	accepting := &listen.Retrying{Listener: ln, OnError: s.acceptFailed}
 	for {
-		c, err := ln.AcceptTCP()
+		conn, err := accepting.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection waits in
-			// the listen queue until a descriptor is free.
-			s.stats.AcceptErrors.Add(1)
-			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
-			if backoff == maxAcceptBackoff || !isFDExhaustion(err) {
-				s.logger.Warn("edge: accept failed; retrying", "err", err, "retry_in", backoff)
-			}
-			time.Sleep(backoff)
-			continue
+			return // closed
 		}
-		backoff = 0
+		c := conn.(*net.TCPConn)
 		ip := peerIP(c.RemoteAddr())
 		if s.draining.Load() {
 			s.refuse(c, RefusedDraining)
@@ -136,6 +122,16 @@ func (s *Server) acceptLoop(ln *net.TCPListener) {
 			continue
 		}
 		pending <- registration{result: result, ip: ip}
+	}
+}
+
+// acceptFailed counts a failed accept (EMFILE, ENFILE, ENOBUFS, ENOMEM:
+// the connection waits in the listen queue until a descriptor is free)
+// and logs it when it is not the descriptor limit or it persists.
+func (s *Server) acceptFailed(err error, retryIn time.Duration) {
+	s.stats.AcceptErrors.Add(1)
+	if retryIn == listen.MaxBackoff || !isFDExhaustion(err) {
+		s.logger.Warn("edge: accept failed; retrying", "err", err, "retry_in", retryIn)
 	}
 }
 

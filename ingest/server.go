@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
+	"github.com/valyala/fasthttp"
+
+	"github.com/danmu-dev/danmu/internal/listen"
 	"github.com/danmu-dev/danmu/policy"
 	"github.com/danmu-dev/danmu/stream"
-	"github.com/valyala/fasthttp"
 )
 
 // bodySlack is how far fasthttp's own body limit sits above MaxBodyBytes:
@@ -20,7 +23,7 @@ import (
 const bodySlack = 1024
 
 // Server is the ingest HTTP API. Create it with New, add extra routes with
-// Handle and hooks with Use, then run it with Serve or ListenAndServe and
+// Handle and hooks with Use, then run it with Serve and
 // stop it with Shutdown.
 type Server struct {
 	// Immutable after New.
@@ -114,12 +117,18 @@ func builtinChain(cfg *Config, store policy.Store) []link {
 // included, for serving it in-process or from another fasthttp.Server.
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
-// Serve serves HTTP on ln until Shutdown, after which it returns nil.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve serves HTTP on ln until Shutdown, after which it returns nil. An
+// accept that fails, as when the process runs out of file descriptors, is
+// retried after a back-off: fasthttp would otherwise stop serving.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.srv.Serve(&listen.Retrying{Listener: ln, OnError: s.acceptFailed})
+}
 
-// ListenAndServe listens on Config.Addr and serves HTTP until Shutdown,
-// after which it returns nil.
-func (s *Server) ListenAndServe() error { return s.srv.ListenAndServe(s.cfg.Addr) }
+// acceptFailed counts a failed accept and logs it.
+func (s *Server) acceptFailed(err error, retryIn time.Duration) {
+	s.stats.AcceptErrors.Add(1)
+	s.logger.Warn("ingest: accept failed; retrying", "err", err, "retry_in", retryIn)
+}
 
 // Shutdown stops accepting connections, lets in-flight requests finish
 // and closes idle connections. It returns when all connections are closed,

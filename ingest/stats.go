@@ -23,6 +23,9 @@ type Stats struct {
 	// AppendErrors counts the comments whose append to the stream failed
 	// or timed out (answered 503 unavailable or too_many_rooms).
 	AppendErrors atomic.Uint64
+	// AcceptErrors counts failed accepts (running out of file
+	// descriptors), after each of which the server backs off and retries.
+	AcceptErrors atomic.Uint64
 
 	// requests maps a status and error code to its counter. It is
 	// replaced, under mu, when a pair is seen for the first time: there

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,6 +103,24 @@ func TestEdgeSurvivesFDExhaustion(t *testing.T) {
 	}
 	v := waitWatch(t, n.wsAddr, "after")
 	waitHas(t, []*viewer{v}, []string{mustPost(t, n.apiAddr, "after", "hello")})
+}
+
+// TestAPISurvivesFDExhaustion: a flood of idle connections to the HTTP API
+// runs the process out of file descriptors. The API's accept fails with
+// EMFILE and is retried (fasthttp alone would stop serving); once the flood
+// ends, posts are answered again and reach viewers.
+func TestAPISurvivesFDExhaustion(t *testing.T) {
+	n := startProcessLimited(t, floodLimit, "serve")
+	conns := openIdle(t, n.apiAddr, flood)
+	waitFor(t, waitTimeout, "the API's accept to fail for want of descriptors", func() bool {
+		return strings.Contains(n.output.String(), "ingest: accept failed")
+	})
+	closeAll(conns)
+	v := waitWatch(t, n.wsAddr, "after")
+	waitHas(t, []*viewer{v}, []string{mustPost(t, n.apiAddr, "after", "hello")})
+	if got := scrape(t, n.adminAddr).value("danmu_ingest_accept_errors_total"); got <= 0 {
+		t.Errorf("danmu_ingest_accept_errors_total = %v; want the API's failed accepts counted", got)
+	}
 }
 
 // waitWatch is watch for an edge that may refuse connections for a while.

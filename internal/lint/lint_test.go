@@ -43,13 +43,14 @@ var rules = []rule{
 	{pkg: "auth"},
 	{pkg: "metric"},
 	{pkg: "policy", imports: []string{"codec"}},
-	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric"}},
+	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen"}},
 	{pkg: "fanout", imports: []string{"codec", "stream", "metric"}},
-	{pkg: "edge", imports: []string{"fanout", "codec", "stream", "auth", "metric"}},
+	{pkg: "edge", imports: []string{"fanout", "codec", "stream", "auth", "metric", "internal/listen"}},
 	{pkg: "admin", imports: []string{"metric", "stream", "fanout", "edge", "ingest"}},
 	{pkg: "cmd/danmu", imports: []string{"codec", "stream", "presence", "web", "auth", "policy", "ingest", "fanout", "edge", "metric", "admin"}},
 	{pkg: "perf/...", imports: []string{"codec", "stream", "presence", "ingest", "fanout", "edge", "perf/..."}},
 	{pkg: "internal/redistest"},
+	{pkg: "internal/listen"},
 	{pkg: "internal/lint"},
 }
 
