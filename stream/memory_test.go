@@ -420,7 +420,9 @@ func TestMemoryReadAvailable(t *testing.T) {
 		{Room: "b", After: b[1]}, // up to date
 		{Room: "nobody"},         // never appended to
 		{Room: "a", After: ID{}}, // from the start
-		{Room: "b", After: a[4]}, // ahead of b's log
+		// Ahead of b's log. (a[4] is not: a's appends may fall in an
+		// earlier millisecond than b's.)
+		{Room: "b", After: ID{MS: b[1].MS + 1000}},
 		{Room: "c", After: c[2]}, // up to date
 		{Room: "a", After: a[4].Next()},
 	}
