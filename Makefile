@@ -15,6 +15,11 @@ BENCHCOUNT ?= 1
 # under 2 minutes with the build and start-up of each (115 s on 2 busy cores).
 FUZZTIME ?= 30s
 FUZZTIME_SHORT ?= 2s
+# VERSION and COMMIT are stamped into the binaries of build and dist
+# (danmu version); DIST_ARCHS are the architectures dist builds for Linux.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+DIST_ARCHS ?= amd64 arm64
 # CHROMIUM is the browser the web end-to-end test drives (Debian's package).
 CHROMIUM ?= /usr/bin/chromium
 
@@ -39,8 +44,16 @@ help: ## List the targets.
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/danmu.
-	$(GO) build -o bin/danmu ./cmd/danmu
+build: ## Build bin/danmu, stamped with the version and commit from git.
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o bin/danmu ./cmd/danmu
+
+.PHONY: dist
+dist: ## Build static release binaries for linux/amd64 and linux/arm64 in dist/, with SHA256SUMS.
+	rm -rf dist && mkdir -p dist
+	for arch in $(DIST_ARCHS); do \
+		VERSION=$(VERSION) COMMIT=$(COMMIT) scripts/build.sh dist/danmu-$(VERSION)-linux-$$arch linux $$arch || exit 1; \
+	done
+	cd dist && sha256sum danmu-* > SHA256SUMS
 
 .PHONY: run
 run: build ## Run bin/danmu serve in the foreground (embedded stream, 127.0.0.1; RUN_ARGS adds flags).

@@ -42,6 +42,8 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	}
 	defer closeLog()
 	ops := admin.New(o.admin, logger)
+	b := buildInfo()
+	ops.Register(admin.BuildCollector(b.Version, b.Commit, b.Go))
 	if rl, ok := log.(*stream.Redis); ok {
 		ops.Register(admin.RedisCollector(rl.Stats()))
 		ops.AddCheck("redis", rl.Ping)
