@@ -62,8 +62,12 @@ test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379
 	cd cmd/danmu/testdata/bili-client && npm ci --no-audit --no-fund --loglevel=error
 	[ -x "$(CHROMIUM)" ] || { apt-get update && apt-get install -y chromium; }
 
+.PHONY: tidy-check
+tidy-check: ## Fail when go mod tidy would change go.mod or go.sum (make test runs it first).
+	$(GO) mod tidy -diff
+
 .PHONY: test
-test: test-deps ## Vet, then run every Go test with the race detector, uncached, then a short fuzz pass, a 60 s soak and the web tests.
+test: tidy-check test-deps ## Check go.mod is tidy, vet, then run every Go test with the race detector, uncached, then a short fuzz pass, a 60 s soak and the web tests.
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	$(MAKE) --no-print-directory fuzz-short
