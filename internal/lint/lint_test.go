@@ -29,9 +29,11 @@ type rule struct {
 // moderation state) used by ingest, presence and web standing alone, metric
 // (lock-free counters, no metrics library) used by the core packages, admin
 // (Prometheus, probes, pprof) reading their counters for cmd alone, cmd
-// wiring everything, and nothing importing cmd or perf. Every package of the module must match a
-// rule, so a new package is added here deliberately. A rule for a package
-// that does not exist yet checks nothing.
+// wiring everything, and nothing importing cmd or perf, a module of its
+// own nested in this one (perf/go.mod) whose packages are checked here too.
+// Every package of the two modules must match a rule, so a new package is
+// added here deliberately. A rule for a package that does not exist yet
+// checks nothing.
 //
 // The rules hold for test files too, which may also import the package they
 // test (external _test packages do) and the testHelpers.
@@ -137,25 +139,54 @@ func mainModule(t *testing.T) module {
 	return m
 }
 
-// loadModule lists the main module and all of its packages.
+// moduleDirs returns the root directory of the main module and of every
+// module nested in it: the directories of the go.mod files git tracks or
+// would add. The main module's `go list ./...` stops at a nested module,
+// such as perf/, which keeps the load generator's dependencies out of the
+// server's go.mod.
+func moduleDirs(t *testing.T, m module) []string {
+	t.Helper()
+	var dirs []string
+	out := run(t, m.Dir, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "go.mod", "*/go.mod")
+	for name := range strings.SplitSeq(string(out), "\x00") {
+		if name != "" && !slices.Contains(dirs, filepath.Dir(name)) {
+			dirs = append(dirs, filepath.Dir(name))
+		}
+	}
+	if !slices.Contains(dirs, ".") {
+		t.Fatalf("git ls-files found no go.mod in %s", m.Dir)
+	}
+	return dirs
+}
+
+// loadModule lists the main module and the packages of it and of the
+// modules nested in it. A nested module's path lies under the main
+// module's, so the rules name its packages by their paths relative to the
+// main module's root, as if they were the main module's.
 func loadModule(t *testing.T) (module, []pkg) {
 	t.Helper()
 	m := mainModule(t)
-	out := run(t, m.Dir, "go", "list", "-json=ImportPath,Dir,Name,Imports,TestImports,XTestImports", "./...")
 	var pkgs []pkg
-	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
-		var p pkg
-		err := dec.Decode(&p)
-		if errors.Is(err, io.EOF) {
-			break
+	for _, dir := range moduleDirs(t, m) {
+		out := run(t, filepath.Join(m.Dir, dir), "go", "list", "-json=ImportPath,Dir,Name,Imports,TestImports,XTestImports", "./...")
+		n := len(pkgs)
+		for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+			var p pkg
+			err := dec.Decode(&p)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("decode go list -json in %s: %v", dir, err)
+			}
+			if _, ok := m.rel(p.ImportPath); !ok {
+				t.Fatalf("package %s of the module in %s lies outside %s: give that module a path under it", p.ImportPath, dir, m.Path)
+			}
+			pkgs = append(pkgs, p)
 		}
-		if err != nil {
-			t.Fatalf("decode go list -json: %v", err)
+		if len(pkgs) == n {
+			t.Fatalf("go list ./... in %s found no packages", filepath.Join(m.Dir, dir))
 		}
-		pkgs = append(pkgs, p)
-	}
-	if len(pkgs) == 0 {
-		t.Fatalf("go list ./... in %s found no packages", m.Dir)
 	}
 	return m, pkgs
 }
