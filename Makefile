@@ -12,7 +12,11 @@ TEST_TIMEOUT ?= 20m
 # RUN_ARGS passes extra flags to `danmu serve` in `make run`.
 RUN_ARGS ?=
 # BENCH selects benchmarks by regexp; BENCHTIME and BENCHCOUNT are passed to
-# -benchtime and -count (use BENCHCOUNT=10 to feed benchstat).
+# -benchtime and -count (use BENCHCOUNT=10 to feed benchstat). The reconnect
+# storm (10 000 viewers resuming after an edge restart, docs/performance.md)
+# is one storm per iteration:
+#   make bench BENCH=ReconnectStorm PKGS=./cmd/danmu BENCHTIME=1x
+# DANMU_STORM_VIEWERS=1000 in the environment makes it a quick one.
 BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
