@@ -278,7 +278,7 @@ func (s *storm) sample() stormSample {
 		x.commands += calls
 	}
 	m := scrape(s.b, s.edge.adminAddr)
-	x.replaysRead = m.value("danmu_fanout_replays_total", "source=read")
+	x.replaysRead = m.value("danmu_fanout_replays_total", "source=queued")
 	x.replaysFromMemory = m.value("danmu_fanout_replays_total", "source=memory")
 	x.replayReads = m.value("danmu_fanout_replay_reads_total")
 	x.roundTrips = m.value("danmu_redis_round_trip_seconds")
