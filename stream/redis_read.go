@@ -293,7 +293,7 @@ func (rd *redisRead) poll(ctx context.Context, groups []readGroup, block time.Du
 // verify checks with XINFO STREAM the rooms Read's doc lists, sets Gap on
 // their pages or adds pages for them, and returns the cursors of the empty
 // Gap pages, to remember as reported once the pages are returned.
-func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage, []int, error) {
+func (rd *redisRead) verify(ctx context.Context, found []foundPage) (_ []foundPage, _ []int, err error) {
 	r := rd.r
 	full := int64(rd.count)
 	if full <= 0 || full > r.maxLenEntries {
@@ -321,6 +321,14 @@ func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage
 	if len(check) == 0 {
 		return found, nil, nil
 	}
+	defer func() {
+		if err != nil {
+			// The checks did not happen: the next Read must make them,
+			// or a reset it would have seen goes unnoticed once XREAD
+			// moves the cursor into the new stream.
+			r.checks.undo(rd.cursors, check)
+		}
+	}()
 
 	cmds := make(rueidis.Commands, len(check))
 	for k, i := range check {
