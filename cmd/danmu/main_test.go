@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -212,6 +213,33 @@ func TestAddrList(t *testing.T) {
 		}
 		if got := a.String(); got != strings.Join(want, ",") {
 			t.Errorf("String() after Set(%q) = %q", in, got)
+		}
+	}
+}
+
+// TestBusyAddressIsFatal: a node whose WebSocket, HTTP or admin address is
+// taken does not start: it exits 1 and names the address, rather than run
+// without probes and metrics.
+func TestBusyAddressIsFatal(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	free := []string{"--ws-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}
+	for _, flagName := range []string{"--ws-addr", "--http-addr", "--admin-addr"} {
+		args := []string{"serve", "--drain-timeout", "1s"}
+		for i := 0; i < len(free); i += 2 {
+			value := free[i+1]
+			if free[i] == flagName {
+				value = addr
+			}
+			args = append(args, free[i], value)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "address already in use") {
+			t.Errorf("danmu serve %s %s (taken) = exit %d, stderr %q; want 1 naming the address in use", flagName, addr, code, stderr.String())
 		}
 	}
 }

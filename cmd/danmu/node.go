@@ -41,6 +41,13 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		return err
 	}
 	defer closeLog()
+	opsLn, err := listenAdmin(o.admin.Addr)
+	if err != nil {
+		return err
+	}
+	if opsLn != nil {
+		defer opsLn.Close() // in case the node fails before it serves
+	}
 	ops := admin.New(o.admin, logger)
 	b := buildInfo()
 	ops.Register(admin.BuildCollector(b.Version, b.Commit, b.Go))
@@ -72,9 +79,11 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	// Background parts stop when stopBackground is called, after the
 	// API and the edge have finished.
 	background, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
 	var wg sync.WaitGroup
+	// Deferred calls run last first: stop the background parts, then
+	// wait for them (a node that fails to start returns through here).
 	defer wg.Wait()
+	defer stopBackground()
 	if o.ingest.Filter != nil {
 		reloadOnHangup(background, &wg, o.ingest.Filter, logger)
 	}
@@ -128,7 +137,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		web.Register(api, page)
 		go func() { apiErr <- api.Serve(ln) }()
 	}
-	opsAddr, stopOps := serveAdmin(ops, o.admin.Addr, logger)
+	opsAddr, stopOps := serveAdmin(ops, opsLn, logger)
 	defer stopOps()
 	printURLs(stdout, ws, ln, opsAddr, fleet != nil)
 
