@@ -9,22 +9,23 @@ import (
 
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/rdb"
 	"github.com/redis/rueidis"
 )
 
 // sharedRedis is the Redis every test run needs (make test-deps).
 const sharedRedis = "127.0.0.1:6379"
 
-// redisPolicy returns a policy.Redis on sharedRedis under prefix, closed
-// when the test ends.
+// redisPolicy returns a policy.Redis on sharedRedis under prefix, on a
+// client closed when the test ends.
 func redisPolicy(t *testing.T, prefix string) *policy.Redis {
 	t.Helper()
-	store, err := policy.NewRedis(policy.RedisConfig{Addrs: []string{sharedRedis}, KeyPrefix: prefix})
+	client, err := rdb.New(rdb.Config{Addrs: []string{sharedRedis}, KeyPrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(store.Close)
-	return store
+	t.Cleanup(client.Close)
+	return policy.NewRedis(client)
 }
 
 // deleteKeys deletes the keys under prefix when the test ends.

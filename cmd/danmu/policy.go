@@ -13,6 +13,7 @@ import (
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/ingest"
 	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // filterOptions are the flags of the word filter.
@@ -52,39 +53,32 @@ func policyFlags(fs *flag.FlagSet, o *options) {
 		"--client-ip-header is believed only from them; empty takes the TCP peer for the one proxy in front, whoever it is")
 }
 
-// openPolicy sets the HTTP API's token verifier, policy store and word
-// filter from o, and returns a func closing what it opened. Without a
-// secret it warns loudly: the API then runs in open development mode.
-func openPolicy(o *options, logger *slog.Logger) (func(), error) {
+// openPolicy sets the HTTP API's token verifier, word filter and, with a
+// Redis client, policy store from o. Without a secret it warns loudly: the
+// API then runs in open development mode.
+func openPolicy(o *options, client *rdb.Client, logger *slog.Logger) error {
 	if len(o.auth.Secret) == 0 {
 		logger.Warn("OPEN DEVELOPMENT MODE: no --jwt-secret (DANMU_JWT_SECRET) is set, so anyone may post as anyone " +
 			"and the admin API is off. Never expose this server; mint tokens with danmu token once a secret is set.")
 	} else {
 		v, err := auth.NewVerifier(o.auth)
 		if err != nil {
-			return nil, fmt.Errorf("--jwt-secret: %w", err)
+			return fmt.Errorf("--jwt-secret: %w", err)
 		}
 		o.ingest.Auth = v
 	}
 	if o.filter.path != "" {
 		f, err := ingest.LoadFilter(o.filter.path, ingest.FilterAction(o.filter.action))
 		if err != nil {
-			return nil, fmt.Errorf("--filter-file: %w", err)
+			return fmt.Errorf("--filter-file: %w", err)
 		}
 		o.ingest.Filter = f
 		logger.Info("word filter loaded", "file", o.filter.path, "words", f.Words(), "action", o.filter.action)
 	}
-	if len(o.redis.Addrs) == 0 {
-		return func() {}, nil
+	if client != nil {
+		o.ingest.Policy = policy.NewRedis(client)
 	}
-	store, err := policy.NewRedis(policy.RedisConfig{
-		Addrs: o.redis.Addrs, Username: o.redis.Username, Password: o.redis.Password, KeyPrefix: o.redis.KeyPrefix,
-	})
-	if err != nil {
-		return nil, err
-	}
-	o.ingest.Policy = store
-	return store.Close, nil
+	return nil
 }
 
 // reloadOnHangup reloads the word filter on every SIGHUP until ctx ends.
