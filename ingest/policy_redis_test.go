@@ -54,14 +54,14 @@ func TestSharedPolicyRedis(t *testing.T) {
 	prefix := "ingesttest:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	deleteKeys(t, prefix)
 	mem := newMemory()
-	cfg := authConfig(t, Config{
+	cfg := authConfig(t, Config{Policy: policy.Config{
 		UserLimit:  slowLimit,
 		RoomLimit:  policy.Limit{Rate: 0.1, Burst: 6},
 		SpamWindow: time.Minute,
-	})
+	}})
 	nodes := make([]*testServer, 2)
 	for i := range nodes {
-		cfg.Policy = redisPolicy(t, prefix)
+		cfg.Policy.Store = redisPolicy(t, prefix)
 		nodes[i] = startServer(t, cfg, mem, nil, nil)
 	}
 	a, b := nodes[0], nodes[1]
@@ -117,7 +117,7 @@ func TestSharedPolicyRedis(t *testing.T) {
 func TestPolicyUnavailable(t *testing.T) {
 	mem := newMemory()
 	store := unreachablePolicy{}
-	ts := startServer(t, authConfig(t, Config{Policy: store, UserLimit: slowLimit}), mem, nil, nil)
+	ts := startServer(t, authConfig(t, Config{Policy: policy.Config{Store: store, UserLimit: slowLimit}}), mem, nil, nil)
 	checkError(t, "post", ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", mint(t, "u1", "", ""), `{"text":"hi"}`),
 		http.StatusServiceUnavailable, CodeUnavailable)
 	admin := mint(t, "mod", "", auth.RoleAdmin)

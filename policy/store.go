@@ -3,15 +3,7 @@ package policy
 import (
 	"context"
 	"time"
-
-	"github.com/danmu-dev/danmu/rdb"
 )
-
-// ErrUnavailable reports that the state could not be read or written (Redis
-// unreachable or too slow). Callers refuse the request rather than let it
-// pass unchecked. It is rdb.ErrUnavailable, the one error of everything
-// kept in Redis.
-var ErrUnavailable = rdb.ErrUnavailable
 
 // Key names one piece of state. Keys with a Room live in that room's Redis
 // Cluster hash slot, next to its stream; keys without one (per user, per

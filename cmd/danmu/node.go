@@ -76,8 +76,8 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	defer stopBackground()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if o.ingest.Filter != nil {
-		reloadOnHangup(background, &wg, o.ingest.Filter, logger)
+	if o.ingest.Policy.Filter != nil {
+		reloadOnHangup(background, &wg, o.ingest.Policy.Filter, logger)
 	}
 
 	var hub *fanout.Hub

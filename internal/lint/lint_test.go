@@ -49,7 +49,7 @@ var rules = []rule{
 	{pkg: "web"},
 	{pkg: "auth"},
 	{pkg: "metric"},
-	{pkg: "policy", imports: []string{"codec", "rdb"}},
+	{pkg: "policy", imports: []string{"codec", "stream", "auth", "rdb"}},
 	// ingest's tests make a policy.Redis, which takes an rdb.Client.
 	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen"}, testImports: []string{"rdb"}},
 	{pkg: "fanout", imports: []string{"codec", "stream", "metric"}},
