@@ -30,8 +30,8 @@ const (
 // Config configures a Server. The zero value works: every field that is
 // zero (or negative, unless the field says otherwise) takes its default.
 type Config struct {
-	// Addr is the TCP address ListenAndServe listens on.
-	// Default "127.0.0.1:7080".
+	// Addr is the TCP address to serve on: Serve takes a listener, which
+	// cmd/danmu opens on Addr (--http-addr). Default "127.0.0.1:7080".
 	Addr string
 
 	// MaxTextRunes is the longest comment text, in runes. Default 100.

@@ -58,7 +58,7 @@ func ExampleServer_Use() {
 	hook := &supporters{paid: map[string]bool{"fan-1": true}}
 	srv.Use(hook)
 
-	// Post in-process; over HTTP, srv.Serve or srv.ListenAndServe.
+	// Post in-process; over HTTP, srv.Serve(listener).
 	post := func(body string) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
