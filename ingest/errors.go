@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
@@ -183,6 +184,19 @@ var (
 	errReloadFailed = NewError(fasthttp.StatusInternalServerError, CodeReloadFailed,
 		"the word list could not be read; the previous one stays in force (see the server log)")
 )
+
+// refusals are the answers to the refusals of package policy's hooks.
+var refusals = [...]struct {
+	err    error
+	answer *Error
+}{
+	{policy.ErrPrio, errPrioForbidden},
+	{policy.ErrBanned, errBanned},
+	{policy.ErrRateLimited, errRateLimited},
+	{policy.ErrContentRejected, errContentRejected},
+	{policy.ErrSpam, errSpam},
+	{policy.ErrSlowMode, errSlowMode},
+}
 
 // limitErrors are the error answers whose message names a Config limit.
 type limitErrors struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
 	"github.com/valyala/fasthttp"
 )
 
@@ -27,9 +28,9 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, apiErr)
 		return
 	}
-	c := &Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
+	c := &policy.Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
 	if s.cfg.Auth != nil {
-		c.token = bearer(ctx)
+		c.Token = bearer(ctx)
 	}
 	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
 	apiErr = s.runBefore(hookCtx, c)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // Read returns one page for each cursor whose room has entries after it,
@@ -74,7 +76,7 @@ func (r *Redis) Read(ctx context.Context, cursors []Cursor, count int, block tim
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: read %d rooms: %w", ErrUnavailable, len(cursors), err)
+		return nil, rdb.Unavailable(fmt.Sprintf("read %d rooms", len(cursors)), err)
 	}
 	now := time.Now()
 	for _, i := range reports {
@@ -154,7 +156,7 @@ func (rd *redisRead) groups() []readGroup {
 	bySlot := make(map[uint16]int)
 	var groups []readGroup
 	for i, key := range rd.keys {
-		s := slot(key)
+		s := rdb.Slot(key)
 		g, ok := bySlot[s]
 		if !ok {
 			g = len(groups)

@@ -166,13 +166,13 @@ func TestEnvironmentAndFlags(t *testing.T) {
 			o.edge.Addr, o.fanout.FlushInterval, o.memory.MaxLen, o.logLevel, o.redis.Addrs)
 	}
 
-	// --retention feeds the Redis log, and the Redis settings the
-	// presence.
+	// --retention feeds the Redis log, and the Redis settings the one
+	// connection the stream, the presence and the policy share.
 	o = parseServe(t, "--redis-prefix", "app:", "--redis-username", "u", "--redis-password", "p")
 	o.finish()
-	if o.redis.MaxLen != 500 || !slices.Equal(o.presence.Addrs, o.redis.Addrs) ||
-		o.presence.KeyPrefix != "app:" || o.presence.Username != "u" || o.presence.Password != "p" {
-		t.Errorf("finish: redis MaxLen %d, presence %+v; want them from the flags", o.redis.MaxLen, o.presence)
+	if o.redisStream.MaxLen != 500 || !slices.Equal(o.redis.Addrs, []string{"10.0.0.1:6379", "10.0.0.2:6379"}) ||
+		o.redis.KeyPrefix != "app:" || o.redis.Username != "u" || o.redis.Password != "p" {
+		t.Errorf("finish: redis MaxLen %d, connection %+v; want them from the flags", o.redisStream.MaxLen, o.redis)
 	}
 }
 
@@ -181,20 +181,20 @@ func TestEnvironmentAndFlags(t *testing.T) {
 func TestStreamLimitFlags(t *testing.T) {
 	o := parseServe(t)
 	o.finish()
-	if o.redis.TTL != stream.DefaultStreamTTL || o.memory.MaxRooms != stream.DefaultMaxRooms || o.memory.RoomIdle != stream.DefaultRoomIdle {
+	if o.redisStream.TTL != stream.DefaultStreamTTL || o.memory.MaxRooms != stream.DefaultMaxRooms || o.memory.RoomIdle != stream.DefaultRoomIdle {
 		t.Errorf("defaults: stream TTL %v, max rooms %d, room idle %v; want %v, %d, %v",
-			o.redis.TTL, o.memory.MaxRooms, o.memory.RoomIdle, stream.DefaultStreamTTL, stream.DefaultMaxRooms, stream.DefaultRoomIdle)
+			o.redisStream.TTL, o.memory.MaxRooms, o.memory.RoomIdle, stream.DefaultStreamTTL, stream.DefaultMaxRooms, stream.DefaultRoomIdle)
 	}
 	t.Setenv("DANMU_STREAM_TTL", "48h")
 	o = parseServe(t, "--max-rooms", "50", "--room-idle", "90s")
 	o.finish()
-	if o.redis.TTL != 48*time.Hour || o.memory.MaxRooms != 50 || o.memory.RoomIdle != 90*time.Second {
-		t.Errorf("set: stream TTL %v, max rooms %d, room idle %v; want 48h, 50, 1m30s", o.redis.TTL, o.memory.MaxRooms, o.memory.RoomIdle)
+	if o.redisStream.TTL != 48*time.Hour || o.memory.MaxRooms != 50 || o.memory.RoomIdle != 90*time.Second {
+		t.Errorf("set: stream TTL %v, max rooms %d, room idle %v; want 48h, 50, 1m30s", o.redisStream.TTL, o.memory.MaxRooms, o.memory.RoomIdle)
 	}
 	o = parseServe(t, "--stream-ttl", "0")
 	o.finish()
-	if o.redis.TTL >= 0 {
-		t.Errorf("--stream-ttl 0: RedisConfig.TTL = %v; want negative (no expiry)", o.redis.TTL)
+	if o.redisStream.TTL >= 0 {
+		t.Errorf("--stream-ttl 0: RedisConfig.TTL = %v; want negative (no expiry)", o.redisStream.TTL)
 	}
 }
 
