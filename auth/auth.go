@@ -20,10 +20,12 @@ var (
 	ErrTokenTooLarge = errors.New("auth: token too large")
 )
 
-// Errors of NewVerifier and Mint.
+// Errors of NewVerifier, Mint, ParsePublicKeys and of key sets.
 var (
 	ErrWeakSecret   = errors.New("auth: secret too short")
 	ErrInvalidClaim = errors.New("auth: invalid claim")
+	ErrBadKey       = errors.New("auth: unusable key")
+	ErrKeySet       = errors.New("auth: key set unavailable")
 )
 
 // Roles a token may carry. A token without a role is a viewer's.
