@@ -150,3 +150,38 @@ func TestParsePublicKeysRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestNewVerifierKeys checks the keys NewVerifier accepts and refuses.
+func TestNewVerifierKeys(t *testing.T) {
+	p384 := unusableKeys().p384
+	rsaKey := signer(algRS256, 0).public().(*rsa.PublicKey)
+	tests := []struct {
+		name string
+		cfg  Config
+		want error
+	}{
+		{"nothing", Config{}, ErrNoKeys},
+		{"short secret beside a key", Config{Secret: []byte("short"), PublicKeys: []crypto.PublicKey{rsaKey}}, ErrWeakSecret},
+		{"P-384", Config{PublicKeys: []crypto.PublicKey{&p384.PublicKey}}, ErrBadKey},
+		{"even RSA exponent", Config{PublicKeys: []crypto.PublicKey{&rsa.PublicKey{N: rsaKey.N, E: 65536}}}, ErrBadKey},
+		{"RSA exponent 1", Config{PublicKeys: []crypto.PublicKey{&rsa.PublicKey{N: rsaKey.N, E: 1}}}, ErrBadKey},
+		{"nil RSA key", Config{PublicKeys: []crypto.PublicKey{(*rsa.PublicKey)(nil)}}, ErrBadKey},
+		{"short Ed25519", Config{PublicKeys: []crypto.PublicKey{ed25519.PublicKey{1, 2, 3}}}, ErrBadKey},
+		{"a secret as a public key", Config{PublicKeys: []crypto.PublicKey{testSecret}}, ErrBadKey},
+		{"private key", Config{PublicKeys: []crypto.PublicKey{signer(algRS256, 0).key}}, ErrBadKey},
+	}
+	for _, tt := range tests {
+		if _, err := NewVerifier(tt.cfg); !errors.Is(err, tt.want) {
+			t.Errorf("%s: NewVerifier = %v; want %v", tt.name, err, tt.want)
+		}
+	}
+	for _, cfg := range []Config{
+		{Secret: testSecret},
+		{PublicKeys: []crypto.PublicKey{rsaKey}},
+		{PublicKeys: []crypto.PublicKey{signer(algES256, 0).public(), signer(algEdDSA, 0).public()}},
+	} {
+		if _, err := NewVerifier(cfg); err != nil {
+			t.Errorf("NewVerifier(%d public keys, secret %v): %v", len(cfg.PublicKeys), cfg.Secret != nil, err)
+		}
+	}
+}
