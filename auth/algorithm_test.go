@@ -240,3 +240,84 @@ func TestVerifyIssuerAudiencePublicKey(t *testing.T) {
 		}
 	}
 }
+
+// roleClaims is a payload with a role claim of any JSON type, under any
+// name.
+type roleClaims struct {
+	jwt.RegisteredClaims
+	claim string
+	value any
+}
+
+func (r roleClaims) MarshalJSON() ([]byte, error) {
+	registered, err := json.Marshal(r.RegisteredClaims)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(registered, &m); err != nil {
+		return nil, err
+	}
+	if r.claim != "" {
+		m[r.claim] = r.value
+	}
+	return json.Marshal(m)
+}
+
+// TestVerifyRoles checks how roles map: danmu's HS256 tokens carry
+// "role", viewer or admin and nothing else; an identity provider's tokens
+// carry the configured claim, and hold the admin role or not.
+func TestVerifyRoles(t *testing.T) {
+	rc := registered("u1", time.Now().Add(time.Hour), time.Time{}, time.Time{})
+	ed := signer(algEdDSA, 0)
+	defaults := newTestVerifier(t, Config{Secret: testSecret, PublicKeys: []crypto.PublicKey{ed.public()}})
+	groups := newTestVerifier(t, Config{Secret: testSecret, PublicKeys: []crypto.PublicKey{ed.public()}, RoleClaim: "https://danmu.example/roles", AdminRole: "danmu-admin"})
+	tests := []struct {
+		name  string
+		v     *Verifier
+		hs256 bool
+		claim string
+		value any
+		want  string // "" for a refusal
+	}{
+		{"HS256 admin", defaults, true, "role", "admin", RoleAdmin},
+		{"HS256 viewer", defaults, true, "role", "viewer", RoleViewer},
+		{"HS256 no role", defaults, true, "", nil, RoleViewer},
+		{"HS256 empty role", defaults, true, "role", "", RoleViewer},
+		{"HS256 null role", defaults, true, "role", nil, RoleViewer},
+		{"HS256 unknown role", defaults, true, "role", "editor", ""},
+		{"HS256 role list", defaults, true, "role", []string{"admin"}, ""},
+		{"HS256 role number", defaults, true, "role", 1, ""},
+		{"HS256 ignores the renamed claim", groups, true, "https://danmu.example/roles", []string{"danmu-admin"}, RoleViewer},
+		{"HS256 keeps role with a renamed claim", groups, true, "role", "admin", RoleAdmin},
+		{"IdP admin", defaults, false, "role", "admin", RoleAdmin},
+		{"IdP admin in a list", defaults, false, "role", []string{"editor", "admin"}, RoleAdmin},
+		{"IdP other role", defaults, false, "role", "editor", RoleViewer},
+		{"IdP other roles", defaults, false, "role", []string{"editor", "Admin"}, RoleViewer},
+		{"IdP no role", defaults, false, "", nil, RoleViewer},
+		{"IdP role object", defaults, false, "role", map[string]any{"admin": true}, ""},
+		{"IdP role list of numbers", defaults, false, "role", []int{1}, ""},
+		{"renamed claim admin", groups, false, "https://danmu.example/roles", []string{"staff", "danmu-admin"}, RoleAdmin},
+		{"renamed claim, one string", groups, false, "https://danmu.example/roles", "danmu-admin", RoleAdmin},
+		{"renamed claim, other role", groups, false, "https://danmu.example/roles", []string{"admin"}, RoleViewer},
+		{"renamed claim ignores role", groups, false, "role", "danmu-admin", RoleViewer},
+		{"renamed claim ignores a bad role", groups, false, "role", map[string]any{}, RoleViewer},
+		{"renamed claim of a bad type", groups, false, "https://danmu.example/roles", 7, ""},
+	}
+	for _, tt := range tests {
+		claims := roleClaims{RegisteredClaims: rc, claim: tt.claim, value: tt.value}
+		var token string
+		if tt.hs256 {
+			token = sign(t, jwt.SigningMethodHS256, testSecret, claims)
+		} else {
+			token = signAs(t, ed, "", claims)
+		}
+		c, err := tt.v.Verify(token)
+		switch {
+		case tt.want == "" && !errors.Is(err, ErrInvalidClaim):
+			t.Errorf("%s: Verify = %+v, %v; want ErrInvalidClaim", tt.name, c, err)
+		case tt.want != "" && (err != nil || c.Role != tt.want):
+			t.Errorf("%s: Verify = %+v, %v; want role %s", tt.name, c, err, tt.want)
+		}
+	}
+}
