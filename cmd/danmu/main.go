@@ -103,8 +103,8 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	if name != "serve" && len(o.redis.Addrs) == 0 {
 		return usageError{fmt.Errorf("%s needs --redis: a fleet shares its rooms through Redis Streams", name)}
 	}
-	if o.viewerTokens && len(o.auth.Secret) == 0 {
-		return usageError{errors.New("--viewer-tokens needs --jwt-secret (DANMU_JWT_SECRET) to check the tokens with")}
+	if o.viewerTokens && !o.tokenKeys() {
+		return usageError{errors.New("--viewer-tokens needs --jwt-secret (DANMU_JWT_SECRET), --jwt-public-key or --jwks-url to check the tokens with")}
 	}
 	if len(o.ingest.TrustedProxies) > 0 && o.ingest.ClientIPHeader == "" {
 		return usageError{errors.New("--trusted-proxies needs --client-ip-header, the header those proxies set")}
@@ -129,6 +129,7 @@ func commandFlags(name string, r roles, o *options) *flag.FlagSet {
 	}
 	if r.edge || r.ingest {
 		authFlags(fs, o)
+		keyFlags(fs, o)
 	}
 	if r.ingest {
 		ingestFlags(fs, o)

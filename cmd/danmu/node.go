@@ -37,6 +37,13 @@ const shutdownTimeout = 10 * time.Second
 // counts are withdrawn. The admin address serves until the end.
 func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *slog.Logger) error {
 	o.finish()
+	var keySet *auth.KeySet
+	if r.ingest || o.viewerTokens {
+		var err error
+		if keySet, err = openKeys(ctx, &o, logger); err != nil {
+			return err
+		}
+	}
 	// The one Redis client, closed last: after the API, the edge and the
 	// background parts that use it have stopped.
 	client, err := openRedis(o)
@@ -88,6 +95,9 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	if o.ingest.Policy.Filter != nil {
 		reloadOnHangup(background, &wg, o.ingest.Policy.Filter, logger)
 	}
+	if keySet != nil {
+		wg.Go(func() { keySet.Run(background, logger) })
+	}
 
 	var hub *fanout.Hub
 	var ws *edge.Server
@@ -103,7 +113,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		if o.viewerTokens {
 			v, err := auth.NewVerifier(o.auth)
 			if err != nil {
-				return fmt.Errorf("--jwt-secret: %w", err)
+				return fmt.Errorf("token keys: %w", err)
 			}
 			o.edge.Tokens = v
 		}

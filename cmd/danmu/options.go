@@ -31,6 +31,7 @@ type options struct {
 	redisStream stream.RedisConfig
 	presence    presence.Config
 	auth        auth.Config
+	keys        keyOptions
 	filter      filterOptions
 	admin       admin.Config
 	profile     profileRates
@@ -143,7 +144,7 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.edge.Bili.IdleTimeout, "sub-idle-timeout", edge.DefaultBiliIdleTimeout, "close a /sub connection silent for this long (its clients heartbeat every 30s)")
 	fs.Var(&rangedInt{&o.edge.Bili.ZlibLevel, 1, 9}, "sub-zlib-level", "zlib level of /sub protover 2, 1 (fastest) to 9 (smallest)")
 	fs.Var(&rangedInt{&o.edge.Bili.BrotliLevel, 1, 11}, "sub-brotli-level", "brotli quality of /sub protover 3, 1 (fastest) to 11 (smallest)")
-	fs.BoolVar(&o.viewerTokens, "viewer-tokens", false, "require every viewer to present a token (Authorization: Bearer, ?token= or the /sub enter key), checked with --jwt-secret; closed with 1008 when it expires")
+	fs.BoolVar(&o.viewerTokens, "viewer-tokens", false, "require every viewer to present a token (Authorization: Bearer, ?token= or the /sub enter key), checked with --jwt-secret, --jwt-public-key or --jwks-url; closed with 1008 when it expires")
 	fs.Var((*addrList)(&o.edge.AllowedOrigins), "allowed-origins", "Origin values browsers may open a WebSocket from, comma-separated (https://example.com,...); empty allows any: set it in production")
 	fs.DurationVar(&o.edge.DrainPeriod, "drain-period", 0, "on shutdown, spread the viewers' closes (1001) over this long so they reconnect to other edges gradually (0: all at once)")
 	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits, after --drain-period, for close frames to be written")

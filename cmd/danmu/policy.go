@@ -25,7 +25,7 @@ type filterOptions struct {
 // claims required of them. The HTTP API verifies tokens with them, and
 // danmu token mints them.
 func authFlags(fs *flag.FlagSet, o *options) {
-	fs.Func("jwt-secret", "HS256 secret of the bearer tokens, at least 32 bytes (prefer the environment variable); empty runs the HTTP API in open development mode",
+	fs.Func("jwt-secret", "HS256 secret of the bearer tokens, at least 32 bytes (prefer the environment variable); without it, --jwt-public-key or --jwks-url the HTTP API runs in open development mode",
 		func(s string) error {
 			o.auth.Secret = []byte(s)
 			return nil
@@ -53,16 +53,16 @@ func policyFlags(fs *flag.FlagSet, o *options) {
 }
 
 // openPolicy sets the HTTP API's token verifier, word filter and, with a
-// Redis client, policy store from o. Without a secret it warns loudly: the
-// API then runs in open development mode.
+// Redis client, policy store from o. Without a token key it warns loudly:
+// the API then runs in open development mode.
 func openPolicy(o *options, client *rdb.Client, logger *slog.Logger) error {
-	if len(o.auth.Secret) == 0 {
-		logger.Warn("OPEN DEVELOPMENT MODE: no --jwt-secret (DANMU_JWT_SECRET) is set, so anyone may post as anyone " +
+	if !o.tokenKeys() {
+		logger.Warn("OPEN DEVELOPMENT MODE: no --jwt-secret (DANMU_JWT_SECRET), --jwt-public-key or --jwks-url is set, so anyone may post as anyone " +
 			"and the admin API is off. Never expose this server; mint tokens with danmu token once a secret is set.")
 	} else {
 		v, err := auth.NewVerifier(o.auth)
 		if err != nil {
-			return fmt.Errorf("--jwt-secret: %w", err)
+			return fmt.Errorf("token keys: %w", err)
 		}
 		o.ingest.Auth = v
 	}
