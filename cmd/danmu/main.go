@@ -78,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, new(reportedError)):
+		return 1
 	case errors.As(err, new(usageError)):
 		fmt.Fprintln(stderr, "danmu:", err)
 		return 2
@@ -96,6 +98,7 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	productionDefaults(fs, &o)
 	if o.printConfig {
 		printConfig(stdout, fs)
 		return nil
@@ -116,8 +119,18 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return runNode(ctx, o, r, stdout, logger)
+	err = runNode(ctx, o, r, stdout, logger)
+	if err != nil && o.logFormat == "json" {
+		// Everything the process prints is JSON then, its last words too.
+		logger.Error("danmu stopped", "err", err)
+		return reportedError{err}
+	}
+	return err
 }
+
+// reportedError is an error the logger already reported: run exits 1
+// without printing it again.
+type reportedError struct{ error }
 
 // commandFlags returns the flags of command name, which runs the parts r
 // names, set into o.

@@ -35,15 +35,42 @@ func authFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.auth.Leeway, "jwt-leeway", auth.DefaultLeeway, "clock skew allowed when checking a token's exp and nbf")
 }
 
+// Production defaults: once tokens are checked (a secret or public keys
+// are set), the node is taken to face the public, and the per-user rate
+// and the spam window are on unless the operator set them, 0 included.
+// About one comment a second a user, in bursts of --user-burst, is what
+// large live platforms allow; 30 s covers a bot repeating a line.
+const (
+	productionUserRate   = "1"
+	productionSpamWindow = "30s"
+)
+
+// productionDefaults applies the production defaults to the flags of fs
+// that were not set, by flag or environment, when o has token keys.
+func productionDefaults(fs *flag.FlagSet, o *options) {
+	if !o.tokenKeys() || fs.Lookup("user-rate") == nil {
+		return
+	}
+	set := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, value := range map[string]string{"user-rate": productionUserRate, "spam-window": productionSpamWindow} {
+		if !set[name] {
+			_ = fs.Set(name, value) // constants that parse
+		}
+	}
+}
+
 // policyFlags are the flags of the HTTP API's abuse rules.
 func policyFlags(fs *flag.FlagSet, o *options) {
-	fs.Float64Var(&o.ingest.Policy.UserLimit.Rate, "user-rate", 0, "comments per second one user may post on average (0: no limit)")
+	fs.Float64Var(&o.ingest.Policy.UserLimit.Rate, "user-rate", 0, "comments per second one user may post on average (0: no limit; "+
+		"with token keys set, 1 unless given)")
 	fs.IntVar(&o.ingest.Policy.UserLimit.Burst, "user-burst", 5, "comments one user may post at once before --user-rate applies")
 	fs.Float64Var(&o.ingest.Policy.IPLimit.Rate, "ip-rate", 0, "comments per second one client address (an IPv6 /64) may post on average (0: no limit)")
 	fs.IntVar(&o.ingest.Policy.IPLimit.Burst, "ip-burst", 20, "comments one client address may post at once before --ip-rate applies")
 	fs.Float64Var(&o.ingest.Policy.RoomLimit.Rate, "room-rate", 0, "comments per second one room accepts on average (0: no limit)")
 	fs.IntVar(&o.ingest.Policy.RoomLimit.Burst, "room-burst", 100, "comments one room accepts at once before --room-rate applies")
-	fs.DurationVar(&o.ingest.Policy.SpamWindow, "spam-window", 0, "refuse a user's repeat of the same text in a room within this (0: no check)")
+	fs.DurationVar(&o.ingest.Policy.SpamWindow, "spam-window", 0, "refuse a user's repeat of the same text in a room within this (0: no check; "+
+		"with token keys set, 30s unless given)")
 	fs.StringVar(&o.filter.path, "filter-file", "", "sensitive-word list, one word per line, reloaded on SIGHUP and by POST /v1/admin/filter/reload (empty: no filter)")
 	fs.StringVar(&o.filter.action, "filter-action", string(policy.FilterReject), "what a listed word does to a comment: reject (422) or mask (each character becomes *)")
 	fs.StringVar(&o.ingest.ClientIPHeader, "client-ip-header", "", "request header the reverse proxies in front set to the client address (X-Forwarded-For, X-Real-IP); "+
