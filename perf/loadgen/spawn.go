@@ -23,7 +23,9 @@ type server struct {
 func serverArgs(target, wsAddr, httpAddr string, extra []string) []string {
 	args := []string{"--ws-addr", wsAddr, "--http-addr", httpAddr}
 	if target == TargetDanmu {
-		args = append([]string{"serve"}, args...)
+		// No admin address unless extra names one: the default port is
+		// one per machine, and danmu refuses to start when it is taken.
+		args = append([]string{"serve"}, append(args, "--admin-addr", "")...)
 	}
 	return append(args, extra...)
 }

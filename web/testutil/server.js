@@ -52,7 +52,9 @@ export class Server {
     this.runs++;
     // The tests choose every setting: none may come from the environment.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DANMU_')));
-    const args = ['serve', `--ws-addr=127.0.0.1:${this.wsPort}`, `--http-addr=127.0.0.1:${this.httpPort}`, ...this.args];
+    // No admin address: its default port is one per machine, and danmu
+    // refuses to start when it is taken.
+    const args = ['serve', `--ws-addr=127.0.0.1:${this.wsPort}`, `--http-addr=127.0.0.1:${this.httpPort}`, '--admin-addr=', ...this.args];
     const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (this.logDir) {
       mkdirSync(this.logDir, { recursive: true });
