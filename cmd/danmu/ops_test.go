@@ -180,10 +180,13 @@ func TestReadinessDuringDrain(t *testing.T) {
 	if status := probe(n.adminAddr, "/readyz"); status != http.StatusOK {
 		t.Fatalf("/readyz = %d while serving; want 200", status)
 	}
+	// The viewers' goroutines record when they closed; the times are
+	// made relative to the signal only after wg.Wait, so that no goroutine
+	// reads start (the close reaches them over the network, which the
+	// race detector does not count as ordering them after its write).
 	var mu sync.Mutex
-	var closes []time.Duration
+	var closedAt []time.Time
 	var wg sync.WaitGroup
-	start := time.Now()
 	for i := range viewers {
 		v := watch(t, fmt.Sprint("v", i), n.wsAddr, "drain", "")
 		wg.Go(func() {
@@ -193,13 +196,13 @@ func TestReadinessDuringDrain(t *testing.T) {
 				t.Errorf("viewer %s ended with %v; want close 1001", v.name, err)
 			}
 			mu.Lock()
-			closes = append(closes, time.Since(start))
+			closedAt = append(closedAt, time.Now())
 			mu.Unlock()
 		})
 	}
 
 	stopped := make(chan error, 1)
-	start = time.Now()
+	start := time.Now()
 	go func() { stopped <- n.stop() }()
 	sawUnready, sawDraining := false, false
 	for !sawUnready || !sawDraining {
@@ -233,9 +236,9 @@ func TestReadinessDuringDrain(t *testing.T) {
 	if status := probe(n.adminAddr, "/healthz"); status != 0 {
 		t.Errorf("/healthz = %d after the node stopped; want no answer", status)
 	}
-	first, last := closes[0], closes[0]
-	for _, d := range closes {
-		first, last = min(first, d), max(last, d)
+	first, last := closedAt[0].Sub(start), closedAt[0].Sub(start)
+	for _, at := range closedAt {
+		first, last = min(first, at.Sub(start)), max(last, at.Sub(start))
 	}
 	if last-first < 400*time.Millisecond {
 		t.Errorf("viewers closed from %v to %v after the signal; want them spread over --drain-period 1s", first, last)
