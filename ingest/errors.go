@@ -30,6 +30,7 @@ const (
 	CodeInvalidUID           = "invalid_uid"            // 400: uid not 1–64 of [A-Za-z0-9_.:-]
 	CodeInvalidCID           = "invalid_cid"            // 400: cid not 1–64 of [A-Za-z0-9_.:-]
 	CodeInvalidSince         = "invalid_since"          // 400: since not an entry ID "<ms>-<seq>"
+	CodeInvalidForm          = "invalid_form"           // 400: POST /msg/send: the body is not a valid form
 	CodeInvalidLimit         = "invalid_limit"          // 400: limit not 1..MaxHistoryLimit
 	CodeBadRequest           = "bad_request"            // 400: malformed HTTP request
 	CodeRequestTimeout       = "request_timeout"        // 408: request not read within ReadTimeout
