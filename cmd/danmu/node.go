@@ -187,7 +187,7 @@ func printURLs(w io.Writer, ws *edge.Server, api net.Listener, ops net.Addr, red
 		addr := api.Addr().String()
 		fmt.Fprintf(w, "  Demo page   http://%s/?room=demo\n", addr)
 		fmt.Fprintf(w, "  HTTP API    http://%s/v1/rooms/demo/danmaku\n", addr)
-		fmt.Fprintf(w, "  Bilibili    http://%s/xlive/web-room/v1/index/getDanmuInfo?id=42 (API base URL of Bilibili clients)\n", addr)
+		fmt.Fprintf(w, "  Bili API    http://%s (API base URL of Bilibili clients: docs/bilibili.md)\n", addr)
 		fmt.Fprintf(w, "  Health      http://%s/healthz\n\n", addr)
 		fmt.Fprintf(w, "Post a comment:\n  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"hello\"}' http://%s/v1/rooms/demo/danmaku\n", addr)
 	}
