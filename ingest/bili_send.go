@@ -130,20 +130,6 @@ func decodeBiliSend(form biliSendForm, cfg *Config, errs *limitErrors) (string, 
 	return strconv.FormatUint(id, 10), msg, nil
 }
 
-// Error answers of POST /msg/send alone.
-var (
-	errInvalidRoomID = NewError(fasthttp.StatusBadRequest, CodeInvalidRoom,
-		"roomid must be a positive integer")
-	errInvalidForm = NewError(fasthttp.StatusBadRequest, CodeInvalidForm,
-		"the body is not a valid multipart form")
-	errUnsupportedForm = NewError(fasthttp.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
-		"Content-Type must be application/x-www-form-urlencoded or multipart/form-data")
-	errInvalidBiliColor = NewError(fasthttp.StatusBadRequest, CodeInvalidColor,
-		"color must be a decimal RGB value from 0 to 16777215")
-	errInvalidBiliMode = NewError(fasthttp.StatusBadRequest, CodeInvalidMode,
-		"mode must be 1 (scroll), 4 (bottom) or 5 (top)")
-)
-
 // biliSendError answers POST /msg/send with the Bilibili code of e
 // (biliSendCode), HTTP 200, and e's code and message as the message. Stats
 // count it under e's code, and a Retry-After goes out as it would on the

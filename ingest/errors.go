@@ -183,6 +183,18 @@ var (
 		"no word list is configured")
 	errReloadFailed = NewError(fasthttp.StatusInternalServerError, CodeReloadFailed,
 		"the word list could not be read; the previous one stays in force (see the server log)")
+
+	// POST /msg/send, which answers them in Bilibili's envelope.
+	errInvalidRoomID = NewError(fasthttp.StatusBadRequest, CodeInvalidRoom,
+		"roomid must be a positive integer")
+	errInvalidForm = NewError(fasthttp.StatusBadRequest, CodeInvalidForm,
+		"the body is not a valid multipart form")
+	errUnsupportedForm = NewError(fasthttp.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+		"Content-Type must be application/x-www-form-urlencoded or multipart/form-data")
+	errInvalidBiliColor = NewError(fasthttp.StatusBadRequest, CodeInvalidColor,
+		"color must be a decimal RGB value from 0 to 16777215")
+	errInvalidBiliMode = NewError(fasthttp.StatusBadRequest, CodeInvalidMode,
+		"mode must be 1 (scroll), 4 (bottom) or 5 (top)")
 )
 
 // limitErrors are the error answers whose message names a Config limit.

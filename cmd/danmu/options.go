@@ -69,19 +69,29 @@ func (p *prefixList) String() string {
 }
 
 func (p *prefixList) Set(s string) error {
-	var list []netip.Prefix
+	list, err := parseList(s, parsePrefix)
+	if err != nil {
+		return err
+	}
+	*p = list
+	return nil
+}
+
+// parseList parses the comma-separated list s with parse, entry by entry,
+// leaving out empty entries.
+func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
+	var list []T
 	for entry := range strings.SplitSeq(s, ",") {
 		if entry = strings.TrimSpace(entry); entry == "" {
 			continue
 		}
-		prefix, err := parsePrefix(entry)
+		v, err := parse(entry)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		list = append(list, prefix)
+		list = append(list, v)
 	}
-	*p = list
-	return nil
+	return list, nil
 }
 
 // parsePrefix parses an IP address or a CIDR prefix, masked.
@@ -232,16 +242,9 @@ func (l *biliEdgeList) String() string {
 }
 
 func (l *biliEdgeList) Set(s string) error {
-	var list []ingest.BiliEdge
-	for entry := range strings.SplitSeq(s, ",") {
-		if entry = strings.TrimSpace(entry); entry == "" {
-			continue
-		}
-		e, err := ingest.ParseBiliEdge(entry)
-		if err != nil {
-			return err
-		}
-		list = append(list, e)
+	list, err := parseList(s, ingest.ParseBiliEdge)
+	if err != nil {
+		return err
 	}
 	*l = list
 	return nil
