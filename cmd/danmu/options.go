@@ -222,7 +222,7 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.ingest.AppendTimeout, "append-timeout", ingest.DefaultAppendTimeout, "a comment not stored within this gets 503")
 	fs.DurationVar(&o.ingest.QueryTimeout, "query-timeout", ingest.DefaultQueryTimeout, "a history or online query not answered within this gets 503")
 	fs.Var((*biliEdgeList)(&o.ingest.Bili.Edges), "public-ws-url", "public WebSocket URLs of the edges, comma-separated (wss://live.example.com,ws://203.0.113.7:7070): "+
-		"the host_list of the Bilibili-compatible getDanmuInfo; empty lists the --ws-addr of this process (serve), with the request's host when it listens on every address, or the request's host at port 7070 (ingest)")
+		"the host_list of the Bilibili-compatible getDanmuInfo; empty lists the WebSocket address of this process (serve), with the request's host when it listens on every address, or the request's host at port 7070 (ingest)")
 }
 
 // biliEdgeList is a comma-separated list of the public WebSocket URLs of
