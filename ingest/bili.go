@@ -106,15 +106,28 @@ func ParseBiliEdge(s string) (BiliEdge, error) {
 	return BiliEdge{Host: u.Hostname(), Port: port}, nil
 }
 
-// registerBili adds the Bilibili-compatible routes.
+// registerBili adds the Bilibili-compatible routes. Pages of any origin
+// may call them with a bearer token, so each answers CORS preflights too.
 func (s *Server) registerBili() {
-	s.Handle(fasthttp.MethodGet, biliRoomInitPath, s.biliRoomInit)
-	s.Handle(fasthttp.MethodGet, biliMobileInitPath, s.biliRoomInit)
-	s.Handle(fasthttp.MethodGet, biliRoomInfoPath, s.biliRoomInfo)
-	s.Handle(fasthttp.MethodGet, biliDanmuInfoPath, s.biliDanmuInfo)
-	s.Handle(fasthttp.MethodGet, biliNavPath, biliNav)
-	s.Handle(fasthttp.MethodGet, biliBuvidPath, biliBuvid)
-	s.Handle(fasthttp.MethodPost, biliSendPath, s.biliSend)
+	for _, r := range []struct {
+		method, path string
+		handler      fasthttp.RequestHandler
+	}{
+		{fasthttp.MethodGet, biliRoomInitPath, s.biliRoomInit},
+		{fasthttp.MethodGet, biliMobileInitPath, s.biliRoomInit},
+		{fasthttp.MethodGet, biliRoomInfoPath, s.biliRoomInfo},
+		{fasthttp.MethodGet, biliDanmuInfoPath, s.biliDanmuInfo},
+		{fasthttp.MethodGet, biliNavPath, biliNav},
+		{fasthttp.MethodGet, biliBuvidPath, biliBuvid},
+		{fasthttp.MethodPost, biliSendPath, s.biliSend},
+	} {
+		allow := r.method + ", " + fasthttp.MethodOptions
+		s.Handle(r.method, r.path, r.handler)
+		s.Handle(fasthttp.MethodOptions, r.path, func(ctx *fasthttp.RequestCtx) {
+			allowAnyOrigin(ctx)
+			preflight(ctx, allow)
+		})
+	}
 }
 
 // biliRoomID returns the room a bootstrap call names in its query

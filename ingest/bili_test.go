@@ -194,6 +194,23 @@ func TestBiliNavAndBuvid(t *testing.T) {
 	}
 }
 
+// TestBiliPreflight checks that pages of other origins may call the
+// Bilibili-compatible routes with a bearer token.
+func TestBiliPreflight(t *testing.T) {
+	ts := startServer(t, Config{}, newMemory(), nil, nil)
+	for path, method := range map[string]string{biliDanmuInfoPath: "GET", biliRoomInitPath: "GET", biliSendPath: "POST"} {
+		r := ts.do(t, http.MethodOptions, path, "", nil)
+		h := r.header
+		if r.status != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Access-Control-Allow-Methods") != method+", OPTIONS" ||
+			!strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Errorf("OPTIONS %s: %d %v", path, r.status, h)
+		}
+	}
+	if r := ts.do(t, http.MethodPut, biliSendPath, "", nil); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST, OPTIONS" {
+		t.Errorf("PUT /msg/send: %d, Allow %q; want 405 and POST, OPTIONS", r.status, r.header.Get("Allow"))
+	}
+}
+
 func TestParseBiliEdge(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
