@@ -142,8 +142,8 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 	endToEnd := c.desc(sub, "end_to_end_seconds", "From the stream storing a batch's newest message to the end of writing it, per event loop.")
 	readErrors := c.desc("stream", "read_errors_total", "Stream reads that failed: following rooms, finding a room's newest entry, replaying.")
 	replays := c.desc(sub, "replays_total",
-		"Joins with since replayed, by source: memory (the room's recent entries), or read (waited for a stream read, which viewers resuming from one position share).", "source")
-	replayReads := c.desc(sub, "replay_reads_total", "Stream reads made for replays.")
+		"Joins with since replayed, by source: memory (at once, from the room's recent entries), or queued (they waited for the room's replay reads, shared by viewers resuming from one position).", "source")
+	replayReads := c.desc(sub, "replay_reads_total", "Stream reads made for the queued replays.")
 	c.collect = func(ch chan<- prometheus.Metric) {
 		counts := h.Counts()
 		total := 0
@@ -164,7 +164,7 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 		ch <- histogram(endToEnd, st.EndToEnd, seconds)
 		ch <- counter(readErrors, st.ReadErrors.Load())
 		ch <- counter(replays, st.ReplaysFromMemory.Load(), "memory")
-		ch <- counter(replays, st.ReplaysRequested.Load(), "read")
+		ch <- counter(replays, st.ReplaysRequested.Load(), "queued")
 		ch <- counter(replayReads, st.ReplayReads.Load())
 	}
 	return c

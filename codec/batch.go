@@ -25,14 +25,6 @@ type Batch struct {
 	Deletes []string
 }
 
-// Last returns the ID of the batch's newest item, or "" for an empty batch.
-func (b *Batch) Last() string {
-	if len(b.Items) == 0 {
-		return ""
-	}
-	return b.Items[len(b.Items)-1].ID
-}
-
 const (
 	batchPrefix  = `{"type":"batch","room":"`
 	batchMsgs    = `","msgs":[`

@@ -380,9 +380,10 @@ func (cn *conn) fail(err error) {
 
 // closeWith sends a close frame and closes the connection once it is
 // written. From now on nothing more is sent to it. Its subscriptions end
-// in OnClose, not here: closeWith runs inside Send when a viewer is too
-// slow, while the shard walks the room's members, and a Viewer must not
-// leave synchronously there (fanout.Shard.deliver).
+// in OnClose (release): later, on the loop, or at once when writing the
+// close frame fails. closeWith runs inside Send when a viewer is too slow,
+// so OnClose may then leave the rooms while the shard walks the room's
+// members, which fanout.Shard.Leave allows.
 func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	if cn.state != stateOpen {
 		return

@@ -14,8 +14,11 @@ type Executor interface {
 }
 
 // Viewer is one subscriber's connection. Its methods are called only on
-// its shard's Executor. They may leave rooms (a failed write closes a
-// connection at once) but must not join any.
+// its shard's Executor. They may close the connection: a failed write
+// closes it at once, and the edge then calls Shard.Leave for each of its
+// rooms before the method returns, for Send while the shard walks the
+// room's members. The shard allows that: the walk defers the removal from
+// the member list until it ends. A Viewer's methods must not join any room.
 type Viewer interface {
 	// Send writes one frame. The frame is shared with every viewer of the
 	// same encoding: it must not be modified, nor kept after Send returns.

@@ -49,6 +49,35 @@ func (rc *recent) add(p *stream.Page) {
 	}
 }
 
+// seed adds the entries of a complete page of the run after since through
+// through (a replay read with no gap) in front of the ring, when the run
+// meets the ring, so that the viewers resuming from since or later after
+// it are replayed from memory. A new edge's ring starts at the room's
+// newest entry; seeding it from the first replay read means a whole room
+// reconnecting after a restart costs about one read, not one per wave of
+// viewers.
+func (rc *recent) seed(since, through stream.ID, page []stream.Entry) {
+	if rc.capacity <= 0 || !since.Less(rc.from) || through.Less(rc.from) {
+		return // nothing older to add, or a hole between the run and the ring
+	}
+	older := 0
+	for older < len(page) && !rc.from.Less(page[older].ID) {
+		older++
+	}
+	room := rc.capacity - len(rc.entries)
+	if room <= 0 {
+		return
+	}
+	if older > room {
+		since = page[older-room-1].ID
+		page = page[older-room : older]
+	} else {
+		page = page[:older]
+	}
+	rc.entries = append(append(make([]stream.Entry, 0, len(page)+len(rc.entries)), page...), rc.entries...)
+	rc.from = since
+}
+
 // span returns the entries after since through through, and whether the
 // ring holds all of them. The result aliases the ring: copy it before the
 // room's mu is released.

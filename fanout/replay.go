@@ -2,6 +2,7 @@ package fanout
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/danmu-dev/danmu/codec"
@@ -149,10 +150,20 @@ func (h *Hub) readReplay(g *replayGroup) {
 	g.started, g.cancel = true, cancel
 	through, throughSeq := r.mu.dispatched, r.mu.seq
 	empty := len(g.subs) == 0
+	// An earlier read may have brought the position into memory.
+	var cached []stream.Entry
+	entries, fromMemory := r.mu.recent.span(g.since, through)
+	if fromMemory {
+		cached = slices.Clone(entries)
+	}
 	r.mu.Unlock()
 
 	rp := &replayed{throughSeq: throughSeq}
-	if !empty {
+	switch {
+	case empty:
+	case fromMemory:
+		rp.messages, rp.deletes = h.visible(cached)
+	default:
 		h.stats.ReplayReads.Add(1)
 		page, err := h.log.Range(ctx, stream.Query{
 			Room: r.name, After: g.since, Through: through,
@@ -168,6 +179,11 @@ func (h *Hub) readReplay(g *replayGroup) {
 		default:
 			rp.messages, rp.deletes = h.visible(page.Entries)
 			rp.gap = page.Gap
+			if !page.Gap {
+				r.mu.Lock()
+				r.mu.recent.seed(g.since, through, page.Entries)
+				r.mu.Unlock()
+			}
 		}
 	}
 

@@ -1,6 +1,7 @@
 package fanout_test
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"testing"
@@ -147,4 +148,46 @@ func TestLeavingCancelsTheRead(t *testing.T) {
 	if frames, joined := v.state(); len(frames) != 0 || len(joined) != 0 {
 		t.Errorf("a viewer that left got frames %q and Joined %q", frames, joined)
 	}
+}
+
+// TestReplayReadSeedsMemory: on a new edge the room's recent entries start
+// at its newest entry, so the first viewer resuming from before it needs a
+// stream read; that read fills the recent entries back to its position,
+// and the viewers resuming from there or later are replayed from memory.
+func TestReplayReadSeedsMemory(t *testing.T) {
+	t.Parallel()
+	mem := newMemory(0)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, must(t, mem, "room", i))
+	}
+	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, mem, nil, 1)
+	ids = append(ids, e.followed(t, "room", 3)...)
+
+	first := e.viewer(0, e.jsonEnc)
+	e.join(0, "room", first, parseID(t, ids[1]))
+	if got := first.waitIDs(t, 6); !slices.Equal(got, ids[2:]) {
+		t.Fatalf("first viewer: %s", diffIDs(got, ids[2:]))
+	}
+	for _, since := range []int{1, 3} {
+		v := e.viewer(0, e.jsonEnc)
+		e.join(0, "room", v, parseID(t, ids[since]))
+		if got := v.waitIDs(t, len(ids)-since-1); !slices.Equal(got, ids[since+1:]) {
+			t.Errorf("viewer from %d: %s", since, diffIDs(got, ids[since+1:]))
+		}
+	}
+	st := e.hub.Stats()
+	if st.ReplayReads.Load() != 1 || st.ReplaysFromMemory.Load() != 2 {
+		t.Errorf("reads %d, from memory %d; want 1 and 2", st.ReplayReads.Load(), st.ReplaysFromMemory.Load())
+	}
+}
+
+// must appends message n to room of mem before any hub follows it.
+func must(t *testing.T, mem *stream.Memory, room string, n int) string {
+	t.Helper()
+	id, err := mem.Append(context.Background(), room, msgData(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
 }

@@ -129,7 +129,9 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 }
 
 // Leave ends sub. It is safe to call more than once, and from a Viewer's
-// Send: a failed write closes a connection at once.
+// Send, during a walk over sub's room or another: a failed write closes
+// the connection at once and the edge leaves its rooms right there. The
+// walk then removes sub from the member list when it ends.
 func (s *Shard) Leave(sub *Sub) {
 	if sub.left {
 		return

@@ -33,10 +33,11 @@ type Stats struct {
 	// ReadErrors counts the stream reads that failed: following the
 	// rooms, finding a room's newest entry, replaying.
 	ReadErrors atomic.Uint64
-	// ReplaysRequested counts the joins that waited for a replay read;
-	// ReplayReads the stream reads that served them (viewers resuming
-	// from the same position share one); ReplaysFromMemory the joins
-	// replayed from the room's recent entries, with no read.
+	// ReplaysRequested counts the joins that waited in the queue for a
+	// replay, ReplaysFromMemory those replayed at once from the room's
+	// recent entries, and ReplayReads the stream reads that served the
+	// queue (viewers resuming from one position share one, and a
+	// position an earlier read brought into memory needs none).
 	ReplaysRequested  atomic.Uint64
 	ReplayReads       atomic.Uint64
 	ReplaysFromMemory atomic.Uint64

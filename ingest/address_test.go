@@ -71,7 +71,7 @@ func startAddressServer(t *testing.T, cfg Config) (ts *testServer, last func() n
 	t.Helper()
 	var mu sync.Mutex
 	var addr netip.Addr
-	ts = startHookServer(t, cfg, newMemory(), &syncBuffer{}, &testHook{name: "address", before: func(ctx context.Context, c *Comment) error {
+	ts = startHookServer(t, cfg, newMemory(), &syncBuffer{}, &testHook{name: "address", before: func(ctx context.Context, c *policy.Comment) error {
 		mu.Lock()
 		defer mu.Unlock()
 		addr = c.ClientIP
@@ -140,7 +140,7 @@ func TestClientIPHeader(t *testing.T) {
 // the proxy's line, still gets its own address's limit.
 func TestForgedForwardedForIsLimited(t *testing.T) {
 	for _, trusted := range [][]netip.Prefix{nil, {netip.MustParsePrefix("127.0.0.1/32")}} {
-		ts := startServer(t, Config{IPLimit: policy.Limit{Rate: 0.5, Burst: 1}, ClientIPHeader: "X-Forwarded-For", TrustedProxies: trusted}, newMemory(), nil, nil)
+		ts := startServer(t, Config{Policy: policy.Config{IPLimit: policy.Limit{Rate: 0.5, Burst: 1}}, ClientIPHeader: "X-Forwarded-For", TrustedProxies: trusted}, newMemory(), nil, nil)
 		steps := []struct {
 			lines []string
 			want  int

@@ -5,28 +5,33 @@ import (
 
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
 
 // authHook sets Comment.User: from the bearer token when the server has a
 // Verifier (the body's uid and name are then ignored), else from the body.
+// It comes first in the chain and clears Comment.Token, so that no other
+// hook sees the token.
 type authHook struct {
-	builtin
 	verifier     *auth.Verifier // nil in open mode
 	maxNameRunes int
 }
 
 func (authHook) Name() string { return "auth" }
 
-func (h authHook) Before(ctx context.Context, c *Comment) error {
+func (h authHook) Before(ctx context.Context, c *policy.Comment) error {
+	token := c.Token
+	c.Token = ""
 	if h.verifier == nil {
-		c.User = User{ID: c.Message.UID, Name: c.Message.Name, Role: auth.RoleViewer}
+		c.User = policy.User{ID: c.Message.UID, Name: c.Message.Name, Role: auth.RoleViewer}
 		return nil
 	}
-	if c.token == "" {
+	if token == "" {
 		return errUnauthorized
 	}
-	claims, err := h.verifier.Verify(c.token)
+	claims, err := h.verifier.Verify(token)
 	if err != nil {
 		return errInvalidToken
 	}
@@ -39,18 +44,20 @@ func (h authHook) Before(ctx context.Context, c *Comment) error {
 	return nil
 }
 
+func (authHook) After(ctx context.Context, c *policy.Comment, id stream.ID) {}
+
 // userOf returns the user that verified claims describe, and false when
 // the sub is not a valid user id or the name is not a valid display name:
 // such a token was minted wrongly and is refused like a forged one.
-func userOf(claims auth.Claims, maxNameRunes int) (User, bool) {
+func userOf(claims auth.Claims, maxNameRunes int) (policy.User, bool) {
 	name := claims.Name
 	if name == "" {
 		name = claims.Sub
 	}
 	if !codec.ValidRoom(claims.Sub) || codec.CheckText(name, maxNameRunes) != nil {
-		return User{}, false
+		return policy.User{}, false
 	}
-	return User{ID: claims.Sub, Name: name, Role: claims.Role, Authenticated: true}, true
+	return policy.User{ID: claims.Sub, Name: name, Role: claims.Role, Authenticated: true}, true
 }
 
 // bearer returns the bearer token of a request, or "".
@@ -63,39 +70,26 @@ func bearer(ctx *fasthttp.RequestCtx) string {
 	return token
 }
 
-// priorityHook refuses a prio above 0 from anyone but an admin. Hooks
-// added with Use run after it, so they may set one.
-type priorityHook struct{ builtin }
-
-func (priorityHook) Name() string { return "priority" }
-
-func (priorityHook) Before(ctx context.Context, c *Comment) error {
-	if c.Message.Prio > 0 && !c.User.Admin() {
-		return errPrioForbidden
-	}
-	return nil
-}
-
 // admin checks that a request to the admin API carries an admin's token
 // and returns the admin, or the answer to give.
-func (s *Server) admin(ctx *fasthttp.RequestCtx) (User, *Error) {
+func (s *Server) admin(ctx *fasthttp.RequestCtx) (policy.User, *Error) {
 	if s.cfg.Auth == nil {
-		return User{}, errAdminDisabled
+		return policy.User{}, errAdminDisabled
 	}
 	token := bearer(ctx)
 	if token == "" {
-		return User{}, errUnauthorized
+		return policy.User{}, errUnauthorized
 	}
 	claims, err := s.cfg.Auth.Verify(token)
 	if err != nil {
-		return User{}, errInvalidToken
+		return policy.User{}, errInvalidToken
 	}
 	user, ok := userOf(claims, s.cfg.MaxNameRunes)
 	switch {
 	case !ok:
-		return User{}, errInvalidToken
+		return policy.User{}, errInvalidToken
 	case !user.Admin():
-		return User{}, errForbidden
+		return policy.User{}, errForbidden
 	}
 	return user, nil
 }

@@ -82,13 +82,13 @@ func BenchmarkPostCommentChain(b *testing.B) {
 	for i := range words {
 		words[i] = "badword" + strconv.Itoa(i)
 	}
-	f, err := LoadFilter(writeWordsB(b, words), FilterMask)
+	f, err := policy.LoadFilter(writeWordsB(b, words), policy.FilterMask)
 	if err != nil {
 		b.Fatal(err)
 	}
 	unlimited := policy.Limit{Rate: 1e9, Burst: 1}
-	cfg := authConfig(b, Config{UserLimit: unlimited, IPLimit: unlimited, RoomLimit: unlimited,
-		SpamWindow: time.Millisecond, Filter: f})
+	cfg := authConfig(b, Config{Policy: policy.Config{UserLimit: unlimited, IPLimit: unlimited, RoomLimit: unlimited,
+		SpamWindow: time.Millisecond, Filter: f}})
 	srv := New(cfg, stream.NewMemory(stream.MemoryConfig{MaxLen: 1024}), fixedPresence{}, nil)
 	h := srv.Handler()
 	ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/bench/danmaku", "application/json", benchBody)

@@ -335,7 +335,7 @@ func TestBiliSend(t *testing.T) {
 
 func TestBiliSendErrors(t *testing.T) {
 	store := policy.NewMemory()
-	cfg := authConfig(t, Config{Policy: store, MaxTextRunes: 10, UserLimit: policy.Limit{Rate: 0.001, Burst: 1}})
+	cfg := authConfig(t, Config{Policy: policy.Config{Store: store, UserLimit: policy.Limit{Rate: 0.001, Burst: 1}}, MaxTextRunes: 10})
 	ts := startServer(t, cfg, newMemory(), nil, nil)
 	token := mint(t, "42", "Ann", "")
 	for _, tt := range []struct {
@@ -394,7 +394,7 @@ func TestBiliSendErrors(t *testing.T) {
 func TestBiliSendPolicy(t *testing.T) {
 	store := policy.NewMemory()
 	admin := mint(t, "mod", "Mod", "admin")
-	ts := startServer(t, authConfig(t, Config{Policy: store}), newMemory(), nil, nil)
+	ts := startServer(t, authConfig(t, Config{Policy: policy.Config{Store: store}}), newMemory(), nil, nil)
 	r := ts.send(t, http.MethodPut, "/v1/rooms/3/bans/42", admin, `{"seconds":60}`)
 	if r.status != http.StatusNoContent {
 		t.Fatalf("ban: %d %s", r.status, r.body)

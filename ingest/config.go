@@ -30,8 +30,8 @@ const (
 // Config configures a Server. The zero value works: every field that is
 // zero (or negative, unless the field says otherwise) takes its default.
 type Config struct {
-	// Addr is the TCP address ListenAndServe listens on.
-	// Default "127.0.0.1:7080".
+	// Addr is the TCP address to serve on: Serve takes a listener, which
+	// cmd/danmu opens on Addr (--http-addr). Default "127.0.0.1:7080".
 	Addr string
 
 	// MaxTextRunes is the longest comment text, in runes. Default 100.
@@ -75,22 +75,13 @@ type Config struct {
 	// means open mode, for development: anyone may post, uid and name
 	// come from the body, and the admin API is off (403 forbidden).
 	Auth *auth.Verifier
-	// Policy keeps the rate limits, slow modes, bans and spam windows.
-	// Nil means a policy.Memory of this server alone; every node of a
-	// fleet must share one policy.Redis for the limits to hold across it.
-	Policy policy.Store
-	// UserLimit, IPLimit and RoomLimit are token buckets per user id, per
-	// client address (per /64 for IPv6) and per room. Over any of them a
-	// post gets 429 rate_limited. A zero Rate means no limit (the default).
-	UserLimit policy.Limit
-	IPLimit   policy.Limit
-	RoomLimit policy.Limit
-	// SpamWindow is how long a user may not post the same text to the
-	// same room again (429 spam); the text is compared case-folded,
-	// full-width forms folded and spaces ignored. Zero means no check.
-	SpamWindow time.Duration
-	// Filter is the sensitive-word filter for text and name. Nil means none.
-	Filter *Filter
+	// Policy configures the rules every post goes through after auth (the
+	// built-in hooks of package policy: limits, filter, spam, and with Auth
+	// bans and slow mode) and the store of their state, which the admin
+	// API's bans and slow modes write too. A nil Store means a
+	// policy.Memory of this server alone; every node of a fleet must share
+	// one policy.Redis for the limits to hold across it.
+	Policy policy.Config
 	// ClientIPHeader names a request header holding the client address,
 	// set by the reverse proxies in front of this server: X-Forwarded-For,
 	// or a header of one address such as X-Real-IP. Empty means the

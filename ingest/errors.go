@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
@@ -196,6 +197,19 @@ var (
 	errInvalidBiliMode = NewError(fasthttp.StatusBadRequest, CodeInvalidMode,
 		"mode must be 1 (scroll), 4 (bottom) or 5 (top)")
 )
+
+// refusals are the answers to the refusals of package policy's hooks.
+var refusals = [...]struct {
+	err    error
+	answer *Error
+}{
+	{policy.ErrPrio, errPrioForbidden},
+	{policy.ErrBanned, errBanned},
+	{policy.ErrRateLimited, errRateLimited},
+	{policy.ErrContentRejected, errContentRejected},
+	{policy.ErrSpam, errSpam},
+	{policy.ErrSlowMode, errSlowMode},
+}
 
 // limitErrors are the error answers whose message names a Config limit.
 type limitErrors struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/ingest"
+	"github.com/danmu-dev/danmu/policy"
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
@@ -28,7 +29,7 @@ var errNoLinks = ingest.NewError(http.StatusUnprocessableEntity, "no_links", "li
 
 func (h *supporters) Name() string { return "supporters" }
 
-func (h *supporters) Before(ctx context.Context, c *ingest.Comment) error {
+func (h *supporters) Before(ctx context.Context, c *policy.Comment) error {
 	if !h.paid[c.User.ID] {
 		if strings.Contains(c.Message.Text, "://") {
 			return errNoLinks
@@ -40,7 +41,7 @@ func (h *supporters) Before(ctx context.Context, c *ingest.Comment) error {
 	return nil
 }
 
-func (h *supporters) After(ctx context.Context, c *ingest.Comment, id stream.ID) {
+func (h *supporters) After(ctx context.Context, c *policy.Comment, id stream.ID) {
 	h.mu.Lock()
 	h.stored++
 	h.mu.Unlock()
@@ -57,7 +58,7 @@ func ExampleServer_Use() {
 	hook := &supporters{paid: map[string]bool{"fan-1": true}}
 	srv.Use(hook)
 
-	// Post in-process; over HTTP, srv.Serve or srv.ListenAndServe.
+	// Post in-process; over HTTP, srv.Serve(listener).
 	post := func(body string) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod(fasthttp.MethodPost)

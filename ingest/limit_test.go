@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"net/http"
-	"net/netip"
 	"testing"
 
 	"github.com/danmu-dev/danmu/auth"
@@ -14,7 +13,7 @@ import (
 var slowLimit = policy.Limit{Rate: 0.5, Burst: 2}
 
 func TestUserLimit(t *testing.T) {
-	ts := startServer(t, authConfig(t, Config{UserLimit: slowLimit}), newMemory(), nil, nil)
+	ts := startServer(t, authConfig(t, Config{Policy: policy.Config{UserLimit: slowLimit}}), newMemory(), nil, nil)
 	u1, u2 := mint(t, "u1", "", ""), mint(t, "u2", "", "")
 	ts.postAs(t, "r", u1, `{"text":"one"}`)
 	ts.postAs(t, "r2", u1, `{"text":"two"}`)
@@ -29,7 +28,7 @@ func TestUserLimit(t *testing.T) {
 }
 
 func TestIPLimit(t *testing.T) {
-	ts := startServer(t, Config{IPLimit: slowLimit}, newMemory(), nil, nil)
+	ts := startServer(t, Config{Policy: policy.Config{IPLimit: slowLimit}}, newMemory(), nil, nil)
 	ts.postAs(t, "r", "", `{"text":"a","uid":"u1"}`)
 	ts.postAs(t, "r", "", `{"text":"b","uid":"u2"}`)
 	r := ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", "", `{"text":"c","uid":"u3"}`)
@@ -38,7 +37,7 @@ func TestIPLimit(t *testing.T) {
 }
 
 func TestRoomLimit(t *testing.T) {
-	ts := startServer(t, authConfig(t, Config{RoomLimit: policy.Limit{Rate: 0.5, Burst: 3}}), newMemory(), nil, nil)
+	ts := startServer(t, authConfig(t, Config{Policy: policy.Config{RoomLimit: policy.Limit{Rate: 0.5, Burst: 3}}}), newMemory(), nil, nil)
 	for i, user := range []string{"u1", "u2", "u3"} {
 		ts.postAs(t, "busy", mint(t, user, "", ""), `{"text":"`+string(rune('a'+i))+`"}`)
 	}
@@ -46,17 +45,4 @@ func TestRoomLimit(t *testing.T) {
 	checkError(t, "fourth post to the room", r, http.StatusTooManyRequests, CodeRateLimited)
 	checkRetryAfter(t, "fourth post to the room", r, 1, 2)
 	ts.postAs(t, "quiet", mint(t, "u4", "", ""), `{"text":"another room"}`)
-}
-
-func TestAddressKey(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"192.0.2.1", "192.0.2.1"},
-		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
-		{"::1", "::/64"},
-	}
-	for _, tt := range tests {
-		if got := addressKey(netip.MustParseAddr(tt.in)); got != tt.want {
-			t.Errorf("addressKey(%s) = %q; want %q", tt.in, got, tt.want)
-		}
-	}
 }

@@ -10,29 +10,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// banHook refuses the posts of a user banned from the room; admins are
-// never banned.
-type banHook struct {
-	builtin
-	store policy.Store
-}
-
-func (banHook) Name() string { return "ban" }
-
-func (h banHook) Before(ctx context.Context, c *Comment) error {
-	if c.User.Admin() {
-		return nil
-	}
-	left, err := h.store.Banned(ctx, c.Room, c.User.ID)
-	switch {
-	case err != nil:
-		return err
-	case left > 0:
-		return errBanned
-	}
-	return nil
-}
-
 // putBan serves PUT /v1/rooms/{room}/bans/{uid} {"seconds":N}: an admin
 // bans the user from posting to the room for N seconds, replacing any ban
 // in force. It answers 204.
@@ -79,15 +56,15 @@ func (s *Server) deleteBan(ctx *fasthttp.RequestCtx, room, uid []byte) {
 
 // banTarget checks the admin, room and user id of a ban request, or
 // answers.
-func (s *Server) banTarget(ctx *fasthttp.RequestCtx, room, uid []byte) (User, string, string, bool) {
+func (s *Server) banTarget(ctx *fasthttp.RequestCtx, room, uid []byte) (policy.User, string, string, bool) {
 	admin, r, ok := s.adminRoom(ctx, room)
 	if !ok {
-		return User{}, "", "", false
+		return policy.User{}, "", "", false
 	}
 	u := string(uid)
 	if !codec.ValidRoom(u) {
 		writeError(ctx, errInvalidUID)
-		return User{}, "", "", false
+		return policy.User{}, "", "", false
 	}
 	return admin, r, u, true
 }
@@ -147,11 +124,11 @@ func previousID(id stream.ID) stream.ID {
 
 // adminRoom checks that a request to the admin API carries an admin's
 // token and names a valid room, and returns both, or answers.
-func (s *Server) adminRoom(ctx *fasthttp.RequestCtx, room []byte) (User, string, bool) {
+func (s *Server) adminRoom(ctx *fasthttp.RequestCtx, room []byte) (policy.User, string, bool) {
 	admin, apiErr := s.admin(ctx)
 	if apiErr != nil {
 		writeError(ctx, apiErr)
-		return User{}, "", false
+		return policy.User{}, "", false
 	}
 	r, ok := checkRoom(ctx, room)
 	return admin, r, ok
@@ -159,7 +136,7 @@ func (s *Server) adminRoom(ctx *fasthttp.RequestCtx, room []byte) (User, string,
 
 // logAdmin records an admin action: who, from where, what, in which room.
 // Tokens are never logged.
-func (s *Server) logAdmin(ctx *fasthttp.RequestCtx, admin User, action, room string, attrs ...any) {
+func (s *Server) logAdmin(ctx *fasthttp.RequestCtx, admin policy.User, action, room string, attrs ...any) {
 	s.logger.Info("ingest: admin action",
 		append([]any{"action", action, "room", room, "admin", admin.ID, "client", s.clientIP(ctx).String()}, attrs...)...)
 }

@@ -9,22 +9,23 @@ import (
 
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/rdb"
 	"github.com/redis/rueidis"
 )
 
 // sharedRedis is the Redis every test run needs (make test-deps).
 const sharedRedis = "127.0.0.1:6379"
 
-// redisPolicy returns a policy.Redis on sharedRedis under prefix, closed
-// when the test ends.
+// redisPolicy returns a policy.Redis on sharedRedis under prefix, on a
+// client closed when the test ends.
 func redisPolicy(t *testing.T, prefix string) *policy.Redis {
 	t.Helper()
-	store, err := policy.NewRedis(policy.RedisConfig{Addrs: []string{sharedRedis}, KeyPrefix: prefix})
+	client, err := rdb.New(rdb.Config{Addrs: []string{sharedRedis}, KeyPrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(store.Close)
-	return store
+	t.Cleanup(client.Close)
+	return policy.NewRedis(client)
 }
 
 // deleteKeys deletes the keys under prefix when the test ends.
@@ -53,14 +54,14 @@ func TestSharedPolicyRedis(t *testing.T) {
 	prefix := "ingesttest:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	deleteKeys(t, prefix)
 	mem := newMemory()
-	cfg := authConfig(t, Config{
+	cfg := authConfig(t, Config{Policy: policy.Config{
 		UserLimit:  slowLimit,
 		RoomLimit:  policy.Limit{Rate: 0.1, Burst: 6},
 		SpamWindow: time.Minute,
-	})
+	}})
 	nodes := make([]*testServer, 2)
 	for i := range nodes {
-		cfg.Policy = redisPolicy(t, prefix)
+		cfg.Policy.Store = redisPolicy(t, prefix)
 		nodes[i] = startServer(t, cfg, mem, nil, nil)
 	}
 	a, b := nodes[0], nodes[1]
@@ -116,7 +117,7 @@ func TestSharedPolicyRedis(t *testing.T) {
 func TestPolicyUnavailable(t *testing.T) {
 	mem := newMemory()
 	store := unreachablePolicy{}
-	ts := startServer(t, authConfig(t, Config{Policy: store, UserLimit: slowLimit}), mem, nil, nil)
+	ts := startServer(t, authConfig(t, Config{Policy: policy.Config{Store: store, UserLimit: slowLimit}}), mem, nil, nil)
 	checkError(t, "post", ts.send(t, http.MethodPost, "/v1/rooms/r/danmaku", mint(t, "u1", "", ""), `{"text":"hi"}`),
 		http.StatusServiceUnavailable, CodeUnavailable)
 	admin := mint(t, "mod", "", auth.RoleAdmin)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
@@ -45,10 +46,10 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 
 // newComment returns the comment msg posted to room by the request ctx,
 // with the poster's address and, when tokens are checked, bearer token.
-func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *Comment {
-	c := &Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
+func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *policy.Comment {
+	c := &policy.Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
 	if s.cfg.Auth != nil {
-		c.token = bearer(ctx)
+		c.Token = bearer(ctx)
 	}
 	return c
 }
@@ -58,7 +59,7 @@ func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Mes
 // time and appends it to the room's stream, then runs the After hooks. It
 // returns the entry ID once stored, or the answer to give. Every way of
 // posting goes through it, so every post meets the same rules.
-func (s *Server) publish(c *Comment) (stream.ID, *Error) {
+func (s *Server) publish(c *policy.Comment) (stream.ID, *Error) {
 	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
 	apiErr := s.runBefore(hookCtx, c)
 	cancel()

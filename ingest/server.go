@@ -53,7 +53,7 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		logger = slog.Default()
 	}
 	cfg = cfg.withDefaults()
-	store := cfg.Policy
+	store := cfg.Policy.Store
 	if store == nil {
 		store = policy.NewMemory()
 	}
@@ -91,28 +91,15 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 }
 
 // builtinChain returns the built-in hooks cfg calls for, in order: who
-// posts, whether they may, whether they post too much, what they post.
-// Ban and slow mode are set through the admin API, so they are checked
-// only when it is on.
+// posts (auth), then the rules of package policy, on store. Bans and slow
+// modes are set through the admin API, so they are checked only when it
+// is on.
 func builtinChain(cfg *Config, store policy.Store) []link {
-	chain := []link{
-		{hook: authHook{verifier: cfg.Auth, maxNameRunes: cfg.MaxNameRunes}},
-		{hook: priorityHook{}},
-	}
-	if cfg.Auth != nil {
-		chain = append(chain, link{hook: banHook{store: store}})
-	}
-	if cfg.UserLimit.Enabled() || cfg.IPLimit.Enabled() || cfg.RoomLimit.Enabled() {
-		chain = append(chain, link{hook: limitHook{store: store, user: cfg.UserLimit, address: cfg.IPLimit, room: cfg.RoomLimit}})
-	}
-	if cfg.Filter != nil {
-		chain = append(chain, link{hook: filterHook{filter: cfg.Filter}})
-	}
-	if cfg.SpamWindow > 0 {
-		chain = append(chain, link{hook: spamHook{store: store, window: cfg.SpamWindow}})
-	}
-	if cfg.Auth != nil {
-		chain = append(chain, link{hook: slowModeHook{store: store}})
+	chain := []link{{hook: authHook{verifier: cfg.Auth, maxNameRunes: cfg.MaxNameRunes}}}
+	rules := cfg.Policy
+	rules.Store = store
+	for _, h := range policy.Hooks(rules, cfg.Auth != nil) {
+		chain = append(chain, link{hook: h})
 	}
 	return chain
 }

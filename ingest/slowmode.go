@@ -5,32 +5,8 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/policy"
 	"github.com/valyala/fasthttp"
 )
-
-// slowModeHook holds each user to the room's slow mode; admins pass
-// freely.
-type slowModeHook struct {
-	builtin
-	store policy.Store
-}
-
-func (slowModeHook) Name() string { return "slowmode" }
-
-func (h slowModeHook) Before(ctx context.Context, c *Comment) error {
-	if c.User.Admin() {
-		return nil
-	}
-	wait, err := h.store.Pace(ctx, c.Room, c.User.ID)
-	switch {
-	case err != nil:
-		return err
-	case wait > 0:
-		return errSlowMode.WithRetryAfter(wait)
-	}
-	return nil
-}
 
 // putSlowMode serves PUT /v1/rooms/{room}/slowmode {"seconds":N}: an admin
 // sets the shortest time between two comments of one user in the room,

@@ -3,6 +3,8 @@ package policy
 import (
 	"context"
 	"testing"
+
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // benchBuckets are the buckets of one post: user, client address, room.
@@ -26,11 +28,12 @@ func BenchmarkMemoryTake(b *testing.B) {
 // BenchmarkRedisTake takes the three buckets of a post in one round trip
 // to the shared Redis.
 func BenchmarkRedisTake(b *testing.B) {
-	r, err := NewRedis(RedisConfig{Addrs: []string{sharedRedis}, KeyPrefix: "policybench:"})
+	client, err := rdb.New(rdb.Config{Addrs: []string{sharedRedis}, KeyPrefix: "policybench:"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer r.Close()
+	defer client.Close()
+	r := NewRedis(client)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

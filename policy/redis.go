@@ -4,68 +4,34 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/danmu-dev/danmu/rdb"
 )
-
-// DefaultKeyPrefix begins every key when RedisConfig.KeyPrefix is empty:
-// the stream's, so a room's policy keys share its stream's cluster slot.
-const DefaultKeyPrefix = "danmu:"
-
-// RedisConfig configures a Redis store. Addrs is required.
-type RedisConfig struct {
-	// Addrs are the Redis (or Redis Cluster seed) addresses. Redis 7.0 or
-	// newer is required.
-	Addrs []string
-	// Username and Password authenticate with Redis ACLs; both empty means
-	// no authentication.
-	Username string
-	Password string
-	// KeyPrefix begins every key: "<prefix>{<room>}:<name>" for a room's
-	// state, "<prefix><name>" for the rest. It must not contain braces.
-	// Empty means DefaultKeyPrefix.
-	KeyPrefix string
-}
 
 // Redis is the Store of a fleet: every operation is one Lua script or
 // command, atomic in Redis, and timed by the Redis server's clock so that
 // the nodes' clocks need not agree. Take sends its buckets in one round
-// trip. It works on a single Redis and on Redis Cluster.
+// trip. It works on a single Redis and on Redis Cluster. Keys follow rdb's
+// scheme: "<prefix>{<room>}:<name>" for a room's state, in the slot of the
+// room's stream, and "<prefix><name>" for the rest.
 type Redis struct {
 	// Immutable after NewRedis.
-	client rueidis.Client
-	prefix string
+	client *rdb.Client
 }
 
-// NewRedis connects to Redis.
-func NewRedis(cfg RedisConfig) (*Redis, error) {
-	if cfg.KeyPrefix == "" {
-		cfg.KeyPrefix = DefaultKeyPrefix
-	}
-	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
-		return nil, fmt.Errorf("policy: key prefix %q has braces", cfg.KeyPrefix)
-	}
-	client, err := rueidis.NewClient(rueidis.ClientOption{
-		InitAddress: cfg.Addrs, Username: cfg.Username, Password: cfg.Password, DisableCache: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	return &Redis{client: client, prefix: cfg.KeyPrefix}, nil
-}
-
-// Close closes the connections.
-func (r *Redis) Close() { r.client.Close() }
+// NewRedis returns the Store kept in the Redis of client, which stays the
+// caller's to close once the store is no longer used.
+func NewRedis(client *rdb.Client) *Redis { return &Redis{client: client} }
 
 func (r *Redis) key(k Key) string {
 	if k.Room == "" {
-		return r.prefix + k.Name
+		return r.client.Key(k.Name)
 	}
-	return r.prefix + "{" + k.Room + "}:" + k.Name
+	return r.client.RoomKey(k.Room, k.Name)
 }
 
 // script is a Lua script run with EVALSHA, and with EVAL (which loads it)
@@ -83,7 +49,7 @@ func newScript(src string) *script {
 
 // run runs the script once per element of keys with the matching args, in
 // one round trip (per cluster node), and returns the integer replies.
-func (s *script) run(ctx context.Context, c rueidis.Client, keys [][]string, args [][]string) ([]int64, error) {
+func (s *script) run(ctx context.Context, c *rdb.Client, keys [][]string, args [][]string) ([]int64, error) {
 	cmds := make(rueidis.Commands, len(keys))
 	for i := range keys {
 		cmds[i] = c.B().Evalsha().Sha1(s.sha).Numkeys(int64(len(keys[i]))).Key(keys[i]...).Arg(args[i]...).Build()
@@ -97,7 +63,7 @@ func (s *script) run(ctx context.Context, c rueidis.Client, keys [][]string, arg
 		}
 		n, err := res.AsInt64()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, rdb.Unavailable("EVALSHA", err)
 		}
 		out[i] = n
 	}
@@ -111,7 +77,7 @@ func (s *script) run(ctx context.Context, c rueidis.Client, keys [][]string, arg
 	for j, res := range c.DoMulti(ctx, cmds...) {
 		n, err := res.AsInt64()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, rdb.Unavailable("EVAL", err)
 		}
 		out[retry[j]] = n
 	}
@@ -220,7 +186,7 @@ func (r *Redis) Claim(ctx context.Context, key Key, ttl time.Duration) (time.Dur
 func (r *Redis) Marked(ctx context.Context, key Key) (time.Duration, error) {
 	left, err := r.client.Do(ctx, r.client.B().Pttl().Key(r.key(key)).Build()).AsInt64()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return 0, rdb.Unavailable("PTTL", err)
 	}
 	if left <= 0 {
 		return 0, nil
@@ -236,7 +202,7 @@ func (r *Redis) SetSlowMode(ctx context.Context, room string, interval time.Dura
 		cmd = r.client.B().Set().Key(key).Value(millis(interval)).Build()
 	}
 	if err := r.client.Do(ctx, cmd).Error(); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return rdb.Unavailable("set slow mode", err)
 	}
 	return nil
 }
@@ -269,7 +235,7 @@ func (r *Redis) Pace(ctx context.Context, room, uid string) (time.Duration, erro
 func (r *Redis) Ban(ctx context.Context, room, uid string, d time.Duration) error {
 	cmd := r.client.B().Set().Key(r.key(banKey(room, uid))).Value("1").PxMilliseconds(max(d.Milliseconds(), 1)).Build()
 	if err := r.client.Do(ctx, cmd).Error(); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return rdb.Unavailable("ban", err)
 	}
 	return nil
 }
@@ -277,7 +243,7 @@ func (r *Redis) Ban(ctx context.Context, room, uid string, d time.Duration) erro
 // Unban implements Store.
 func (r *Redis) Unban(ctx context.Context, room, uid string) error {
 	if err := r.client.Do(ctx, r.client.B().Del().Key(r.key(banKey(room, uid))).Build()).Error(); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return rdb.Unavailable("unban", err)
 	}
 	return nil
 }

@@ -2,14 +2,8 @@ package policy
 
 import (
 	"context"
-	"errors"
 	"time"
 )
-
-// ErrUnavailable reports that the state could not be read or written (Redis
-// unreachable or too slow). Callers refuse the request rather than let it
-// pass unchecked.
-var ErrUnavailable = errors.New("policy: unavailable")
 
 // Key names one piece of state. Keys with a Room live in that room's Redis
 // Cluster hash slot, next to its stream; keys without one (per user, per

@@ -2,7 +2,6 @@ package presence
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -13,28 +12,20 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/danmu-dev/danmu/rdb"
 )
 
-// ErrUnavailable reports that Redis could not be reached or did not answer.
-var ErrUnavailable = errors.New("presence: unavailable")
+// DefaultTTL is Config.TTL when it is zero.
+const DefaultTTL = 15 * time.Second
 
-// Defaults for Config's zero values.
-const (
-	DefaultKeyPrefix = "danmu:"
-	DefaultTTL       = 15 * time.Second
-)
+// onlineName names a room's online hash among the room's keys
+// (rdb.Client.RoomKey): "<prefix>{<room>}:online".
+const onlineName = "online"
 
-// Config configures a Redis presence. Addrs is required.
+// Config configures a Redis presence. Its zero value works; the connection
+// is the rdb.Client given to NewRedis.
 type Config struct {
-	// Addrs are the Redis (or Redis Cluster seed) addresses.
-	Addrs []string
-	// Username and Password authenticate with Redis ACLs; both empty means
-	// no authentication.
-	Username string
-	Password string
-	// KeyPrefix starts every key. Empty means DefaultKeyPrefix, the same
-	// as the stream's, so that a room's keys share one cluster slot.
-	KeyPrefix string
 	// Node names this node in the counts. Empty means host-pid-time.
 	Node string
 	// TTL is how long a published count stays valid without a refresh;
@@ -46,10 +37,10 @@ type Config struct {
 // one hash, <prefix>{<room>}:online, whose fields are nodes and whose
 // values are "<count>:<expiry in Unix ms>". Expired fields are ignored by
 // readers and deleted when seen; the whole hash expires when no node
-// refreshes it.
+// refreshes it. Calls fail with rdb.ErrUnavailable when Redis does.
 type Redis struct {
 	// Immutable after NewRedis.
-	client rueidis.Client
+	client *rdb.Client
 	cfg    Config
 
 	mu struct {
@@ -58,11 +49,9 @@ type Redis struct {
 	}
 }
 
-// NewRedis connects to Redis.
-func NewRedis(cfg Config) (*Redis, error) {
-	if cfg.KeyPrefix == "" {
-		cfg.KeyPrefix = DefaultKeyPrefix
-	}
+// NewRedis returns the presence kept in the Redis of client, which stays
+// the caller's to close once Run has returned.
+func NewRedis(client *rdb.Client, cfg Config) *Redis {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
@@ -70,23 +59,12 @@ func NewRedis(cfg Config) (*Redis, error) {
 		host, _ := os.Hostname()
 		cfg.Node = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano())
 	}
-	client, err := rueidis.NewClient(rueidis.ClientOption{
-		InitAddress: cfg.Addrs, Username: cfg.Username, Password: cfg.Password, DisableCache: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
 	r := &Redis{client: client, cfg: cfg}
 	r.mu.published = make(map[string]bool)
-	return r, nil
+	return r
 }
 
-// Close closes the connections.
-func (r *Redis) Close() { r.client.Close() }
-
-func (r *Redis) key(room string) string {
-	return r.cfg.KeyPrefix + "{" + room + "}:online"
-}
+func (r *Redis) key(room string) string { return r.client.RoomKey(room, onlineName) }
 
 // Publish records counts as this node's viewers per room, valid for TTL,
 // and removes this node from rooms it no longer has viewers in.
@@ -118,7 +96,7 @@ func (r *Redis) Publish(ctx context.Context, counts map[string]int) error {
 	}
 	for _, res := range r.client.DoMulti(ctx, cmds...) {
 		if err := res.Error(); err != nil {
-			return fmt.Errorf("%w: publish: %w", ErrUnavailable, err)
+			return rdb.Unavailable("publish", err)
 		}
 	}
 	r.mu.Lock()
@@ -145,7 +123,7 @@ func (r *Redis) OnlineMany(ctx context.Context, rooms []string) (map[string]int,
 	for i, res := range r.client.DoMulti(ctx, cmds...) {
 		fields, err := res.AsStrMap()
 		if err != nil && !rueidis.IsRedisNil(err) {
-			return nil, fmt.Errorf("%w: online: %w", ErrUnavailable, err)
+			return nil, rdb.Unavailable("online", err)
 		}
 		for node, value := range fields {
 			n, expiry, ok := parseValue(value)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# fuzz.sh runs every fuzz target (func Fuzz...) of the given packages, one
-# after the other, each for FUZZTIME, and stops at the first failure with
-# status 1. It finds the targets with `go test -list`, so a new target runs
-# without being named anywhere. `make fuzz` runs it for 30 s per target,
+# fuzz.sh runs every fuzz target (func Fuzz...) of the given packages of the
+# server's module and of the PERF_PKGS of perf/, its nested module, one after
+# the other, each for FUZZTIME, and stops at the first failure with status
+# 1. It finds the targets with `go test -list`, so a new target runs without
+# being named anywhere. `make fuzz` runs it for 30 s per target,
 # `make fuzz-short` (part of `make test`) for 2 s.
 #
 # A failing target writes its input to <package>/testdata/fuzz/<target>/,
@@ -18,8 +19,9 @@
 #
 # Usage: scripts/fuzz.sh [package ...]   (default ./...)
 # Environment (defaults in parentheses):
-#   FUZZTIME  how long each target runs, as go test -fuzztime takes it (2s)
-#   GO        the go command (go)
+#   FUZZTIME   how long each target runs, as go test -fuzztime takes it (2s)
+#   PERF_PKGS  packages of the perf module, relative to perf/; empty: none (./...)
+#   GO         the go command (go)
 set -euo pipefail
 
 fuzztime=${FUZZTIME:-2s}
@@ -28,11 +30,22 @@ go=${GO:-go}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 (($#)) || set -- ./...
+read -ra perf_pkgs <<<"${PERF_PKGS-./...}"
 
-# go test -list prints the names that match in each package, then a line
-# "ok <package> <time>"; -fuzz takes one target of one package at a time.
-targets=$("$go" test -list '^Fuzz' "$@" |
-	awk '/^Fuzz/ { names[n++] = $1; next } /^ok/ { for (i = 0; i < n; i++) print $2, names[i]; n = 0 }')
+# list_targets dir package... prints "dir package target" for each fuzz
+# target of the packages of the module in dir. go test -list prints the
+# names that match in each package, then a line "ok <package> <time>";
+# -fuzz takes one target of one package at a time.
+list_targets() {
+	local dir=$1
+	shift
+	(($#)) || return 0
+	"$go" -C "$dir" test -list '^Fuzz' "$@" |
+		awk -v dir="$dir" '/^Fuzz/ { names[n++] = $1; next } /^ok/ { for (i = 0; i < n; i++) print dir, $2, names[i]; n = 0 }'
+}
+
+targets=$(list_targets . "$@")
+targets+=$'\n'$(list_targets perf "${perf_pkgs[@]}")
 count=$(grep -c . <<<"$targets" || true)
 echo "fuzz: $count targets, $fuzztime each"
 
@@ -41,20 +54,20 @@ untracked_inputs() {
 	git ls-files --others --exclude-standard 2>/dev/null | grep '/testdata/fuzz/' || true
 }
 
-# fuzz_one runs target of pkg for fuzztime.
+# fuzz_one dir pkg target runs target of pkg, in the module in dir, for fuzztime.
 fuzz_one() {
-	"$go" test -run '^$' -fuzz "^$2\$" -fuzztime "$fuzztime" "$1" </dev/null
+	"$go" -C "$1" test -run '^$' -fuzz "^$3\$" -fuzztime "$fuzztime" "$2" </dev/null
 }
 
 start=$SECONDS
-while read -r pkg target; do
+while read -r dir pkg target; do
 	[[ -n $pkg ]] || continue
 	echo "fuzz: $target ($pkg)"
 	before=$(untracked_inputs)
-	fuzz_one "$pkg" "$target" && continue
+	fuzz_one "$dir" "$pkg" "$target" && continue
 	if [[ $(untracked_inputs) == "$before" ]]; then
 		echo "fuzz: $target failed without writing an input; once more (go.dev/issue/75804)" >&2
-		fuzz_one "$pkg" "$target" && continue
+		fuzz_one "$dir" "$pkg" "$target" && continue
 	fi
 	echo "fuzz: $target of $pkg failed. Inputs under testdata/fuzz git does not track (commit them with the fix only):" >&2
 	untracked_inputs >&2

@@ -57,7 +57,7 @@ cpu_seconds=${PROFILE_SECONDS:-$((duration - trace_seconds - 3))}
 
 echo "profile: building bin/danmu and bin/loadgen"
 "$go" build -o bin/danmu ./cmd/danmu
-"$go" build -o bin/loadgen ./perf/cmd/loadgen
+"$go" -C perf build -o ../bin/loadgen ./cmd/loadgen
 case "$(bin/danmu serve --help 2>&1)" in
 *--admin-addr*--block-profile-rate*) ;;
 *--block-profile-rate*--admin-addr*) ;;

@@ -46,7 +46,7 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
 
 echo "soak: building bin/danmu and bin/soak"
 "${GO:-go}" build -o bin/danmu ./cmd/danmu
-"${GO:-go}" build -o bin/soak ./perf/cmd/soak
+"${GO:-go}" -C perf build -o ../bin/soak ./cmd/soak
 case "$(bin/danmu edge --help 2>&1)" in
 *--admin-addr*) ;;
 *) fail "bin/danmu has no --admin-addr: the goroutine counts need it" ;;

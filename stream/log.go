@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // ErrUnavailable reports that the log could not be reached or did not answer
-// in time. An Append that fails with it may or may not have been stored.
-var ErrUnavailable = errors.New("stream: unavailable")
+// in time. An Append that fails with it may or may not have been stored. It
+// is rdb.ErrUnavailable, the one error of everything kept in Redis.
+var ErrUnavailable = rdb.ErrUnavailable
 
 // ErrTooManyRooms reports that an Append to a room without entries failed
 // because MemoryConfig.MaxRooms rooms hold entries. Nothing was stored.

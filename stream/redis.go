@@ -2,20 +2,15 @@ package stream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
 
 	"github.com/danmu-dev/danmu/metric"
+	"github.com/danmu-dev/danmu/rdb"
 )
-
-// DefaultKeyPrefix begins every Redis key when RedisConfig.KeyPrefix is
-// empty.
-const DefaultKeyPrefix = "danmu:"
 
 // DefaultRedisTimeout bounds each Redis call when RedisConfig.Timeout is
 // zero.
@@ -30,16 +25,13 @@ const DefaultStreamTTL = 7 * 24 * time.Hour
 // dataField is the one field of every stream entry written by Append.
 const dataField = "d"
 
-// RedisConfig configures a Redis log. Only Addrs is required.
+// streamName names a room's stream among the room's keys
+// (rdb.Client.RoomKey): "<prefix>{<room>}:s".
+const streamName = "s"
+
+// RedisConfig configures a Redis log. Its zero value works; the connection
+// is the rdb.Client given to NewRedis.
 type RedisConfig struct {
-	// Addrs are "host:port" addresses of a Redis server, or of one or more
-	// nodes of a Redis Cluster: a cluster is detected and its other nodes
-	// discovered. Redis 7.0 or newer is required.
-	Addrs []string
-	// Username and Password authenticate with Redis ACLs (AUTH); both
-	// empty means no authentication.
-	Username string
-	Password string
 	// MaxLen is the number of entries kept per room. Append trims
 	// approximately (XADD MAXLEN ~ N): Redis removes whole internal nodes
 	// (100 entries by default), so a room keeps between MaxLen and about
@@ -47,11 +39,6 @@ type RedisConfig struct {
 	// keys must use the same MaxLen: Read relies on it to detect trimming
 	// cheaply. Zero or less means DefaultMaxLen, as for Memory.
 	MaxLen int64
-	// KeyPrefix begins every key. A room's stream is at
-	// "<KeyPrefix>{<room>}:s"; the braces are a Redis Cluster hash tag that
-	// keeps every key of one room in one slot, so KeyPrefix must not
-	// contain braces. Empty means DefaultKeyPrefix.
-	KeyPrefix string
 	// TTL is how long a room's stream stays in Redis after its last
 	// Append: every Append sets the stream's expiry to TTL (PEXPIRE, in the
 	// same round trip as the XADD). Zero means DefaultStreamTTL; a
@@ -86,9 +73,10 @@ const DefaultMaxBlockingReads = 16
 // slots per interval.
 const DefaultPollInterval = 20 * time.Millisecond
 
-// Redis is the Log kept in Redis Streams, one stream per room, on a single
-// Redis or a Redis Cluster. It has the semantics of Memory with these
-// differences, all inherent to Redis:
+// Redis is the Log kept in Redis Streams, one stream per room (the key
+// "<prefix>{<room>}:s" of rdb's scheme), on a single Redis or a Redis
+// Cluster. It has the semantics of Memory with these differences, all
+// inherent to Redis:
 //
 //   - Retention is approximate (see RedisConfig.MaxLen).
 //   - Gap after trimming is conservative: Redis does not record the last
@@ -102,12 +90,12 @@ const DefaultPollInterval = 20 * time.Millisecond
 //     readers then get a gap, as after a reset.
 //
 // Redis is safe for concurrent use. Concurrent calls share rueidis' auto
-// pipeline: Appends from many goroutines go out in few writes.
+// pipeline, with those of the other users of the rdb.Client: Appends from
+// many goroutines go out in few writes.
 type Redis struct {
 	// Immutable after NewRedis.
-	client           rueidis.Client
+	client           *rdb.Client
 	cluster          bool
-	keyPrefix        string
 	maxLen           string // XADD MAXLEN argument
 	maxLenEntries    int64
 	ttl              int64 // PEXPIRE argument in milliseconds, or zero for no expiry
@@ -121,24 +109,18 @@ type Redis struct {
 
 var _ Log = (*Redis)(nil)
 
-// NewRedis connects to Redis and checks that it is 7.0 or newer.
-func NewRedis(cfg RedisConfig) (*Redis, error) {
-	if len(cfg.Addrs) == 0 {
-		return nil, errors.New("stream: RedisConfig.Addrs is empty")
-	}
-	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
-		return nil, fmt.Errorf("stream: RedisConfig.KeyPrefix %q contains a brace", cfg.KeyPrefix)
-	}
+// NewRedis returns the log kept in the Redis of client, which stays the
+// caller's to close once the log is no longer used. Calls after that fail
+// with ErrUnavailable.
+func NewRedis(client *rdb.Client, cfg RedisConfig) *Redis {
 	r := &Redis{
-		keyPrefix:        cfg.KeyPrefix,
+		client:           client,
+		cluster:          client.Cluster(),
 		maxLenEntries:    cfg.MaxLen,
 		timeout:          cfg.Timeout,
 		maxBlockingReads: cfg.MaxBlockingReads,
 		pollInterval:     cfg.PollInterval,
 		stats:            RedisStats{RoundTrip: metric.NewHistogram(metric.LatencyBuckets)},
-	}
-	if r.keyPrefix == "" {
-		r.keyPrefix = DefaultKeyPrefix
 	}
 	if r.maxLenEntries <= 0 {
 		r.maxLenEntries = DefaultMaxLen
@@ -159,57 +141,11 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	if r.pollInterval <= 0 {
 		r.pollInterval = DefaultPollInterval
 	}
-	client, err := rueidis.NewClient(rueidis.ClientOption{
-		InitAddress: cfg.Addrs,
-		Username:    cfg.Username,
-		Password:    cfg.Password,
-		// The log never uses client-side caching; tracking would only
-		// cost invalidation traffic.
-		DisableCache: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: connect to %v: %w", ErrUnavailable, cfg.Addrs, err)
-	}
-	r.client = client
-	r.cluster = client.Mode() == rueidis.ClientModeCluster
-	if err := r.checkVersion(); err != nil {
-		client.Close()
-		return nil, err
-	}
-	return r, nil
+	return r
 }
-
-// checkVersion fails unless the server is Redis 7.0 or newer: Range and
-// Read need XRANGE's exclusive bounds (6.2) and XINFO STREAM's
-// entries-added (7.0).
-func (r *Redis) checkVersion() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	info, err := r.client.Do(ctx, r.client.B().Info().Section("server").Build()).ToString()
-	if err != nil {
-		return fmt.Errorf("%w: INFO server: %w", ErrUnavailable, err)
-	}
-	version := ""
-	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
-			version = strings.TrimSpace(v)
-		}
-	}
-	major, _, _ := strings.Cut(version, ".")
-	if n, err := strconv.Atoi(major); err != nil || n < 7 {
-		return fmt.Errorf("stream: Redis %q is too old: the Redis log needs 7.0 or newer", version)
-	}
-	return nil
-}
-
-// Close closes the connections to Redis. Calls after Close fail with
-// ErrUnavailable.
-func (r *Redis) Close() { r.client.Close() }
 
 // key returns the stream key of room.
-func (r *Redis) key(room string) string {
-	return r.keyPrefix + "{" + room + "}:s"
-}
+func (r *Redis) key(room string) string { return r.client.RoomKey(room, streamName) }
 
 // bound returns ctx limited by the configured timeout, plus extra, unless
 // it already has a deadline.
@@ -220,10 +156,10 @@ func (r *Redis) bound(ctx context.Context, extra time.Duration) (context.Context
 	return context.WithTimeout(ctx, r.timeout+extra)
 }
 
-// unavailable wraps err, from a call about room, with ErrUnavailable.
-// errors.Is still finds err, so a caller can tell its own cancellation.
+// unavailable wraps err, from a call about room, with ErrUnavailable
+// (rdb.Unavailable).
 func unavailable(op, room string, err error) error {
-	return fmt.Errorf("%w: %s %q: %w", ErrUnavailable, op, room, err)
+	return rdb.Unavailable(fmt.Sprintf("%s %q", op, room), err)
 }
 
 // Append stores data as the newest entry of room with XADD MAXLEN ~ and

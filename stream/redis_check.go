@@ -96,6 +96,20 @@ func (c *roomChecks) dueLocked(room string, now time.Time) bool {
 	return true
 }
 
+// undo makes the rooms of cursors[i], for each i of checked, due again:
+// their checks were recorded but failed.
+func (c *roomChecks) undo(cursors []Cursor, checked []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, i := range checked {
+		room := cursors[i].Room
+		if rc, ok := c.mu.rooms[room]; ok {
+			rc.checkedAt = time.Time{}
+			c.mu.rooms[room] = rc
+		}
+	}
+}
+
 // pruneLocked forgets, at most once per forgetAfter, the rooms not
 // verified for forgetAfter.
 func (c *roomChecks) pruneLocked(now time.Time) {

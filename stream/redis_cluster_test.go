@@ -18,23 +18,6 @@ func TestRedisCluster(t *testing.T) {
 	c := redistest.StartCluster(t)
 	target := redisTarget{addrs: c.Addrs, flushAll: c.FlushAll}
 
-	t.Run("Slots", func(t *testing.T) {
-		keys := []string{"123456789", "foo", "{foo}bar", "foo{bar}{zap}", "foo{{bar}}zap", "foo{}{bar}", "{}", "a}{b"}
-		for i := range 50 {
-			keys = append(keys, DefaultKeyPrefix+"{room-"+strconv.Itoa(i)+"}:s")
-		}
-		for _, key := range keys {
-			reply := c.Nodes[0].MustDo("CLUSTER", "KEYSLOT", key)
-			want, err := reply.AsInt64()
-			if err != nil {
-				t.Fatalf("CLUSTER KEYSLOT %q: %v", key, err)
-			}
-			if got := slot(key); int64(got) != want {
-				t.Errorf("slot(%q) = %d; CLUSTER KEYSLOT says %d", key, got, want)
-			}
-		}
-	})
-
 	t.Run("Detected", func(t *testing.T) {
 		if r := newTestRedis(t, c.Addrs[:1], RedisConfig{}); !r.cluster {
 			t.Fatal("NewRedis on a cluster node did not detect the cluster")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // Read returns one page for each cursor whose room has entries after it,
@@ -74,7 +76,7 @@ func (r *Redis) Read(ctx context.Context, cursors []Cursor, count int, block tim
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: read %d rooms: %w", ErrUnavailable, len(cursors), err)
+		return nil, rdb.Unavailable(fmt.Sprintf("read %d rooms", len(cursors)), err)
 	}
 	now := time.Now()
 	for _, i := range reports {
@@ -154,7 +156,7 @@ func (rd *redisRead) groups() []readGroup {
 	bySlot := make(map[uint16]int)
 	var groups []readGroup
 	for i, key := range rd.keys {
-		s := slot(key)
+		s := rdb.Slot(key)
 		g, ok := bySlot[s]
 		if !ok {
 			g = len(groups)
@@ -293,7 +295,7 @@ func (rd *redisRead) poll(ctx context.Context, groups []readGroup, block time.Du
 // verify checks with XINFO STREAM the rooms Read's doc lists, sets Gap on
 // their pages or adds pages for them, and returns the cursors of the empty
 // Gap pages, to remember as reported once the pages are returned.
-func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage, []int, error) {
+func (rd *redisRead) verify(ctx context.Context, found []foundPage) (_ []foundPage, _ []int, err error) {
 	r := rd.r
 	full := int64(rd.count)
 	if full <= 0 || full > r.maxLenEntries {
@@ -321,6 +323,14 @@ func (rd *redisRead) verify(ctx context.Context, found []foundPage) ([]foundPage
 	if len(check) == 0 {
 		return found, nil, nil
 	}
+	defer func() {
+		if err != nil {
+			// The checks did not happen: the next Read must make them,
+			// or a reset it would have seen goes unnoticed once XREAD
+			// moves the cursor into the new stream.
+			r.checks.undo(rd.cursors, check)
+		}
+	}()
 
 	cmds := make(rueidis.Commands, len(check))
 	for k, i := range check {

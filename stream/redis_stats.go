@@ -2,10 +2,10 @@ package stream
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/danmu-dev/danmu/metric"
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // RedisStats measures a Redis log's calls. Its fields are safe for
@@ -30,7 +30,7 @@ func (r *Redis) Ping(ctx context.Context) error {
 	err := r.client.Do(ctx, r.client.B().Ping().Build()).Error()
 	r.stats.RoundTrip.ObserveSince(start)
 	if err != nil {
-		return fmt.Errorf("%w: ping: %w", ErrUnavailable, err)
+		return rdb.Unavailable("ping", err)
 	}
 	return nil
 }

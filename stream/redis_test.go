@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/internal/redistest"
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // logBackend returns a fresh Log for one test, keeping maxLen entries per
@@ -618,7 +619,7 @@ func TestRedisMalformedEntries(t *testing.T) {
 
 func TestRedisConfig(t *testing.T) {
 	srv := redistest.Start(t)
-	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{KeyPrefix: DefaultKeyPrefix})
+	r := NewRedis(newTestClient(t, rdb.Config{Addrs: []string{srv.Addr()}}), RedisConfig{})
 	if r.maxLenEntries != DefaultMaxLen || r.timeout != DefaultRedisTimeout || r.cluster ||
 		r.maxBlockingReads != DefaultMaxBlockingReads || r.pollInterval != DefaultPollInterval {
 		t.Fatalf("defaults: maxLen %d timeout %v cluster %v maxBlockingReads %d pollInterval %v",
@@ -627,22 +628,6 @@ func TestRedisConfig(t *testing.T) {
 	logAppend(t, r, "lobby", 1)
 	if typ := srv.MustDo("TYPE", "danmu:{lobby}:s"); typ.String() == "" || !strings.Contains(typ.String(), "stream") {
 		t.Fatalf("TYPE danmu:{lobby}:s = %v; want stream", typ.String())
-	}
-
-	for _, cfg := range []RedisConfig{
-		{},
-		{Addrs: []string{srv.Addr()}, KeyPrefix: "a{b"},
-		{Addrs: []string{srv.Addr()}, KeyPrefix: "}"},
-	} {
-		if r, err := NewRedis(cfg); err == nil {
-			r.Close()
-			t.Errorf("NewRedis(%+v) succeeded; want an error", cfg)
-		}
-	}
-	down := redistest.Start(t)
-	down.Kill()
-	if _, err := NewRedis(RedisConfig{Addrs: []string{down.Addr()}}); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("NewRedis(no server) = %v; want ErrUnavailable", err)
 	}
 }
 
@@ -708,11 +693,7 @@ func TestRedisTTL(t *testing.T) {
 
 func TestRedisAuth(t *testing.T) {
 	srv := redistest.Start(t, "--requirepass", "secret")
-	if r, err := NewRedis(RedisConfig{Addrs: []string{srv.Addr()}}); err == nil {
-		r.Close()
-		t.Fatal("NewRedis without the password succeeded")
-	}
-	r := newTestRedis(t, []string{srv.Addr()}, RedisConfig{Password: "secret"})
+	r := NewRedis(newTestClient(t, rdb.Config{Addrs: []string{srv.Addr()}, Password: "secret"}), RedisConfig{})
 	logAppend(t, r, "auth", 1)
 }
 
@@ -736,7 +717,7 @@ func TestRedisUnavailable(t *testing.T) {
 	if _, err := r.Read(ctx, []Cursor{{Room: "down"}}, 10, 100*time.Millisecond); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Read = %v; want ErrUnavailable", err)
 	}
-	r.Close()
+	r.client.Close()
 	if _, err := r.Append(ctx, "down", []byte("x")); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Append after Close = %v; want ErrUnavailable", err)
 	}
@@ -795,26 +776,6 @@ func TestStreamInfoClassify(t *testing.T) {
 	} {
 		if got := tc.info.classify(tc.after); got != tc.want {
 			t.Errorf("%s: classify(%v) = %d; want %d", tc.name, tc.after, got, tc.want)
-		}
-	}
-}
-
-func TestSlot(t *testing.T) {
-	for _, tc := range []struct {
-		key  string
-		want uint16
-	}{
-		{"123456789", 0x31c3},
-		{"foo", 12182},
-		{"{foo}bar", 12182},
-		{"bar{foo}", 12182},
-		{"foo{bar}{zap}", slot("bar")},
-		{"foo{{bar}}zap", slot("{bar")},
-		{"foo{}{bar}", slot("foo{}{bar}")},
-		{"danmu:{lobby}:s", slot("lobby")},
-	} {
-		if got := slot(tc.key); got != tc.want {
-			t.Errorf("slot(%q) = %d; want %d", tc.key, got, tc.want)
 		}
 	}
 }

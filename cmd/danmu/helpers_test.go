@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -252,6 +253,27 @@ func (n *node) kill() {
 		_ = n.cmd.Process.Kill()
 		_ = n.cmd.Wait()
 	})
+}
+
+// terminate stops a child process with SIGTERM, as an orchestrator does,
+// and returns how it exited: nil for status 0. A process that has not
+// exited after waitTimeout is killed. It may be called more than once.
+func (n *node) terminate() error {
+	n.stopOnce.Do(func() {
+		exited := make(chan error, 1)
+		if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			n.stopErr = err
+		}
+		go func() { exited <- n.cmd.Wait() }()
+		select {
+		case err := <-exited:
+			n.stopErr = errors.Join(n.stopErr, err)
+		case <-time.After(waitTimeout):
+			_ = n.cmd.Process.Kill()
+			n.stopErr = fmt.Errorf("no exit within %v of SIGTERM: %w", waitTimeout, <-exited)
+		}
+	})
+	return n.stopErr
 }
 
 // dumpOnFailure logs what the node logged when the test failed.

@@ -4,6 +4,7 @@
 //	danmu edge     the WebSocket edge of a fleet sharing Redis Streams
 //	danmu ingest   the HTTP API of a fleet sharing Redis Streams
 //	danmu token    mint a bearer token
+//	danmu version  the version, commit and Go version of this binary
 //	danmu help     this text
 //
 // Every flag can also be set with an environment variable: --ws-addr is
@@ -35,6 +36,8 @@ Commands:
           Streams (--redis is required)
   token   mint a bearer token with --jwt-secret: danmu token --sub u1
           --name Alice --ttl 1h [--role admin]
+  version print the version, the commit and the Go version of this binary
+          (also danmu --version)
   help    show this help; "danmu <command> --help" shows a command's flags
 
 Every flag can also be set with an environment variable named DANMU_ and the
@@ -62,6 +65,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCommand("ingest", roles{ingest: true}, args[1:], stdout, stderr)
 	case "token":
 		err = runToken(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		printVersion(stdout)
+		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -165,13 +166,13 @@ func TestEnvironmentAndFlags(t *testing.T) {
 			o.edge.Addr, o.fanout.FlushInterval, o.memory.MaxLen, o.logLevel, o.redis.Addrs)
 	}
 
-	// --retention feeds the Redis log, and the Redis settings the
-	// presence.
+	// --retention feeds the Redis log, and the Redis settings the one
+	// connection the stream, the presence and the policy share.
 	o = parseServe(t, "--redis-prefix", "app:", "--redis-username", "u", "--redis-password", "p")
 	o.finish()
-	if o.redis.MaxLen != 500 || !slices.Equal(o.presence.Addrs, o.redis.Addrs) ||
-		o.presence.KeyPrefix != "app:" || o.presence.Username != "u" || o.presence.Password != "p" {
-		t.Errorf("finish: redis MaxLen %d, presence %+v; want them from the flags", o.redis.MaxLen, o.presence)
+	if o.redisStream.MaxLen != 500 || !slices.Equal(o.redis.Addrs, []string{"10.0.0.1:6379", "10.0.0.2:6379"}) ||
+		o.redis.KeyPrefix != "app:" || o.redis.Username != "u" || o.redis.Password != "p" {
+		t.Errorf("finish: redis MaxLen %d, connection %+v; want them from the flags", o.redisStream.MaxLen, o.redis)
 	}
 }
 
@@ -180,20 +181,20 @@ func TestEnvironmentAndFlags(t *testing.T) {
 func TestStreamLimitFlags(t *testing.T) {
 	o := parseServe(t)
 	o.finish()
-	if o.redis.TTL != stream.DefaultStreamTTL || o.memory.MaxRooms != stream.DefaultMaxRooms || o.memory.RoomIdle != stream.DefaultRoomIdle {
+	if o.redisStream.TTL != stream.DefaultStreamTTL || o.memory.MaxRooms != stream.DefaultMaxRooms || o.memory.RoomIdle != stream.DefaultRoomIdle {
 		t.Errorf("defaults: stream TTL %v, max rooms %d, room idle %v; want %v, %d, %v",
-			o.redis.TTL, o.memory.MaxRooms, o.memory.RoomIdle, stream.DefaultStreamTTL, stream.DefaultMaxRooms, stream.DefaultRoomIdle)
+			o.redisStream.TTL, o.memory.MaxRooms, o.memory.RoomIdle, stream.DefaultStreamTTL, stream.DefaultMaxRooms, stream.DefaultRoomIdle)
 	}
 	t.Setenv("DANMU_STREAM_TTL", "48h")
 	o = parseServe(t, "--max-rooms", "50", "--room-idle", "90s")
 	o.finish()
-	if o.redis.TTL != 48*time.Hour || o.memory.MaxRooms != 50 || o.memory.RoomIdle != 90*time.Second {
-		t.Errorf("set: stream TTL %v, max rooms %d, room idle %v; want 48h, 50, 1m30s", o.redis.TTL, o.memory.MaxRooms, o.memory.RoomIdle)
+	if o.redisStream.TTL != 48*time.Hour || o.memory.MaxRooms != 50 || o.memory.RoomIdle != 90*time.Second {
+		t.Errorf("set: stream TTL %v, max rooms %d, room idle %v; want 48h, 50, 1m30s", o.redisStream.TTL, o.memory.MaxRooms, o.memory.RoomIdle)
 	}
 	o = parseServe(t, "--stream-ttl", "0")
 	o.finish()
-	if o.redis.TTL >= 0 {
-		t.Errorf("--stream-ttl 0: RedisConfig.TTL = %v; want negative (no expiry)", o.redis.TTL)
+	if o.redisStream.TTL >= 0 {
+		t.Errorf("--stream-ttl 0: RedisConfig.TTL = %v; want negative (no expiry)", o.redisStream.TTL)
 	}
 }
 
@@ -212,6 +213,33 @@ func TestAddrList(t *testing.T) {
 		}
 		if got := a.String(); got != strings.Join(want, ",") {
 			t.Errorf("String() after Set(%q) = %q", in, got)
+		}
+	}
+}
+
+// TestBusyAddressIsFatal: a node whose WebSocket, HTTP or admin address is
+// taken does not start: it exits 1 and names the address, rather than run
+// without probes and metrics.
+func TestBusyAddressIsFatal(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	free := []string{"--ws-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}
+	for _, flagName := range []string{"--ws-addr", "--http-addr", "--admin-addr"} {
+		args := []string{"serve", "--drain-timeout", "1s"}
+		for i := 0; i < len(free); i += 2 {
+			value := free[i+1]
+			if free[i] == flagName {
+				value = addr
+			}
+			args = append(args, free[i], value)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "address already in use") {
+			t.Errorf("danmu serve %s %s (taken) = exit %d, stderr %q; want 1 naming the address in use", flagName, addr, code, stderr.String())
 		}
 	}
 }

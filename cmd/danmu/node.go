@@ -16,6 +16,7 @@ import (
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/ingest"
 	"github.com/danmu-dev/danmu/presence"
+	"github.com/danmu-dev/danmu/rdb"
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/danmu-dev/danmu/web"
 )
@@ -36,31 +37,40 @@ const shutdownTimeout = 10 * time.Second
 // counts are withdrawn. The admin address serves until the end.
 func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *slog.Logger) error {
 	o.finish()
-	log, closeLog, err := openLog(o)
+	// The one Redis client, closed last: after the API, the edge and the
+	// background parts that use it have stopped.
+	client, err := openRedis(o)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
+	if client != nil {
+		defer client.Close()
+	}
+	log := openLog(o, client)
+	opsLn, err := listenAdmin(o.admin.Addr)
+	if err != nil {
+		return err
+	}
+	if opsLn != nil {
+		defer opsLn.Close() // in case the node fails before it serves
+	}
 	ops := admin.New(o.admin, logger)
+	b := buildInfo()
+	ops.Register(admin.BuildCollector(b.Version, b.Commit, b.Go))
 	if rl, ok := log.(*stream.Redis); ok {
 		ops.Register(admin.RedisCollector(rl.Stats()))
 		ops.AddCheck("redis", rl.Ping)
 	}
 	var fleet *presence.Redis
-	if len(o.redis.Addrs) > 0 {
-		if fleet, err = presence.NewRedis(o.presence); err != nil {
-			return err
-		}
-		defer fleet.Close()
+	if client != nil {
+		fleet = presence.NewRedis(client, o.presence)
 	}
 
 	var ln net.Listener
 	if r.ingest {
-		closePolicy, err := openPolicy(&o, logger)
-		if err != nil {
+		if err := openPolicy(&o, client, logger); err != nil {
 			return err
 		}
-		defer closePolicy()
 		if ln, err = net.Listen("tcp", o.ingest.Addr); err != nil {
 			return fmt.Errorf("http api: %w", err)
 		}
@@ -70,11 +80,13 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	// Background parts stop when stopBackground is called, after the
 	// API and the edge have finished.
 	background, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
 	var wg sync.WaitGroup
+	// Deferred calls run last first: stop the background parts, then
+	// wait for them (a node that fails to start returns through here).
 	defer wg.Wait()
-	if o.ingest.Filter != nil {
-		reloadOnHangup(background, &wg, o.ingest.Filter, logger)
+	defer stopBackground()
+	if o.ingest.Policy.Filter != nil {
+		reloadOnHangup(background, &wg, o.ingest.Policy.Filter, logger)
 	}
 
 	var hub *fanout.Hub
@@ -130,7 +142,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		web.Register(api, page)
 		go func() { apiErr <- api.Serve(ln) }()
 	}
-	opsAddr, stopOps := serveAdmin(ops, o.admin.Addr, logger)
+	opsAddr, stopOps := serveAdmin(ops, opsLn, logger)
 	defer stopOps()
 	printURLs(stdout, ws, ln, opsAddr, fleet != nil)
 
@@ -158,16 +170,23 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	return failure
 }
 
-// openLog opens Redis Streams when --redis is set, else the embedded log.
-func openLog(o options) (stream.Log, func(), error) {
+// openRedis connects to Redis when --redis is set, and returns nil
+// without it. Its client is the only one of the process: the stream, the
+// online counts and the policy state share it.
+func openRedis(o options) (*rdb.Client, error) {
 	if len(o.redis.Addrs) == 0 {
-		return stream.NewMemory(o.memory), func() {}, nil
+		return nil, nil
 	}
-	r, err := stream.NewRedis(o.redis)
-	if err != nil {
-		return nil, nil, err
+	return rdb.New(o.redis)
+}
+
+// openLog returns Redis Streams on client, or the embedded log without
+// one.
+func openLog(o options, client *rdb.Client) stream.Log {
+	if client == nil {
+		return stream.NewMemory(o.memory)
 	}
-	return r, r.Close, nil
+	return stream.NewRedis(client, o.redisStream)
 }
 
 func printURLs(w io.Writer, ws *edge.Server, api net.Listener, ops net.Addr, redis bool) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -13,19 +14,25 @@ import (
 // scrape or probe in flight when the node stops.
 const adminShutdownTimeout = 2 * time.Second
 
-// serveAdmin serves ops on addr and returns the address it listens on and
-// a func that stops it. An empty addr turns the admin address off. An
-// address that cannot be bound (a second node on one machine) is logged,
-// not fatal: metrics and probes are the operator's, and a node without
-// them still serves viewers; a probe that cannot connect fails loudly
-// enough.
-func serveAdmin(ops *admin.Server, addr string, logger *slog.Logger) (net.Addr, func()) {
+// listenAdmin binds the admin address, or returns nil when addr is empty
+// (the admin address is off). An address that cannot be bound is an error:
+// a node without its probes and metrics would look dead to its load
+// balancer and invisible to its operator, so it must not start.
+func listenAdmin(addr string) (net.Listener, error) {
 	if addr == "" {
-		return nil, func() {}
+		return nil, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		logger.Error("admin address unavailable: no metrics, probes nor pprof", "addr", addr, "err", err)
+		return nil, fmt.Errorf("admin address: %w", err)
+	}
+	return ln, nil
+}
+
+// serveAdmin serves ops on ln (nil: off) and returns the address it
+// listens on and a func that stops it.
+func serveAdmin(ops *admin.Server, ln net.Listener, logger *slog.Logger) (net.Addr, func()) {
+	if ln == nil {
 		return nil, func() {}
 	}
 	served := make(chan error, 1)

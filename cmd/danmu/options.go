@@ -17,6 +17,7 @@ import (
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/ingest"
 	"github.com/danmu-dev/danmu/presence"
+	"github.com/danmu-dev/danmu/rdb"
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -27,7 +28,8 @@ type options struct {
 	ingest      ingest.Config
 	fanout      fanout.Config
 	memory      stream.MemoryConfig
-	redis       stream.RedisConfig
+	redis       rdb.Config // the one connection to Redis, empty Addrs for none
+	redisStream stream.RedisConfig
 	presence    presence.Config
 	auth        auth.Config
 	filter      filterOptions
@@ -118,9 +120,9 @@ func streamFlags(fs *flag.FlagSet, o *options) {
 	fs.Var((*addrList)(&o.redis.Addrs), "redis", "Redis or Redis Cluster addresses, comma-separated (host:port,...); empty runs the embedded in-process stream")
 	fs.StringVar(&o.redis.Username, "redis-username", "", "Redis ACL user name")
 	fs.StringVar(&o.redis.Password, "redis-password", "", "Redis password (prefer the environment variable)")
-	fs.StringVar(&o.redis.KeyPrefix, "redis-prefix", stream.DefaultKeyPrefix, "prefix of every Redis key")
+	fs.StringVar(&o.redis.KeyPrefix, "redis-prefix", rdb.DefaultKeyPrefix, "prefix of every Redis key")
 	fs.IntVar(&o.memory.MaxLen, "retention", stream.DefaultMaxLen, "messages kept per room in the stream (approximately, with Redis)")
-	fs.DurationVar(&o.redis.TTL, "stream-ttl", stream.DefaultStreamTTL, "with Redis: a room's stream expires this long after its last message (0: never)")
+	fs.DurationVar(&o.redisStream.TTL, "stream-ttl", stream.DefaultStreamTTL, "with Redis: a room's stream expires this long after its last message (0: never)")
 	fs.IntVar(&o.memory.MaxRooms, "max-rooms", stream.DefaultMaxRooms, "embedded stream: most rooms holding messages at once; a post that would start another gets 503 too_many_rooms")
 	fs.DurationVar(&o.memory.RoomIdle, "room-idle", stream.DefaultRoomIdle, "embedded stream: a room nobody posts to or watches for this long is dropped with its messages")
 }
@@ -277,14 +279,10 @@ func logFlags(fs *flag.FlagSet, o *options) {
 
 // finish derives the settings that several flags feed.
 func (o *options) finish() {
-	o.redis.MaxLen = int64(o.memory.MaxLen)
-	if o.redis.TTL == 0 {
-		o.redis.TTL = -1 // --stream-ttl 0: streams never expire
+	o.redisStream.MaxLen = int64(o.memory.MaxLen)
+	if o.redisStream.TTL == 0 {
+		o.redisStream.TTL = -1 // --stream-ttl 0: streams never expire
 	}
-	o.presence.Addrs = o.redis.Addrs
-	o.presence.KeyPrefix = o.redis.KeyPrefix
-	o.presence.Username = o.redis.Username
-	o.presence.Password = o.redis.Password
 }
 
 func newLogger(w io.Writer, level slog.Level, format string) (*slog.Logger, error) {

@@ -11,8 +11,8 @@ import (
 	"syscall"
 
 	"github.com/danmu-dev/danmu/auth"
-	"github.com/danmu-dev/danmu/ingest"
 	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/rdb"
 )
 
 // filterOptions are the flags of the word filter.
@@ -39,60 +39,53 @@ func authFlags(fs *flag.FlagSet, o *options) {
 
 // policyFlags are the flags of the HTTP API's abuse rules.
 func policyFlags(fs *flag.FlagSet, o *options) {
-	fs.Float64Var(&o.ingest.UserLimit.Rate, "user-rate", 0, "comments per second one user may post on average (0: no limit)")
-	fs.IntVar(&o.ingest.UserLimit.Burst, "user-burst", 5, "comments one user may post at once before --user-rate applies")
-	fs.Float64Var(&o.ingest.IPLimit.Rate, "ip-rate", 0, "comments per second one client address (an IPv6 /64) may post on average (0: no limit)")
-	fs.IntVar(&o.ingest.IPLimit.Burst, "ip-burst", 20, "comments one client address may post at once before --ip-rate applies")
-	fs.Float64Var(&o.ingest.RoomLimit.Rate, "room-rate", 0, "comments per second one room accepts on average (0: no limit)")
-	fs.IntVar(&o.ingest.RoomLimit.Burst, "room-burst", 100, "comments one room accepts at once before --room-rate applies")
-	fs.DurationVar(&o.ingest.SpamWindow, "spam-window", 0, "refuse a user's repeat of the same text in a room within this (0: no check)")
+	fs.Float64Var(&o.ingest.Policy.UserLimit.Rate, "user-rate", 0, "comments per second one user may post on average (0: no limit)")
+	fs.IntVar(&o.ingest.Policy.UserLimit.Burst, "user-burst", 5, "comments one user may post at once before --user-rate applies")
+	fs.Float64Var(&o.ingest.Policy.IPLimit.Rate, "ip-rate", 0, "comments per second one client address (an IPv6 /64) may post on average (0: no limit)")
+	fs.IntVar(&o.ingest.Policy.IPLimit.Burst, "ip-burst", 20, "comments one client address may post at once before --ip-rate applies")
+	fs.Float64Var(&o.ingest.Policy.RoomLimit.Rate, "room-rate", 0, "comments per second one room accepts on average (0: no limit)")
+	fs.IntVar(&o.ingest.Policy.RoomLimit.Burst, "room-burst", 100, "comments one room accepts at once before --room-rate applies")
+	fs.DurationVar(&o.ingest.Policy.SpamWindow, "spam-window", 0, "refuse a user's repeat of the same text in a room within this (0: no check)")
 	fs.StringVar(&o.filter.path, "filter-file", "", "sensitive-word list, one word per line, reloaded on SIGHUP and by POST /v1/admin/filter/reload (empty: no filter)")
-	fs.StringVar(&o.filter.action, "filter-action", string(ingest.FilterReject), "what a listed word does to a comment: reject (422) or mask (each character becomes *)")
+	fs.StringVar(&o.filter.action, "filter-action", string(policy.FilterReject), "what a listed word does to a comment: reject (422) or mask (each character becomes *)")
 	fs.StringVar(&o.ingest.ClientIPHeader, "client-ip-header", "", "request header the reverse proxies in front set to the client address (X-Forwarded-For, X-Real-IP); "+
 		"the client is its right-most address, across all its lines, that is not in --trusted-proxies; empty uses the TCP peer")
 	fs.Var((*prefixList)(&o.ingest.TrustedProxies), "trusted-proxies", "addresses and CIDR prefixes of the reverse proxies in front, comma-separated (10.0.0.0/8,192.0.2.1,...): "+
 		"--client-ip-header is believed only from them; empty takes the TCP peer for the one proxy in front, whoever it is")
 }
 
-// openPolicy sets the HTTP API's token verifier, policy store and word
-// filter from o, and returns a func closing what it opened. Without a
-// secret it warns loudly: the API then runs in open development mode.
-func openPolicy(o *options, logger *slog.Logger) (func(), error) {
+// openPolicy sets the HTTP API's token verifier, word filter and, with a
+// Redis client, policy store from o. Without a secret it warns loudly: the
+// API then runs in open development mode.
+func openPolicy(o *options, client *rdb.Client, logger *slog.Logger) error {
 	if len(o.auth.Secret) == 0 {
 		logger.Warn("OPEN DEVELOPMENT MODE: no --jwt-secret (DANMU_JWT_SECRET) is set, so anyone may post as anyone " +
 			"and the admin API is off. Never expose this server; mint tokens with danmu token once a secret is set.")
 	} else {
 		v, err := auth.NewVerifier(o.auth)
 		if err != nil {
-			return nil, fmt.Errorf("--jwt-secret: %w", err)
+			return fmt.Errorf("--jwt-secret: %w", err)
 		}
 		o.ingest.Auth = v
 	}
 	if o.filter.path != "" {
-		f, err := ingest.LoadFilter(o.filter.path, ingest.FilterAction(o.filter.action))
+		f, err := policy.LoadFilter(o.filter.path, policy.FilterAction(o.filter.action))
 		if err != nil {
-			return nil, fmt.Errorf("--filter-file: %w", err)
+			return fmt.Errorf("--filter-file: %w", err)
 		}
-		o.ingest.Filter = f
+		o.ingest.Policy.Filter = f
 		logger.Info("word filter loaded", "file", o.filter.path, "words", f.Words(), "action", o.filter.action)
 	}
-	if len(o.redis.Addrs) == 0 {
-		return func() {}, nil
+	if client != nil {
+		o.ingest.Policy.Store = policy.NewRedis(client)
 	}
-	store, err := policy.NewRedis(policy.RedisConfig{
-		Addrs: o.redis.Addrs, Username: o.redis.Username, Password: o.redis.Password, KeyPrefix: o.redis.KeyPrefix,
-	})
-	if err != nil {
-		return nil, err
-	}
-	o.ingest.Policy = store
-	return store.Close, nil
+	return nil
 }
 
 // reloadOnHangup reloads the word filter on every SIGHUP until ctx ends.
 // It starts listening before it returns, so a SIGHUP sent once the node
 // serves never falls to the default action (ending the process).
-func reloadOnHangup(ctx context.Context, wg *sync.WaitGroup, filter *ingest.Filter, logger *slog.Logger) {
+func reloadOnHangup(ctx context.Context, wg *sync.WaitGroup, filter *policy.Filter, logger *slog.Logger) {
 	hangups := make(chan os.Signal, 1)
 	signal.Notify(hangups, syscall.SIGHUP)
 	wg.Go(func() {

@@ -20,5 +20,5 @@
 //     skipped. The embedded time is the scheduled one, so a backlogged
 //     publisher shows up as latency (no coordinated omission).
 //
-// It imports no package of this module but codec, for the JSON decoder.
+// Of the server's module it imports only codec, for the JSON decoder.
 package loadgen

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +65,9 @@ func startBaseline(t *testing.T, cfg *Config) {
 	cfg.ServerPIDs = []int{os.Getpid()}
 }
 
-// buildDanmu builds cmd/danmu, once, into a temporary directory.
+// buildDanmu builds cmd/danmu, once, into a temporary directory. It builds
+// in the server's module, the directory perf/go.mod's replace points at:
+// perf's go.sum covers only the dependencies of perf's own packages.
 func buildDanmu(t *testing.T) string {
 	b := &danmuBuild
 	b.once.Do(func() {
@@ -71,9 +75,18 @@ func buildDanmu(t *testing.T) string {
 			return
 		}
 		b.bin = filepath.Join(b.dir, "danmu")
-		out, err := exec.Command("go", "build", "-o", b.bin, "github.com/danmu-dev/danmu/cmd/danmu").CombinedOutput()
+		list := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/danmu-dev/danmu")
+		var stderr bytes.Buffer
+		list.Stderr = &stderr
+		root, err := list.Output()
 		if err != nil {
-			b.err = fmt.Errorf("go build cmd/danmu: %v\n%s", err, out)
+			b.err = fmt.Errorf("go list -m github.com/danmu-dev/danmu: %v\n%s", err, stderr.Bytes())
+			return
+		}
+		build := exec.Command("go", "build", "-o", b.bin, "./cmd/danmu")
+		build.Dir = strings.TrimSpace(string(root))
+		if out, err := build.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build ./cmd/danmu in %s: %v\n%s", build.Dir, err, out)
 		}
 	})
 	if b.err != nil {

@@ -11,6 +11,6 @@
 // than the retention allows. It writes report.txt, samples.csv and
 // soak.png (gonum/plot) into Config.OutDir.
 //
-// It imports no package of this module but codec, for the JSON decoder,
-// and perf/loadgen, for its Bitset, /proc reader and SleepCtx.
+// Of the server's module it imports only codec, for the JSON decoder; of
+// perf, only perf/loadgen, for its Bitset, /proc reader and SleepCtx.
 package soak

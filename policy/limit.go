@@ -1,18 +1,16 @@
-package ingest
+package policy
 
 import (
 	"context"
 	"net/netip"
-
-	"github.com/danmu-dev/danmu/policy"
 )
 
 // limitHook takes a token from the poster's user, client address and room
 // buckets; admins pass freely.
 type limitHook struct {
 	builtin
-	store               policy.Store
-	user, address, room policy.Limit
+	store               Store
+	user, address, room Limit
 }
 
 func (limitHook) Name() string { return "ratelimit" }
@@ -21,23 +19,23 @@ func (h limitHook) Before(ctx context.Context, c *Comment) error {
 	if c.User.Admin() {
 		return nil
 	}
-	var buf [3]policy.Bucket
+	var buf [3]Bucket
 	buckets := buf[:0]
 	if h.user.Enabled() {
-		buckets = append(buckets, policy.Bucket{Key: policy.Key{Name: "user:" + c.User.ID}, Limit: h.user})
+		buckets = append(buckets, Bucket{Key: Key{Name: "user:" + c.User.ID}, Limit: h.user})
 	}
 	if h.address.Enabled() {
-		buckets = append(buckets, policy.Bucket{Key: policy.Key{Name: "ip:" + addressKey(c.ClientIP)}, Limit: h.address})
+		buckets = append(buckets, Bucket{Key: Key{Name: "ip:" + addressKey(c.ClientIP)}, Limit: h.address})
 	}
 	if h.room.Enabled() {
-		buckets = append(buckets, policy.Bucket{Key: policy.Key{Room: c.Room, Name: "rate"}, Limit: h.room})
+		buckets = append(buckets, Bucket{Key: Key{Room: c.Room, Name: "rate"}, Limit: h.room})
 	}
 	wait, err := h.store.Take(ctx, buckets)
 	switch {
 	case err != nil:
 		return err
 	case wait > 0:
-		return errRateLimited.WithRetryAfter(wait)
+		return &RetryError{Err: ErrRateLimited, RetryAfter: wait}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package ingest
+package policy
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"unicode"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/policy"
 )
 
 // spamHook refuses a text the same user posted to the same room within
@@ -18,7 +17,7 @@ import (
 // (codec.RetryKey) and the same text.
 type spamHook struct {
 	builtin
-	store  policy.Store
+	store  Store
 	window time.Duration
 }
 
@@ -29,14 +28,14 @@ func (h spamHook) Before(ctx context.Context, c *Comment) error {
 		return nil
 	}
 	sum := strconv.AppendUint(make([]byte, 0, 16), textSum(c.Message.Text), 36)
-	left, err := h.store.Claim(ctx, policy.Key{Room: c.Room, Name: "spam:" + c.User.ID + ":" + string(sum)}, h.window)
+	left, err := h.store.Claim(ctx, Key{Room: c.Room, Name: "spam:" + c.User.ID + ":" + string(sum)}, h.window)
 	if err != nil {
 		return err
 	}
 	key := codec.RetryKey(&c.Message)
 	if key == "" {
 		if left > 0 {
-			return errSpam.WithRetryAfter(left)
+			return &RetryError{Err: ErrSpam, RetryAfter: left}
 		}
 		return nil
 	}
@@ -48,7 +47,7 @@ func (h spamHook) Before(ctx context.Context, c *Comment) error {
 	// is the one readers use, so another user's cid never counts. (Two
 	// attempts of one post at once may see the text claimed and no mark
 	// yet: the second is then refused, which errs on the safe side.)
-	passed := policy.Key{Room: c.Room, Name: "spam-cid:" + key + ":" + string(sum)}
+	passed := Key{Room: c.Room, Name: "spam-cid:" + key + ":" + string(sum)}
 	if left == 0 {
 		_, err := h.store.Claim(ctx, passed, h.window)
 		return err
@@ -60,7 +59,7 @@ func (h spamHook) Before(ctx context.Context, c *Comment) error {
 	case retry > 0:
 		return nil
 	}
-	return errSpam.WithRetryAfter(left)
+	return &RetryError{Err: ErrSpam, RetryAfter: left}
 }
 
 // textSum is the 64-bit FNV-1a hash of text's folded runes, spaces left

@@ -13,30 +13,30 @@ import (
 	"github.com/danmu-dev/danmu/stream"
 )
 
-// testHook is a Hook built from functions; nil ones do nothing.
+// testHook is a policy.Hook built from functions; nil ones do nothing.
 type testHook struct {
 	name   string
-	before func(ctx context.Context, c *Comment) error
-	after  func(ctx context.Context, c *Comment, id stream.ID)
+	before func(ctx context.Context, c *policy.Comment) error
+	after  func(ctx context.Context, c *policy.Comment, id stream.ID)
 }
 
 func (h *testHook) Name() string { return h.name }
 
-func (h *testHook) Before(ctx context.Context, c *Comment) error {
+func (h *testHook) Before(ctx context.Context, c *policy.Comment) error {
 	if h.before == nil {
 		return nil
 	}
 	return h.before(ctx, c)
 }
 
-func (h *testHook) After(ctx context.Context, c *Comment, id stream.ID) {
+func (h *testHook) After(ctx context.Context, c *policy.Comment, id stream.ID) {
 	if h.after != nil {
 		h.after(ctx, c, id)
 	}
 }
 
 // startHookServer serves cfg with hooks added, logging to logs.
-func startHookServer(t *testing.T, cfg Config, mem *stream.Memory, logs *syncBuffer, hooks ...Hook) *testServer {
+func startHookServer(t *testing.T, cfg Config, mem *stream.Memory, logs *syncBuffer, hooks ...policy.Hook) *testServer {
 	t.Helper()
 	srv := New(cfg, mem, fixedPresence{}, slog.New(slog.NewTextHandler(logs, nil)))
 	srv.Use(hooks...)
@@ -47,7 +47,7 @@ func startHookServer(t *testing.T, cfg Config, mem *stream.Memory, logs *syncBuf
 // ones, see the user and the filtered text, may rewrite the comment and
 // raise its prio, and that After sees the stored id.
 func TestHooksRewrite(t *testing.T) {
-	f, err := LoadFilter(writeWords(t, "", "darn"), FilterMask)
+	f, err := policy.LoadFilter(writeWords(t, "", "darn"), policy.FilterMask)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestHooksRewrite(t *testing.T) {
 	}
 	paid := &testHook{
 		name: "paid",
-		before: func(ctx context.Context, c *Comment) error {
+		before: func(ctx context.Context, c *policy.Comment) error {
 			record("paid:" + c.User.ID + ":" + c.Message.Text)
 			if _, ok := ctx.Deadline(); !ok {
 				t.Error("Before got a context without deadline")
@@ -73,7 +73,7 @@ func TestHooksRewrite(t *testing.T) {
 			}
 			return nil
 		},
-		after: func(ctx context.Context, c *Comment, id stream.ID) {
+		after: func(ctx context.Context, c *policy.Comment, id stream.ID) {
 			mu.Lock()
 			afterIDs = append(afterIDs, id.String())
 			mu.Unlock()
@@ -81,13 +81,13 @@ func TestHooksRewrite(t *testing.T) {
 	}
 	tag := &testHook{
 		name: "tag",
-		before: func(ctx context.Context, c *Comment) error {
+		before: func(ctx context.Context, c *policy.Comment) error {
 			record("tag:" + c.Message.Text)
 			c.Message.Text = "[" + c.Message.Text + "]"
 			return nil
 		},
 	}
-	ts := startHookServer(t, authConfig(t, Config{Filter: f}), mem, &syncBuffer{}, paid, tag)
+	ts := startHookServer(t, authConfig(t, Config{Policy: policy.Config{Filter: f}}), mem, &syncBuffer{}, paid, tag)
 	id := ts.postAs(t, "r", mint(t, "u1", "", ""), `{"text":"$ darn nice"}`)
 	m := storedMessage(t, mem, "r", id)
 	if m.Text != "[$ **** nice]" || m.Prio != 2 || m.Color != "#ffd700" || m.UID != "u1" {
@@ -113,7 +113,7 @@ func TestHookErrors(t *testing.T) {
 	paymentRequired := NewError(http.StatusPaymentRequired, "payment_required", "top up first")
 	gate := &testHook{
 		name: "gate",
-		before: func(ctx context.Context, c *Comment) error {
+		before: func(ctx context.Context, c *policy.Comment) error {
 			switch c.Message.Text {
 			case "refuse":
 				return paymentRequired
@@ -136,13 +136,13 @@ func TestHookErrors(t *testing.T) {
 	}
 	counter := &testHook{
 		name: "counter",
-		before: func(ctx context.Context, c *Comment) error {
+		before: func(ctx context.Context, c *policy.Comment) error {
 			if c.Message.Text == "refuse" {
 				t.Error("a hook after the refusing one ran")
 			}
 			return nil
 		},
-		after: func(ctx context.Context, c *Comment, id stream.ID) {
+		after: func(ctx context.Context, c *policy.Comment, id stream.ID) {
 			mu.Lock()
 			afterRuns++
 			mu.Unlock()
@@ -235,7 +235,7 @@ func TestBuiltinChain(t *testing.T) {
 		}
 		return strings.Join(s, ",")
 	}
-	f, err := LoadFilter(writeWords(t, "", "x"), FilterReject)
+	f, err := policy.LoadFilter(writeWords(t, "", "x"), policy.FilterReject)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +246,8 @@ func TestBuiltinChain(t *testing.T) {
 	}{
 		{Config{}, "auth,priority"},
 		{Config{Auth: v}, "auth,priority,ban,slowmode"},
-		{Config{IPLimit: slowLimit}, "auth,priority,ratelimit"},
-		{Config{Auth: v, UserLimit: slowLimit, Filter: f, SpamWindow: 1}, "auth,priority,ban,ratelimit,filter,spam,slowmode"},
+		{Config{Policy: policy.Config{IPLimit: slowLimit}}, "auth,priority,ratelimit"},
+		{Config{Auth: v, Policy: policy.Config{UserLimit: slowLimit, Filter: f, SpamWindow: 1}}, "auth,priority,ban,ratelimit,filter,spam,slowmode"},
 	}
 	for _, tt := range tests {
 		if got := names(tt.cfg); got != tt.want {

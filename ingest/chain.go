@@ -1,0 +1,120 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// link is a hook of the chain: ingest's auth hook, the built-in hooks of
+// package policy, then those added with Use.
+type link struct {
+	hook policy.Hook
+	// added marks a hook added with Use: its changes to the comment are
+	// checked, since it may come from anywhere.
+	added bool
+}
+
+// Use appends hooks to the chain, after the built-in ones and those added
+// before (see policy.Hook for what a hook may do and how its errors are
+// answered). Call it before Serve; it is not safe to call while serving.
+func (s *Server) Use(hooks ...policy.Hook) {
+	for _, h := range hooks {
+		if h == nil {
+			panic("ingest: Use: nil hook")
+		}
+		s.chain = append(s.chain, link{hook: h, added: true})
+	}
+}
+
+// runBefore runs Before of every hook in order and returns the answer of
+// the first that refuses c, or nil.
+func (s *Server) runBefore(ctx context.Context, c *policy.Comment) *Error {
+	for i := range s.chain {
+		if answer := s.before(ctx, &s.chain[i], c); answer != nil {
+			return answer
+		}
+	}
+	return nil
+}
+
+func (s *Server) before(ctx context.Context, l *link, c *policy.Comment) (answer *Error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.Error("ingest: hook panicked in Before", "hook", l.hook.Name(), "room", c.Room,
+				"panic", v, "stack", string(debug.Stack()))
+			answer = errInternal
+		}
+	}()
+	err := l.hook.Before(ctx, c)
+	if err == nil {
+		if l.added && !s.validMessage(&c.Message) {
+			s.logger.Error("ingest: hook left an invalid comment", "hook", l.hook.Name(), "room", c.Room)
+			return errInternal
+		}
+		return nil
+	}
+	if answer := answerOf(err); answer != nil {
+		return answer
+	}
+	switch {
+	case errors.Is(err, policy.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		s.logger.Warn("ingest: hook unavailable", "hook", l.hook.Name(), "room", c.Room, "err", err)
+		return errUnavailable
+	default:
+		s.logger.Error("ingest: hook failed", "hook", l.hook.Name(), "room", c.Room, "err", err)
+		return errInternal
+	}
+}
+
+// runAfter runs After of every hook in order.
+func (s *Server) runAfter(ctx context.Context, c *policy.Comment, id stream.ID) {
+	for i := range s.chain {
+		s.after(ctx, &s.chain[i], c, id)
+	}
+}
+
+func (s *Server) after(ctx context.Context, l *link, c *policy.Comment, id stream.ID) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.Error("ingest: hook panicked in After", "hook", l.hook.Name(), "room", c.Room,
+				"id", id.String(), "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	l.hook.After(ctx, c, id)
+}
+
+// validMessage reports whether m follows the rules of a posted body.
+func (s *Server) validMessage(m *codec.Message) bool {
+	return codec.CheckText(m.Text, s.cfg.MaxTextRunes) == nil &&
+		codec.CheckText(m.Name, s.cfg.MaxNameRunes) == nil &&
+		codec.CheckColor(m.Color) == nil &&
+		codec.CheckMode(m.Mode) == nil &&
+		codec.ValidRoom(m.UID) &&
+		(m.CID == "" || codec.ValidRoom(m.CID)) &&
+		m.Prio >= 0
+}
+
+// answerOf returns the answer a hook chose by returning err: an *Error, or
+// a refusal of package policy; nil for any other error.
+func answerOf(err error) *Error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
+	for _, r := range refusals {
+		if !errors.Is(err, r.err) {
+			continue
+		}
+		var retry *policy.RetryError
+		if errors.As(err, &retry) {
+			return r.answer.WithRetryAfter(retry.RetryAfter)
+		}
+		return r.answer
+	}
+	return nil
+}
