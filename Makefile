@@ -16,7 +16,7 @@ RUN_ARGS ?=
 # storm (10 000 viewers resuming after an edge restart, docs/performance.md)
 # is one storm per iteration:
 #   make bench BENCH=ReconnectStorm PKGS=./cmd/danmu BENCHTIME=1x
-# DANMU_STORM_VIEWERS=1000 in the environment makes it a quick one.
+# DANMUTEST_STORM_VIEWERS=1000 in the environment makes it a quick one.
 BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1

@@ -266,12 +266,12 @@ func TestVerifyCache(t *testing.T) {
 			}
 		}
 	}
-	if n := len(v.cache.claims); n != 2 {
+	if n := len(v.cache.entries); n != 2 {
 		t.Errorf("cache holds %d tokens; want its size, 2", n)
 	}
 
 	// A cached token is refused once it expires.
-	v.cache.claims[tokens[0]] = Claims{Sub: "u0", Role: RoleViewer, Expires: time.Now().Add(-time.Hour)}
+	v.cache.entries[tokens[0]] = cacheEntry{claims: Claims{Sub: "u0", Role: RoleViewer, Expires: time.Now().Add(-time.Hour)}}
 	if _, err := v.Verify(tokens[0]); !errors.Is(err, ErrExpired) {
 		t.Errorf("Verify of a cached token past its expiry: %v; want ErrExpired", err)
 	}
@@ -280,7 +280,7 @@ func TestVerifyCache(t *testing.T) {
 	if _, err := off.Verify(tokens[0]); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(off.cache.claims); n != 0 {
+	if n := len(off.cache.entries); n != 0 {
 		t.Errorf("cache off holds %d tokens", n)
 	}
 }

@@ -7,14 +7,15 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Mint returns a token for c signed with cfg's secret: sub, name, role,
-// exp from c.Expires, iat now, and iss and aud when cfg sets them. c.Sub
-// and c.Expires are required; an empty Role mints a viewer's token. Check
-// Sub and Name against the rules of the service the token is for (ingest
-// refuses a token whose sub is not a valid user id).
+// Mint returns an HS256 token for c signed with cfg's secret: sub, name,
+// role, exp from c.Expires, iat now, and iss and aud when cfg sets them.
+// c.Sub and c.Expires are required; an empty Role mints a viewer's token.
+// Check Sub and Name against the rules of the service the token is for
+// (ingest refuses a token whose sub is not a valid user id). Tokens
+// verified with public keys are minted by whoever holds the private key,
+// the identity provider: never by danmu.
 func Mint(cfg Config, c Claims) (string, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.checkSecret(); err != nil {
 		return "", err
 	}
 	switch {

@@ -23,7 +23,7 @@ func isSecret(name string) bool {
 func printConfig(w io.Writer, fs *flag.FlagSet) {
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	fmt.Fprintf(w, "# danmu %s: effective configuration (command line over DANMU_ environment over defaults)\n", fs.Name())
+	fmt.Fprintf(w, "# danmu %s: effective configuration (command line over DANMU_ environment over --config file over defaults)\n", fs.Name())
 	fs.VisitAll(func(f *flag.Flag) {
 		if f.Name == "print-config" {
 			return

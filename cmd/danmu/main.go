@@ -78,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, new(reportedError)):
+		return 1
 	case errors.As(err, new(usageError)):
 		fmt.Fprintln(stderr, "danmu:", err)
 		return 2
@@ -96,6 +98,7 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	productionDefaults(fs, &o)
 	if o.printConfig {
 		printConfig(stdout, fs)
 		return nil
@@ -103,8 +106,8 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	if name != "serve" && len(o.redis.Addrs) == 0 {
 		return usageError{fmt.Errorf("%s needs --redis: a fleet shares its rooms through Redis Streams", name)}
 	}
-	if o.viewerTokens && len(o.auth.Secret) == 0 {
-		return usageError{errors.New("--viewer-tokens needs --jwt-secret (DANMU_JWT_SECRET) to check the tokens with")}
+	if o.viewerTokens && !o.tokenKeys() {
+		return usageError{errors.New("--viewer-tokens needs --jwt-secret (DANMU_JWT_SECRET), --jwt-public-key or --jwks-url to check the tokens with")}
 	}
 	if len(o.ingest.TrustedProxies) > 0 && o.ingest.ClientIPHeader == "" {
 		return usageError{errors.New("--trusted-proxies needs --client-ip-header, the header those proxies set")}
@@ -116,8 +119,18 @@ func runCommand(name string, r roles, args []string, stdout, stderr io.Writer) e
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return runNode(ctx, o, r, stdout, logger)
+	err = runNode(ctx, o, r, stdout, logger)
+	if err != nil && o.logFormat == "json" {
+		// Everything the process prints is JSON then, its last words too.
+		logger.Error("danmu stopped", "err", err)
+		return reportedError{err}
+	}
+	return err
 }
+
+// reportedError is an error the logger already reported: run exits 1
+// without printing it again.
+type reportedError struct{ error }
 
 // commandFlags returns the flags of command name, which runs the parts r
 // names, set into o.
@@ -129,6 +142,7 @@ func commandFlags(name string, r roles, o *options) *flag.FlagSet {
 	}
 	if r.edge || r.ingest {
 		authFlags(fs, o)
+		keyFlags(fs, o)
 	}
 	if r.ingest {
 		ingestFlags(fs, o)

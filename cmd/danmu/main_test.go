@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,6 +244,59 @@ func TestBusyAddressIsFatal(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "address already in use") {
 			t.Errorf("danmu serve %s %s (taken) = exit %d, stderr %q; want 1 naming the address in use", flagName, addr, code, stderr.String())
+		}
+	}
+}
+
+// TestJSONLogFormatIsAllJSON: with --log-format json every line the process
+// prints, on stdout and stderr, is one JSON object: the startup banner, the
+// warnings, the shutdown, and the error a node that cannot start dies with.
+func TestJSONLogFormatIsAllJSON(t *testing.T) {
+	var stdout, stderr lockedBuffer
+	cmd := exec.Command(os.Args[0], "serve", "--log-format", "json", "--ws-addr", "127.0.0.1:0",
+		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--drain-timeout", "1s")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, waitTimeout, "the banner", func() bool { return strings.Contains(stderr.String(), "danmu is running") })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("danmu serve after SIGTERM: %v", err)
+	}
+	checkJSONLines(t, stdout.String()+stderr.String())
+	if !strings.Contains(stderr.String(), `"websocket":"ws://127.0.0.1:`) {
+		t.Errorf("the banner does not give the WebSocket address: %s", stderr.String())
+	}
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"serve", "--log-format", "json", "--ws-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+		"--admin-addr", taken.Addr().String()}, &out, &errOut); code != 1 {
+		t.Errorf("exit %d; want 1", code)
+	}
+	checkJSONLines(t, out.String()+errOut.String())
+	if !strings.Contains(errOut.String(), "address already in use") {
+		t.Errorf("stderr %q does not say why", errOut.String())
+	}
+}
+
+// checkJSONLines fails the test for each line of out that is not JSON.
+func checkJSONLines(t *testing.T, out string) {
+	t.Helper()
+	if out == "" {
+		t.Error("nothing printed")
+	}
+	for line := range strings.Lines(out) {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a line that is not JSON: %q", line)
 		}
 	}
 }

@@ -37,6 +37,13 @@ const shutdownTimeout = 10 * time.Second
 // counts are withdrawn. The admin address serves until the end.
 func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *slog.Logger) error {
 	o.finish()
+	var keySet *auth.KeySet
+	if r.ingest || o.viewerTokens {
+		var err error
+		if keySet, err = openKeys(ctx, &o, logger); err != nil {
+			return err
+		}
+	}
 	// The one Redis client, closed last: after the API, the edge and the
 	// background parts that use it have stopped.
 	client, err := openRedis(o)
@@ -88,6 +95,9 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	if o.ingest.Policy.Filter != nil {
 		reloadOnHangup(background, &wg, o.ingest.Policy.Filter, logger)
 	}
+	if keySet != nil {
+		wg.Go(func() { keySet.Run(background, logger) })
+	}
 
 	var hub *fanout.Hub
 	var ws *edge.Server
@@ -103,7 +113,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		if o.viewerTokens {
 			v, err := auth.NewVerifier(o.auth)
 			if err != nil {
-				return fmt.Errorf("--jwt-secret: %w", err)
+				return fmt.Errorf("token keys: %w", err)
 			}
 			o.edge.Tokens = v
 		}
@@ -144,7 +154,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	}
 	opsAddr, stopOps := serveAdmin(ops, opsLn, logger)
 	defer stopOps()
-	printURLs(stdout, ws, ln, opsAddr, fleet != nil)
+	printBanner(stdout, logger, o.logFormat, banner{ws: ws, api: ln, ops: opsAddr, redis: fleet != nil})
 
 	var failure error
 	select {
@@ -187,27 +197,4 @@ func openLog(o options, client *rdb.Client) stream.Log {
 		return stream.NewMemory(o.memory)
 	}
 	return stream.NewRedis(client, o.redisStream)
-}
-
-func printURLs(w io.Writer, ws *edge.Server, api net.Listener, ops net.Addr, redis bool) {
-	mode := "embedded stream"
-	if redis {
-		mode = "Redis Streams"
-	}
-	fmt.Fprintf(w, "danmu is running (%s; Ctrl-C stops it)\n\n", mode)
-	if ops != nil {
-		fmt.Fprintf(w, "  Admin       http://%s/metrics (and /healthz, /readyz, /debug/pprof/)\n", ops)
-	}
-	if ws != nil {
-		fmt.Fprintf(w, "  WebSocket   ws://%s/ws?room=demo\n", ws.Addr())
-		fmt.Fprintf(w, "  Bilibili    ws://%s/sub (enter roomid 42 for room \"42\")\n", ws.Addr())
-	}
-	if api != nil {
-		addr := api.Addr().String()
-		fmt.Fprintf(w, "  Demo page   http://%s/?room=demo\n", addr)
-		fmt.Fprintf(w, "  HTTP API    http://%s/v1/rooms/demo/danmaku\n", addr)
-		fmt.Fprintf(w, "  Bili API    http://%s (API base URL of Bilibili clients: docs/bilibili.md)\n", addr)
-		fmt.Fprintf(w, "  Health      http://%s/healthz\n\n", addr)
-		fmt.Fprintf(w, "Post a comment:\n  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"hello\"}' http://%s/v1/rooms/demo/danmaku\n", addr)
-	}
 }

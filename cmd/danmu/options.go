@@ -32,6 +32,7 @@ type options struct {
 	redisStream stream.RedisConfig
 	presence    presence.Config
 	auth        auth.Config
+	keys        keyOptions
 	filter      filterOptions
 	admin       admin.Config
 	profile     profileRates

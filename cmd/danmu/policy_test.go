@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // answer is what the HTTP API answered to one request.
@@ -192,5 +194,44 @@ func TestFilterReloadOnHangup(t *testing.T) {
 	}
 	if err := n.cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Errorf("the process died: %v", err)
+	}
+}
+
+// TestProductionDefaults: with token keys set the per-user rate (1/s) and
+// the spam window (30 s) are on unless given, by flag or environment, 0
+// included; in open development mode both stay off.
+func TestProductionDefaults(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef"
+	parse := func(args ...string) options {
+		t.Helper()
+		var o options
+		fs := commandFlags("serve", commandRoles["serve"], &o)
+		if err := parseFlags(fs, args, io.Discard); err != nil {
+			t.Fatalf("parse %q: %v", args, err)
+		}
+		productionDefaults(fs, &o)
+		return o
+	}
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		rate   float64
+		window time.Duration
+	}{
+		{"open mode", nil, nil, 0, 0},
+		{"secret", nil, []string{"--jwt-secret", secret}, 1, 30 * time.Second},
+		{"secret, limits off by flag", nil, []string{"--jwt-secret", secret, "--user-rate", "0", "--spam-window", "0"}, 0, 0},
+		{"secret, rate by environment", map[string]string{"DANMU_USER_RATE": "0.5"}, []string{"--jwt-secret", secret}, 0.5, 30 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			o := parse(tc.args...)
+			if o.ingest.Policy.UserLimit.Rate != tc.rate || o.ingest.Policy.SpamWindow != tc.window {
+				t.Errorf("user rate %v, spam window %v; want %v, %v", o.ingest.Policy.UserLimit.Rate, o.ingest.Policy.SpamWindow, tc.rate, tc.window)
+			}
+		})
 	}
 }

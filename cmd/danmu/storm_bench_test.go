@@ -27,7 +27,7 @@ const (
 	stormRoom = "storm"
 	// stormViewersEnv sets the number of viewers; defaultStormViewers is
 	// the number the issue asks for.
-	stormViewersEnv     = "DANMU_STORM_VIEWERS"
+	stormViewersEnv     = "DANMUTEST_STORM_VIEWERS"
 	defaultStormViewers = 10000
 	// stormDials bounds the dials and handshakes in flight.
 	stormDials = 256
@@ -42,7 +42,7 @@ const (
 )
 
 // BenchmarkReconnectStorm restarts the edge under the viewers of one room
-// (DANMU_STORM_VIEWERS, default 10 000) and measures the storm that
+// (DANMUTEST_STORM_VIEWERS, default 10 000) and measures the storm that
 // follows: every viewer reconnects at once with the same since, 20
 // comments back (10 it saw live before the restart, 10 posted while no
 // edge ran). It reports, per storm:
@@ -96,7 +96,7 @@ func BenchmarkReconnectStorm(b *testing.B) {
 	}
 }
 
-// stormViewerCount returns the viewers DANMU_STORM_VIEWERS asks for, or
+// stormViewerCount returns the viewers DANMUTEST_STORM_VIEWERS asks for, or
 // the default.
 func stormViewerCount(b *testing.B) int {
 	v := os.Getenv(stormViewersEnv)

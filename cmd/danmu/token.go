@@ -21,15 +21,21 @@ type tokenOptions struct {
 }
 
 // runToken mints a bearer token with the configured secret and prints it.
-func runToken(args []string, stdout, stderr io.Writer) error {
-	var o options
-	var t tokenOptions
+// tokenFlags returns the flags of danmu token, set into o and t.
+func tokenFlags(o *options, t *tokenOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	authFlags(fs, &o)
+	authFlags(fs, o)
 	fs.StringVar(&t.sub, "sub", "", "user id (required): 1 to 64 of A-Z a-z 0-9 _ . : -")
 	fs.StringVar(&t.name, "name", "", "display name (empty: the user id shows)")
 	fs.StringVar(&t.role, "role", auth.RoleViewer, "role: viewer, or admin for moderators (admin API, prio)")
 	fs.DurationVar(&t.ttl, "ttl", time.Hour, "how long the token is valid")
+	return fs
+}
+
+func runToken(args []string, stdout, stderr io.Writer) error {
+	var o options
+	var t tokenOptions
+	fs := tokenFlags(&o, &t)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
