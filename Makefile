@@ -82,7 +82,7 @@ bench-load: build baseline ## Run one load scenario (SCENARIO, TARGET=danmu|base
 	bin/loadgen $(SCENARIO) --target $(TARGET) --spawn --json-out perf/out/runs.jsonl $(LOAD_ARGS)
 
 .PHONY: test-deps
-test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, web/'s npm packages, the npm client bilibili-live-ws, Chromium) are there.
+test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, web/'s npm packages, the npm clients of Bilibili's protocol in cmd/danmu/testdata/bili-client, Chromium) are there.
 	scripts/ensure-redis.sh
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	cd cmd/danmu/testdata/bili-client && npm ci --no-audit --no-fund --loglevel=error

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"testing"
 )
 
@@ -101,6 +102,29 @@ func FuzzDecodeBiliEnter(f *testing.F) {
 		}
 		if e.RoomID == 0 || !ValidRoom(e.Room()) || e.Protover < 0 || e.Protover > 3 {
 			t.Fatalf("DecodeBiliEnter(%q) = %+v, room %q", body, e, e.Room())
+		}
+	})
+}
+
+// FuzzAppendBiliDanmuJSON checks that a DANMU_MSG is valid JSON whatever
+// the comment holds, that its extra is valid JSON too, and that clients
+// reading it the typed way get the comment back.
+func FuzzAppendBiliDanmuJSON(f *testing.F) {
+	f.Add("42", "Ann", "hello 弹幕 [doge]", "#ff8800", ModeTop, int64(1795633890065), 0)
+	f.Add("u-1", "\"quoted\" \\ </script>", "line\nnext\t\x00 \u2028 \U0001F600 [笑哭]", "#FFFFFF", ModeBottom, int64(0), 3)
+	f.Add("9007199254740993", "\xff\xfe", "\xe5\xbc", "red", "sideways", int64(-1), 1)
+	f.Fuzz(func(t *testing.T, uid, name, text, color, mode string, ts int64, prio int) {
+		m := Message{UID: uid, Name: name, Text: text, Color: color, Mode: mode, TS: ts, Prio: prio}
+		body := AppendBiliDanmuJSON(nil, "1795633890065-1", &m)
+		d := decodeBiliDanmu(t, body)
+		// Each byte of invalid UTF-8 is written as U+FFFD, as a
+		// conversion to runes reads it.
+		want, wantName := string([]rune(text)), string([]rune(name))
+		if d.Text != want || d.ExtraContent != want || d.Name != wantName || d.ModeInfoName != wantName ||
+			d.UID != biliUID(uid) || d.ModeInfoUID != d.UID || d.Mode != biliMode(mode) || d.ExtraPlayerMode != d.Mode ||
+			d.Color != biliColor(color) || d.ExtraColor != d.Color || d.TS != ts || d.IDStr != "1795633890065-1" ||
+			d.ExtraIDStr != d.IDStr || (d.Admin == 1) != (prio > 0) || d.ExtraUserHash != strconv.FormatUint(uint64(biliUserHash(uid)), 10) {
+			t.Fatalf("AppendBiliDanmuJSON(%+v) read back as %+v: %s", m, d, body)
 		}
 	})
 }

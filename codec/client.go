@@ -152,53 +152,74 @@ func AppendLeftJSON(dst []byte, room string) []byte {
 // encoding/json does without HTML escaping: the same bytes, which the fuzz
 // test checks.
 func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
+	dst = appendJSONChars(dst, s, false)
+	return append(dst, '"')
+}
+
+// appendJSONChars appends the characters of s as they stand between the
+// quotes of appendJSONString. With nested, they are escaped once more: the
+// result stands between the quotes of a JSON string whose value is itself
+// JSON holding s as a string, as the "extra" of DANMU_MSG does. Bytes that
+// need no escaping are copied at once, in runs.
+func appendJSONChars(dst []byte, s string, nested bool) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
+		var seq [6]byte // the escape sequence of s[i], for one level
+		n, size := 2, 1
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
 				i++
 				continue
 			}
-			dst = append(dst, s[start:i]...)
+			seq[0] = '\\'
 			switch b {
 			case '"', '\\':
-				dst = append(dst, '\\', b)
+				seq[1] = b
 			case '\b':
-				dst = append(dst, '\\', 'b')
+				seq[1] = 'b'
 			case '\f':
-				dst = append(dst, '\\', 'f')
+				seq[1] = 'f'
 			case '\n':
-				dst = append(dst, '\\', 'n')
+				seq[1] = 'n'
 			case '\r':
-				dst = append(dst, '\\', 'r')
+				seq[1] = 'r'
 			case '\t':
-				dst = append(dst, '\\', 't')
+				seq[1] = 't'
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
+				seq = [6]byte{'\\', 'u', '0', '0', hex[b>>4], hex[b&0xf]}
+				n = 6
 			}
-			i++
-			start = i
-			continue
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				seq = [6]byte{'\\', 'u', 'f', 'f', 'f', 'd'}
+			case r == '\u2028' || r == '\u2029':
+				// Valid JSON, but line terminators in JavaScript source.
+				seq = [6]byte{'\\', 'u', '2', '0', '2', hex[r&0xf]}
+			default:
+				i += size
+				continue
+			}
+			n = 6
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			// Valid JSON, but line terminators in JavaScript source.
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
+		dst = append(dst, s[start:i]...)
+		if nested {
+			for _, c := range seq[:n] {
+				if c == '\\' || c == '"' {
+					dst = append(dst, '\\')
+				}
+				dst = append(dst, c)
+			}
+		} else {
+			dst = append(dst, seq[:n]...)
 		}
 		i += size
 		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }

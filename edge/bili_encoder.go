@@ -52,7 +52,10 @@ func (e *biliEncoder) AppendBatch(dst []byte, b *codec.Batch) []byte {
 
 func (e *biliEncoder) AppendOnline(dst []byte, _ string, count int) []byte {
 	s := e.pool.Get().(*biliScratch)
+	// Both commands carry the count: clients of older versions of the
+	// protocol read ONLINE_RANK_COUNT, current ones WATCHED_CHANGE.
 	s.packets = codec.AppendBiliOnline(s.packets[:0], count)
+	s.packets = codec.AppendBiliWatched(s.packets, count)
 	dst = s.appendFrame(dst)
 	e.pool.Put(s)
 	return dst

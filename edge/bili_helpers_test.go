@@ -142,6 +142,7 @@ type biliCommand struct {
 	IDStr string            `json:"id_str"`
 	Data  struct {
 		Count int    `json:"count"`
+		Num   int    `json:"num"`
 		IDStr string `json:"id_str"`
 	} `json:"data"`
 }

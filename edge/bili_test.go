@@ -115,15 +115,16 @@ func TestBiliSharedBytes(t *testing.T) {
 	}
 }
 
-// TestBiliOnlineCount checks the online count sent every OnlineInterval.
+// TestBiliOnlineCount checks the online count sent every OnlineInterval,
+// as ONLINE_RANK_COUNT and WATCHED_CHANGE in one message.
 func TestBiliOnlineCount(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, envConfig{fanout: fanout.Config{OnlineInterval: 50 * time.Millisecond}})
 	rc := env.biliConnect(t, 5, 2)
 	rc.expectEnterReply(codec.BiliCodeOK)
 	cmds := rc.readCommands(2)
-	if len(cmds) != 1 || cmds[0].Cmd != "ONLINE_RANK_COUNT" || cmds[0].Data.Count != 1 {
-		t.Errorf("got %+v; want ONLINE_RANK_COUNT of 1", cmds)
+	if len(cmds) != 2 || cmds[0].Cmd != "ONLINE_RANK_COUNT" || cmds[0].Data.Count != 1 || cmds[1].Cmd != "WATCHED_CHANGE" || cmds[1].Data.Num != 1 {
+		t.Errorf("got %+v; want ONLINE_RANK_COUNT and WATCHED_CHANGE of 1", cmds)
 	}
 }
 

@@ -105,6 +105,10 @@ type Config struct {
 	MaxSlowMode time.Duration
 	// MaxBan is the longest ban an admin may set. Default 365 days.
 	MaxBan time.Duration
+
+	// Bili configures the Bilibili-compatible routes: the calls its
+	// clients make before they connect, and POST /msg/send.
+	Bili BiliConfig
 }
 
 // withDefaults returns c with every unset field at its default.

@@ -31,6 +31,7 @@ const (
 	CodeInvalidUID           = "invalid_uid"            // 400: uid not 1–64 of [A-Za-z0-9_.:-]
 	CodeInvalidCID           = "invalid_cid"            // 400: cid not 1–64 of [A-Za-z0-9_.:-]
 	CodeInvalidSince         = "invalid_since"          // 400: since not an entry ID "<ms>-<seq>"
+	CodeInvalidForm          = "invalid_form"           // 400: POST /msg/send: the body is not a valid form
 	CodeInvalidLimit         = "invalid_limit"          // 400: limit not 1..MaxHistoryLimit
 	CodeBadRequest           = "bad_request"            // 400: malformed HTTP request
 	CodeRequestTimeout       = "request_timeout"        // 408: request not read within ReadTimeout
@@ -183,6 +184,18 @@ var (
 		"no word list is configured")
 	errReloadFailed = NewError(fasthttp.StatusInternalServerError, CodeReloadFailed,
 		"the word list could not be read; the previous one stays in force (see the server log)")
+
+	// POST /msg/send, which answers them in Bilibili's envelope.
+	errInvalidRoomID = NewError(fasthttp.StatusBadRequest, CodeInvalidRoom,
+		"roomid must be a positive integer")
+	errInvalidForm = NewError(fasthttp.StatusBadRequest, CodeInvalidForm,
+		"the body is not a valid multipart form")
+	errUnsupportedForm = NewError(fasthttp.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+		"Content-Type must be application/x-www-form-urlencoded or multipart/form-data")
+	errInvalidBiliColor = NewError(fasthttp.StatusBadRequest, CodeInvalidColor,
+		"color must be a decimal RGB value from 0 to 16777215")
+	errInvalidBiliMode = NewError(fasthttp.StatusBadRequest, CodeInvalidMode,
+		"mode must be 1 (scroll), 4 (bottom) or 5 (top)")
 )
 
 // refusals are the answers to the refusals of package policy's hooks.

@@ -8,14 +8,13 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
 
 // postComment serves POST /v1/rooms/{room}/danmaku: it validates the
-// comment, runs the hook chain over it (auth, limits, filter, ... and the
-// hooks added with Use), stamps it with the ingest time and appends it to
-// the room's stream. It answers 201 {"id":"<ms>-<seq>","ts":<unix ms>}
-// only once the entry is stored; a failed or late append is
+// comment and publishes it. It answers 201 {"id":"<ms>-<seq>","ts":<unix
+// ms>} only once the entry is stored; a failed or late append is
 // 503 unavailable (the client may retry), and a new room beyond the
 // embedded stream's cap 503 too_many_rooms.
 func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
@@ -28,36 +27,12 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, apiErr)
 		return
 	}
-	c := &policy.Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
-	if s.cfg.Auth != nil {
-		c.Token = bearer(ctx)
-	}
-	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
-	apiErr = s.runBefore(hookCtx, c)
-	cancel()
+	c := s.newComment(ctx, room, msg)
+	id, apiErr := s.publish(c)
 	if apiErr != nil {
 		writeError(ctx, apiErr)
 		return
 	}
-	c.Message.TS = time.Now().UnixMilli()
-	data, err := codec.EncodeStored(c.Message)
-	if err != nil {
-		s.logger.Error("ingest: encoding a validated comment failed", "room", room, "err", err)
-		writeError(ctx, errInternal)
-		return
-	}
-	appendCtx, cancel := context.WithTimeout(context.Background(), s.cfg.AppendTimeout)
-	id, err := s.log.Append(appendCtx, room, data)
-	cancel()
-	if err != nil {
-		s.stats.AppendErrors.Add(1)
-		s.logger.Warn("ingest: append failed", "room", room, "err", err)
-		writeError(ctx, appendError(err))
-		return
-	}
-	hookCtx, cancel = context.WithTimeout(context.Background(), s.cfg.HookTimeout)
-	s.runAfter(hookCtx, c, id)
-	cancel()
 	var buf [64]byte
 	b := append(buf[:0], `{"id":"`...)
 	b = id.AppendTo(b)
@@ -67,6 +42,48 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 	ctx.SetStatusCode(fasthttp.StatusCreated)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.SetBody(b)
+}
+
+// newComment returns the comment msg posted to room by the request ctx,
+// with the poster's address and, when tokens are checked, bearer token.
+func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *policy.Comment {
+	c := &policy.Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
+	if s.cfg.Auth != nil {
+		c.Token = bearer(ctx)
+	}
+	return c
+}
+
+// publish runs the hook chain over a validated comment (auth, limits,
+// filter, ... and the hooks added with Use), stamps it with the ingest
+// time and appends it to the room's stream, then runs the After hooks. It
+// returns the entry ID once stored, or the answer to give. Every way of
+// posting goes through it, so every post meets the same rules.
+func (s *Server) publish(c *policy.Comment) (stream.ID, *Error) {
+	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	apiErr := s.runBefore(hookCtx, c)
+	cancel()
+	if apiErr != nil {
+		return stream.ID{}, apiErr
+	}
+	c.Message.TS = time.Now().UnixMilli()
+	data, err := codec.EncodeStored(c.Message)
+	if err != nil {
+		s.logger.Error("ingest: encoding a validated comment failed", "room", c.Room, "err", err)
+		return stream.ID{}, errInternal
+	}
+	appendCtx, cancel := context.WithTimeout(context.Background(), s.cfg.AppendTimeout)
+	id, err := s.log.Append(appendCtx, c.Room, data)
+	cancel()
+	if err != nil {
+		s.stats.AppendErrors.Add(1)
+		s.logger.Warn("ingest: append failed", "room", c.Room, "err", err)
+		return stream.ID{}, appendError(err)
+	}
+	hookCtx, cancel = context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	s.runAfter(hookCtx, c, id)
+	cancel()
+	return id, nil
 }
 
 // isJSON reports whether a Content-Type names application/json; parameters

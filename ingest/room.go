@@ -16,9 +16,7 @@ type Presence interface {
 
 // getOnline serves GET /v1/rooms/{room}: {"room":"R","online":N}.
 func (s *Server) getOnline(ctx *fasthttp.RequestCtx, room string) {
-	queryCtx, cancel := context.WithTimeout(context.Background(), s.cfg.QueryTimeout)
-	n, err := s.presence.Online(queryCtx, room)
-	cancel()
+	n, err := s.online(room)
 	if err != nil {
 		s.logger.Warn("ingest: online count failed", "room", room, "err", err)
 		writeError(ctx, errUnavailable)
@@ -32,4 +30,11 @@ func (s *Server) getOnline(ctx *fasthttp.RequestCtx, room string) {
 	b = append(b, '}')
 	ctx.SetContentType(contentTypeJSON)
 	ctx.SetBody(b)
+}
+
+// online returns the online count of room, within QueryTimeout.
+func (s *Server) online(room string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.QueryTimeout)
+	defer cancel()
+	return s.presence.Online(ctx, room)
 }

@@ -71,17 +71,21 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 	s.Handle(fasthttp.MethodGet, "/healthz", serveHealth)
 	s.Handle(fasthttp.MethodPost, reloadPath, s.reloadFilter)
 	s.Handle(fasthttp.MethodOptions, reloadPath, func(ctx *fasthttp.RequestCtx) { preflight(ctx, allowReload) })
+	s.registerBili()
 	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
-		ErrorHandler:          s.readError,
-		Logger:                fasthttpLogger{logger},
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		MaxConnsPerIP:         cfg.MaxConnsPerIP,
-		MaxRequestBodySize:    cfg.MaxBodyBytes + bodySlack,
-		NoDefaultServerHeader: true,
-		CloseOnShutdown:       true,
+		Handler:            s.handle,
+		ErrorHandler:       s.readError,
+		Logger:             fasthttpLogger{logger},
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		MaxConnsPerIP:      cfg.MaxConnsPerIP,
+		MaxRequestBodySize: cfg.MaxBodyBytes + bodySlack,
+		// Only POST /msg/send reads a multipart form, and answers a
+		// broken one itself.
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		CloseOnShutdown:              true,
 	}
 	return s
 }

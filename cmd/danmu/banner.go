@@ -34,7 +34,8 @@ func printBanner(stdout io.Writer, logger *slog.Logger, format string, b banner)
 			attrs = append(attrs, "websocket", "ws://"+b.ws.Addr().String()+"/ws", "bilibili", "ws://"+b.ws.Addr().String()+"/sub")
 		}
 		if b.api != nil {
-			attrs = append(attrs, "http_api", "http://"+b.api.Addr().String()+"/v1/rooms/{room}/danmaku")
+			attrs = append(attrs, "http_api", "http://"+b.api.Addr().String()+"/v1/rooms/{room}/danmaku",
+				"bilibili_api", "http://"+b.api.Addr().String())
 		}
 		logger.Info("danmu is running", attrs...)
 		return
@@ -51,6 +52,7 @@ func printBanner(stdout io.Writer, logger *slog.Logger, format string, b banner)
 		addr := b.api.Addr().String()
 		fmt.Fprintf(stdout, "  Demo page   http://%s/?room=demo\n", addr)
 		fmt.Fprintf(stdout, "  HTTP API    http://%s/v1/rooms/demo/danmaku\n", addr)
+		fmt.Fprintf(stdout, "  Bili API    http://%s (API base URL of Bilibili clients: docs/bilibili.md)\n", addr)
 		fmt.Fprintf(stdout, "  Health      http://%s/healthz\n\n", addr)
 		fmt.Fprintf(stdout, "Post a comment:\n  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"hello\"}' http://%s/v1/rooms/demo/danmaku\n", addr)
 	}

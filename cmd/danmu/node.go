@@ -139,6 +139,10 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		if fleet != nil {
 			online = fleet
 		}
+		o.ingest.Bili.ViewerTokens = o.viewerTokens
+		if ws != nil {
+			o.ingest.Bili.EdgeAddr = ws.Addr
+		}
 		api = ingest.New(o.ingest, log, online, logger)
 		ops.Register(admin.IngestCollector(api.Stats()))
 		var page web.Config

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime"
 	"strconv"
@@ -71,19 +72,29 @@ func (p *prefixList) String() string {
 }
 
 func (p *prefixList) Set(s string) error {
-	var list []netip.Prefix
+	list, err := parseList(s, parsePrefix)
+	if err != nil {
+		return err
+	}
+	*p = list
+	return nil
+}
+
+// parseList parses the comma-separated list s with parse, entry by entry,
+// leaving out empty entries.
+func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
+	var list []T
 	for entry := range strings.SplitSeq(s, ",") {
 		if entry = strings.TrimSpace(entry); entry == "" {
 			continue
 		}
-		prefix, err := parsePrefix(entry)
+		v, err := parse(entry)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		list = append(list, prefix)
+		list = append(list, v)
 	}
-	*p = list
-	return nil
+	return list, nil
 }
 
 // parsePrefix parses an IP address or a CIDR prefix, masked.
@@ -144,7 +155,6 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.edge.Bili.IdleTimeout, "sub-idle-timeout", edge.DefaultBiliIdleTimeout, "close a /sub connection silent for this long (its clients heartbeat every 30s)")
 	fs.Var(&rangedInt{&o.edge.Bili.ZlibLevel, 1, 9}, "sub-zlib-level", "zlib level of /sub protover 2, 1 (fastest) to 9 (smallest)")
 	fs.Var(&rangedInt{&o.edge.Bili.BrotliLevel, 1, 11}, "sub-brotli-level", "brotli quality of /sub protover 3, 1 (fastest) to 11 (smallest)")
-	fs.BoolVar(&o.viewerTokens, "viewer-tokens", false, "require every viewer to present a token (Authorization: Bearer, ?token= or the /sub enter key), checked with --jwt-secret, --jwt-public-key or --jwks-url; closed with 1008 when it expires")
 	fs.Var((*addrList)(&o.edge.AllowedOrigins), "allowed-origins", "Origin values browsers may open a WebSocket from, comma-separated (https://example.com,...); empty allows any: set it in production")
 	fs.DurationVar(&o.edge.DrainPeriod, "drain-period", 0, "on shutdown, spread the viewers' closes (1001) over this long so they reconnect to other edges gradually (0: all at once)")
 	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits, after --drain-period, for close frames to be written")
@@ -214,6 +224,33 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.ingest.MaxBodyBytes, "max-body-bytes", ingest.DefaultMaxBodyBytes, "largest POST body")
 	fs.DurationVar(&o.ingest.AppendTimeout, "append-timeout", ingest.DefaultAppendTimeout, "a comment not stored within this gets 503")
 	fs.DurationVar(&o.ingest.QueryTimeout, "query-timeout", ingest.DefaultQueryTimeout, "a history or online query not answered within this gets 503")
+	fs.Var((*biliEdgeList)(&o.ingest.Bili.Edges), "public-ws-url", "public WebSocket URLs of the edges, comma-separated (wss://live.example.com,ws://203.0.113.7:7070): "+
+		"the host_list of the Bilibili-compatible getDanmuInfo; empty lists the WebSocket address of this process (serve), with the request's host when it listens on every address, or the request's host at port 7070 (ingest)")
+}
+
+// biliEdgeList is a comma-separated list of the public WebSocket URLs of
+// edges.
+type biliEdgeList []ingest.BiliEdge
+
+func (l *biliEdgeList) String() string {
+	s := make([]string, len(*l))
+	for i, e := range *l {
+		scheme := "ws"
+		if e.Port == 443 {
+			scheme = "wss"
+		}
+		s[i] = scheme + "://" + net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *biliEdgeList) Set(s string) error {
+	list, err := parseList(s, ingest.ParseBiliEdge)
+	if err != nil {
+		return err
+	}
+	*l = list
+	return nil
 }
 
 func opsFlags(fs *flag.FlagSet, o *options) {

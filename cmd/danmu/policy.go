@@ -33,6 +33,8 @@ func authFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.auth.Issuer, "jwt-issuer", "", "iss of the tokens: minted into them and required of them (empty: none)")
 	fs.StringVar(&o.auth.Audience, "jwt-audience", "", "aud of the tokens: minted into them and required of them (empty: none)")
 	fs.DurationVar(&o.auth.Leeway, "jwt-leeway", auth.DefaultLeeway, "clock skew allowed when checking a token's exp and nbf")
+	fs.BoolVar(&o.viewerTokens, "viewer-tokens", false, "require every viewer to present a token (Authorization: Bearer, ?token= or the /sub enter key), checked with --jwt-secret, --jwt-public-key or --jwks-url; "+
+		"closed with 1008 when it expires; the HTTP API's getDanmuInfo then answers -101 to callers without one")
 }
 
 // Production defaults: once tokens are checked (a secret or public keys

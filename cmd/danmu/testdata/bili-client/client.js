@@ -1,28 +1,160 @@
-// Drives the real bilibili-live-ws client for cmd/danmu's TestBiliClient:
-// node client.js ADDRESS ROOMID PROTOVER. It prints one JSON line per event
-// (live, heartbeat with the online count, DANMU_MSG with its fields, close,
-// error) and sends a heartbeat (getOnline) for each "online" line on stdin.
-'use strict';
-const readline = require('node:readline');
-const { LiveWS } = require('bilibili-live-ws');
+// Drives one real npm client of Bilibili's live protocol for cmd/danmu's
+// TestBiliClients:
+//
+//	node client.js CLIENT ROOMID PROTOVER
+//
+// CLIENT is bilibili-live-ws, tiny-bilibili-ws or blive-message-listener.
+// DANMU_API is the HTTP API's base URL (http://host:port), DANMU_TOKEN the
+// viewer's bearer token (optional) and DANMU_WS_PORT the port of the edge,
+// for the clients that do not take it from getDanmuInfo.
+//
+// Each client starts the way it starts against Bilibili: its own calls of
+// Bilibili's HTTP API (room info, wbi keys, getDanmuInfo for the token and
+// host_list, buvid), which this script sends to danmu instead, adding the
+// token, as a user who points the client's API base URL at danmu does. Then
+// it enters the room and reports what it parses, one JSON line per event:
+// live, heartbeat (online), danmu (id, text, uid, name, color, mode,
+// admin), watched (num), recall (id), close, error. Each "online" line on
+// stdin asks for a heartbeat.
+import http from 'node:http';
+import https from 'node:https';
+import { createRequire } from 'node:module';
+import readline from 'node:readline';
+import WebSocket from 'ws';
+import { KeepLiveWS } from 'tiny-bilibili-ws';
+import { startListen } from 'blive-message-listener/browser';
 
-const [address, roomid, protover] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const { LiveWS, getConf, getRoomid } = require('bilibili-live-ws');
+
+const [client, roomArg, protoverArg] = process.argv.slice(2);
+const roomid = Number(roomArg);
+const protover = Number(protoverArg);
+const api = new URL(process.env.DANMU_API);
+const token = process.env.DANMU_TOKEN || '';
+const wsPort = Number(process.env.DANMU_WS_PORT);
 const print = (event) => process.stdout.write(JSON.stringify(event) + '\n');
 
-const live = new LiveWS(Number(roomid), { address, protover: Number(protover) });
-live.on('live', () => print({ event: 'live' }));
-live.on('heartbeat', (online) => print({ event: 'heartbeat', online }));
-live.on('DANMU_MSG', (data) => {
+// Bilibili's API hosts, whose requests go to danmu.
+const biliHosts = new Set(['api.live.bilibili.com', 'api.bilibili.com']);
+const authorization = token ? { Authorization: `Bearer ${token}` } : {};
+
+// fetch (bilibili-live-ws, and this script for blive-message-listener)
+// goes to danmu.
+const realFetch = globalThis.fetch;
+globalThis.fetch = (input, init = {}) => {
+  const url = new URL(String(input));
+  if (!biliHosts.has(url.hostname)) {
+    return Promise.reject(new Error(`request to ${url.hostname} outside the test`));
+  }
+  const target = new URL(url.pathname + url.search, api);
+  return realFetch(target, { ...init, headers: { ...init.headers, ...authorization } });
+};
+
+// node:https (tiny-bilibili-ws) goes to danmu over plain HTTP.
+const redirect = (url, options, callback) => {
+  if (typeof url === 'object' && !(url instanceof URL)) {
+    [url, options, callback] = [`https://${url.hostname}${url.path}`, url, options];
+  }
+  if (typeof options === 'function') {
+    [options, callback] = [{}, options];
+  }
+  const u = new URL(String(url));
+  if (!biliHosts.has(u.hostname)) {
+    throw new Error(`request to ${u.hostname} outside the test`);
+  }
+  const headers = { ...(options && options.headers), ...authorization };
+  return http.request(new URL(u.pathname + u.search, api), { method: (options && options.method) || 'GET', headers }, callback);
+};
+https.request = redirect;
+https.get = (url, options, callback) => {
+  const req = redirect(url, options, callback);
+  req.end();
+  return req;
+};
+
+// danmu reports a command that bilibili-live-ws or tiny-bilibili-ws
+// emitted as DANMU_MSG: both emit every cmd containing DANMU_MSG so, for
+// the DANMU_MSG:4:0:2:2:2:0 variants, RECALL_DANMU_MSG included, with
+// danmu as with Bilibili.
+const danmuFromCommand = (data) => {
+  if (data.cmd === 'RECALL_DANMU_MSG') {
+    return { event: 'recall', id: data.data.id_str };
+  }
   const [meta, text, user] = data.info;
-  print({ event: 'danmu', text, uid: user[0], name: user[1], mode: meta[1], color: meta[3] });
+  return { event: 'danmu', id: data.id_str, text, uid: user[0], name: user[1], mode: meta[1], color: meta[3], admin: user[2] === 1 };
+};
+
+let heartbeat;
+let close;
+if (client === 'bilibili-live-ws') {
+  // The room id from mobileRoomInit, the token and host from getDanmuInfo.
+  // getConf builds wss://host/sub; danmu here is plain ws on its own port.
+  const real = await getRoomid(roomid);
+  const { key, host } = await getConf(real);
+  const live = new LiveWS(real, { address: `ws://${host}:${wsPort}/sub`, protover, key });
+  live.on('live', () => print({ event: 'live' }));
+  live.on('heartbeat', (online) => print({ event: 'heartbeat', online }));
+  live.on('DANMU_MSG', (data) => print(danmuFromCommand(data)));
+  live.on('WATCHED_CHANGE', (data) => print({ event: 'watched', num: data.data.num }));
+  live.on('close', () => { print({ event: 'close' }); process.exit(0); });
+  live.on('error', (err) => print({ event: 'error', message: String(err) }));
+  heartbeat = () => live.getOnline();
+  close = () => live.close();
+} else if (client === 'tiny-bilibili-ws') {
+  // Its own start: mobileRoomInit, nav, getDanmuInfo (wbi-signed), spi,
+  // then ws://<host_list host>:<port>/sub with the token as key.
+  const live = new KeepLiveWS(roomid, { port: wsPort, ssl: false, protover, keepalive: false });
+  live.on('live', () => print({ event: 'live' }));
+  live.on('heartbeat', (online) => print({ event: 'heartbeat', online }));
+  live.on('DANMU_MSG', (packet) => print(danmuFromCommand(packet.data)));
+  live.on('WATCHED_CHANGE', (packet) => print({ event: 'watched', num: packet.data.data.num }));
+  live.on('close', () => { print({ event: 'close' }); process.exit(0); });
+  live.on('error', (err) => print({ event: 'error', message: String(err && (err.message || err)) }));
+  heartbeat = () => live.heartbeat();
+  close = () => live.close();
+} else if (client === 'blive-message-listener') {
+  // As a page does: getDanmuInfo for the token and the edge, then the
+  // typed listener. Its browser build takes a WebSocket; Node's is ws.
+  const info = await (await fetch(`https://api.live.bilibili.com/xlive/web-room/v1/index/getDanmuInfo?id=${roomid}`)).json();
+  if (info.code !== 0) {
+    print({ event: 'error', message: `getDanmuInfo: ${JSON.stringify(info)}` });
+    process.exit(1);
+  }
+  const [edge] = info.data.host_list;
+  const listener = startListen(roomid, {
+    onStartListen: () => print({ event: 'live' }),
+    onAttentionChange: (msg) => print({ event: 'heartbeat', online: msg.body.attention }),
+    onIncomeDanmu: (msg) => {
+      const { user, content, content_color: color, type } = msg.body;
+      print({ event: 'danmu', id: msg.raw.id_str, text: content, uid: user.uid, name: user.uname, mode: type,
+        color: parseInt(color.slice(1), 16), admin: user.identity.room_admin });
+    },
+    onWatchedChange: (msg) => print({ event: 'watched', num: msg.body.num }),
+    onClose: () => { print({ event: 'close' }); process.exit(0); },
+    // Its DANMU_MSG events include RECALL_DANMU_MSG (which its parser
+    // skips): the raw handler sees it.
+    raw: { DANMU_MSG: (data) => data.cmd === 'RECALL_DANMU_MSG' && print({ event: 'recall', id: data.data.id_str }) },
+  }, {
+    ws: { host: edge.host, port: edge.ws_port, ssl: false, protover, key: info.data.token, keepalive: false,
+      customWebSocket: (url) => new WebSocket(url) },
+  });
+  listener.live.on('error', (err) => print({ event: 'error', message: String(err && (err.message || err)) }));
+  heartbeat = () => listener.heartbeat();
+  close = () => listener.close();
+} else {
+  print({ event: 'error', message: `unknown client ${client}` });
+  process.exit(2);
+}
+
+// A listener that throws (as one parsing a short DANMU_MSG would) ends
+// the process under Node's defaults; say so before it does.
+process.on('uncaughtException', (err) => {
+  print({ event: 'error', message: `uncaught: ${err && err.stack}` });
+  process.exit(1);
 });
-live.on('close', () => {
-  print({ event: 'close' });
-  process.exit(0);
-});
-live.on('error', (err) => print({ event: 'error', message: String(err) }));
 
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'online') live.getOnline();
-  if (line === 'close') live.close();
+  if (line === 'online') heartbeat();
+  if (line === 'close') close();
 });
