@@ -34,9 +34,11 @@ DIST_ARCHS ?= amd64 arm64
 CHROMIUM ?= /usr/bin/chromium
 
 # WEB_TEST runs the browser side's tests: the JavaScript client under Node's
-# test runner, then the demo page end to end in headless Chromium. Both
-# build bin/danmu and run it on free ports; web/e2e/out/ keeps screenshots.
-WEB_TEST = node --test web/test/ && CHROMIUM=$(CHROMIUM) node --test web/e2e/
+# test runner, its npm package (web/client: declarations, npm pack, the
+# installed tarball), then the demo page end to end in headless Chromium.
+# They build bin/danmu and run it on free ports; web/e2e/out/ keeps
+# screenshots.
+WEB_TEST = node --test web/test/ web/client/test/ && CHROMIUM=$(CHROMIUM) node --test web/e2e/
 # SCENARIO, TARGET and LOAD_ARGS drive `make bench-load`: one scenario of
 # perf/cmd/loadgen against a spawned bin/danmu or bin/baseline; LOAD_ARGS
 # adds loadgen flags, e.g. LOAD_ARGS='--viewers 10000 --rate 1000'.
@@ -82,9 +84,10 @@ bench-load: build baseline ## Run one load scenario (SCENARIO, TARGET=danmu|base
 	bin/loadgen $(SCENARIO) --target $(TARGET) --spawn --json-out perf/out/runs.jsonl $(LOAD_ARGS)
 
 .PHONY: test-deps
-test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, web/'s npm packages, the npm clients of Bilibili's protocol in cmd/danmu/testdata/bili-client, Chromium) are there.
+test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, the npm packages of web/ and web/client/, the npm clients of Bilibili's protocol in cmd/danmu/testdata/bili-client, Chromium) are there.
 	scripts/ensure-redis.sh
 	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web/client && npm ci --no-audit --no-fund --loglevel=error
 	cd cmd/danmu/testdata/bili-client && npm ci --no-audit --no-fund --loglevel=error
 	[ -x "$(CHROMIUM)" ] || { apt-get update && apt-get install -y chromium; }
 

@@ -11,10 +11,15 @@ import (
 )
 
 // files are the page and its assets. Tests, node_modules and the Go files
-// beside them are not served.
+// beside them are not served. The client is the file the npm package in
+// client/ ships, so the page loads exactly what users install.
 //
-//go:embed index.html demo.css demo.js danmu.js favicon.svg
+//go:embed index.html demo.css demo.js client/danmu.js favicon.svg
 var files embed.FS
+
+// embedPaths maps the names of the files served under another name than
+// their path in files to that path.
+var embedPaths = map[string]string{"danmu.js": "client/danmu.js"}
 
 // contentTypes maps the extensions of files to their Content-Type.
 var contentTypes = map[string]string{
@@ -86,9 +91,12 @@ func etagMatches(header []byte, etag string) bool {
 	return false
 }
 
-// readFile returns an embedded file. Every name is listed in the embed
-// directive, so a failure is a bug in this package.
+// readFile returns the embedded file served as name. Every file is listed
+// in the embed directive, so a failure is a bug in this package.
 func readFile(name string) []byte {
+	if p, ok := embedPaths[name]; ok {
+		name = p
+	}
 	b, err := files.ReadFile(name)
 	if err != nil {
 		panic("web: " + err.Error())

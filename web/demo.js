@@ -2,8 +2,10 @@
 // 16:9 stream area (an animated canvas stands in for the video), a send
 // box, the online count and a live panel. It talks to its own origin (the
 // HTTP API) and to the WebSocket edge named by /config.json, and to
-// nothing else.
-import { DanmuClient, validRoom } from './danmu.js';
+// nothing else. It imports the client by its package name, as any user
+// would: index.html's import map points danmu-client at the served copy of
+// the npm package's danmu.js.
+import { DanmuClient, validRoom } from 'danmu-client';
 
 const SCROLL_MS = 8000; // how long a scrolling comment takes to cross
 const FIXED_MS = 4000; // how long a top or bottom comment stays

@@ -4,8 +4,9 @@
 // protocol, all embedded in the binary. It imports no other package of this
 // module: cmd/danmu hands it the ingest server as a Registrar.
 //
-// The JavaScript side lives beside this file: danmu.js (the client),
-// demo.js, demo.css and index.html (the page); web/test holds the client's
-// Node tests and web/e2e the end-to-end test in headless Chromium (see
-// README.md).
+// The JavaScript side lives beside this file: client/ is the client's npm
+// package (danmu-client: danmu.js, its type declarations and its packaging
+// tests), served as danmu.js; demo.js, demo.css and index.html are the
+// page; web/test holds the client's Node tests and web/e2e the end-to-end
+// test in headless Chromium (see README.md).
 package web

@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"strconv"
@@ -55,6 +57,7 @@ func Register(r Registrar, cfg Config) {
 		panic("web: index.html does not mention " + staticPlaceholder)
 	}
 	index = bytes.ReplaceAll(index, []byte(staticPlaceholder), []byte(prefix))
+	scriptHash := importMapHash(index)
 	page := newAsset(index, indexName, cacheRevalidate)
 	client := newAsset(readFile("danmu.js"), "danmu.js", cacheRevalidate)
 
@@ -63,7 +66,7 @@ func Register(r Registrar, cfg Config) {
 		r.Handle(fasthttp.MethodHead, path, h)
 	}
 	handle("/", func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(cfg.webSocketURL(ctx)))
+		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(scriptHash, cfg.webSocketURL(ctx)))
 		ctx.Response.Header.Set("Referrer-Policy", "no-referrer")
 		page.serve(ctx)
 	})
@@ -93,11 +96,35 @@ type pageConfig struct {
 	WebSocket string `json:"ws"`
 }
 
-// contentSecurityPolicy lets the page load its own assets and talk to its
-// own origin and to the edge at wsURL, and nothing else: the page makes no
+// importMapOpen and scriptClose delimit the page's import map, its one
+// inline script: it maps the client's package name, danmu-client, to the
+// versioned danmu.js, so demo.js imports the client as any user would.
+const (
+	importMapOpen = `<script type="importmap">`
+	scriptClose   = `</script>`
+)
+
+// importMapHash returns the CSP source ('sha256-...') that allows the
+// import map of the page index, whose placeholders are already replaced.
+func importMapHash(index []byte) string {
+	_, rest, ok := bytes.Cut(index, []byte(importMapOpen))
+	if !ok {
+		panic("web: index.html has no " + importMapOpen)
+	}
+	importMap, _, ok := bytes.Cut(rest, []byte(scriptClose))
+	if !ok {
+		panic("web: index.html's import map is not closed")
+	}
+	sum := sha256.Sum256(importMap)
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// contentSecurityPolicy lets the page load its own assets, run the inline
+// script whose hash is scriptHash (the import map) and talk to its own
+// origin and to the edge at wsURL, and nothing else: the page makes no
 // request to any other host.
-func contentSecurityPolicy(wsURL string) string {
-	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+func contentSecurityPolicy(scriptHash, wsURL string) string {
+	return "default-src 'none'; script-src 'self' " + scriptHash + "; style-src 'self'; img-src 'self'; " +
 		"connect-src 'self' " + wsURL + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 

@@ -2,6 +2,9 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"net"
 	"regexp"
 	"strings"
@@ -121,6 +124,28 @@ func TestPage(t *testing.T) {
 		if !strings.Contains(csp, directive) {
 			t.Errorf("GET /: Content-Security-Policy %q lacks %q", csp, directive)
 		}
+	}
+	// The import map, the page's one inline script, maps the client's
+	// package name to the versioned danmu.js, and the CSP allows exactly it.
+	m := regexp.MustCompile(`<script type="importmap">(.*?)</script>`).FindSubmatch(a.body)
+	if m == nil {
+		t.Fatalf("GET /: no import map")
+	}
+	var importMap struct {
+		Imports map[string]string `json:"imports"`
+	}
+	if err := json.Unmarshal(m[1], &importMap); err != nil {
+		t.Fatalf("GET /: import map: %v", err)
+	}
+	if got, want := importMap.Imports["danmu-client"], "/static/"+version()+"/danmu.js"; got != want || len(importMap.Imports) != 1 {
+		t.Errorf("GET /: import map = %v; want only danmu-client: %s", importMap.Imports, want)
+	}
+	sum := sha256.Sum256(m[1])
+	if hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, "script-src 'self' "+hash+";") {
+		t.Errorf("GET /: Content-Security-Policy %q does not allow the import map (%s)", csp, hash)
+	}
+	if n := bytes.Count(a.body, []byte("<script")); n != 2 {
+		t.Errorf("GET /: %d scripts; want the import map and demo.js", n)
 	}
 	if a.header["Etag"] == "" {
 		t.Errorf("GET /: no ETag")

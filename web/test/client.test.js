@@ -3,7 +3,7 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { DanmuClient, FATAL_CLOSE_CODES } from '../danmu.js';
+import { DanmuClient, FATAL_CLOSE_CODES } from '../client/danmu.js';
 import { FakeClock, FakeSocket, message } from '../testutil/fakes.js';
 
 const URL = 'ws://127.0.0.1:7070/ws';

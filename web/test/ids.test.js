@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { backoffDelay, compareIds, validId, validRoom } from '../danmu.js';
+import { backoffDelay, compareIds, validId, validRoom } from '../client/danmu.js';
 
 test('compareIds compares milliseconds, then sequence, as numbers', () => {
   const cases = [

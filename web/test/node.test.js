@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 
-import { DanmuClient } from '../danmu.js';
+import { DanmuClient } from '../client/danmu.js';
 import { Server, build, waitFor } from '../testutil/server.js';
 
 let server;

@@ -2,7 +2,7 @@
 // (docs/protocol.md). It has no dependencies and runs in browsers and in
 // Node (pass the `ws` package's WebSocket as options.WebSocket).
 //
-//   import { DanmuClient } from './danmu.js';
+//   import { DanmuClient } from 'danmu-client'; // or the server's /danmu.js
 //   const client = new DanmuClient({ url: 'ws://127.0.0.1:7070/ws' });
 //   client.on('message', ({ room, msg }) => console.log(room, msg.text));
 //   client.join('lobby');
