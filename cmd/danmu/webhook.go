@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"log/slog"
 
+	"github.com/danmu-dev/danmu/ingest"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -66,6 +68,11 @@ func openWebhooks(o *options, logger *slog.Logger) (webhooks, error) {
 			o.webhooks.publish.FailOpen = true
 		default:
 			return w, usageError{fmt.Errorf("--publish-hook-fail must be closed or open, not %q", o.webhooks.publishFail)}
+		}
+		// A post's hooks share one deadline: a longer call would only
+		// ever end with it.
+		if limit := cmp.Or(o.ingest.HookTimeout, ingest.DefaultHookTimeout); o.webhooks.publish.Timeout >= limit {
+			return w, usageError{fmt.Errorf("--publish-hook-timeout must be below %v, the time a post's hooks may take", limit)}
 		}
 		cfg := o.webhooks.publish
 		cfg.MaxTextRunes = o.ingest.MaxTextRunes

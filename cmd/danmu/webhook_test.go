@@ -164,6 +164,7 @@ func TestWebhookFlagErrors(t *testing.T) {
 		{"--publish-hook-url", "ftp://example.com/"},
 		{"--publish-hook-url", "http://127.0.0.1:1/", "--publish-hook-fail", "maybe"},
 		{"--stored-hook-url", "example.com/hook"},
+		{"--publish-hook-url", "http://127.0.0.1:1/", "--publish-hook-timeout", "2s"},
 	} {
 		var o options
 		if err := parseFlags(commandFlags("serve", commandRoles["serve"], &o), args, io.Discard); err != nil {
