@@ -80,14 +80,7 @@ func NewPublishHook(cfg PublishHookConfig) (*PublishHook, error) {
 
 // publishRequest is the JSON the publish webhook receives.
 type publishRequest struct {
-	Room          string `json:"room"`
-	UID           string `json:"uid"`
-	Name          string `json:"name"`
-	Text          string `json:"text"`
-	Color         string `json:"color"`
-	Mode          string `json:"mode"`
-	Prio          int    `json:"prio"`
-	CID           string `json:"cid,omitempty"`
+	webhookComment
 	ClientIP      string `json:"client_ip"`
 	Role          string `json:"role"`
 	Authenticated bool   `json:"authenticated"`
@@ -137,9 +130,7 @@ func (h *PublishHook) Before(ctx context.Context, c *Comment) error {
 
 // ask calls the backend about c and returns its valid answer.
 func (h *PublishHook) ask(ctx context.Context, c *Comment) (publishAnswer, error) {
-	m := &c.Message
-	req := publishRequest{Room: c.Room, UID: m.UID, Name: m.Name, Text: m.Text, Color: m.Color, Mode: m.Mode,
-		Prio: m.Prio, CID: m.CID, Role: c.User.Role, Authenticated: c.User.Authenticated}
+	req := publishRequest{webhookComment: webhookCommentOf(c), Role: c.User.Role, Authenticated: c.User.Authenticated}
 	if c.ClientIP.IsValid() {
 		req.ClientIP = c.ClientIP.String()
 	}

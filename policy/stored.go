@@ -68,16 +68,9 @@ func NewStoredHook(cfg StoredHookConfig) (*StoredHook, error) {
 
 // storedEvent is the JSON the stored webhook receives.
 type storedEvent struct {
-	ID    string `json:"id"`
-	TS    int64  `json:"ts"`
-	Room  string `json:"room"`
-	UID   string `json:"uid"`
-	Name  string `json:"name"`
-	Text  string `json:"text"`
-	Color string `json:"color"`
-	Mode  string `json:"mode"`
-	Prio  int    `json:"prio"`
-	CID   string `json:"cid,omitempty"`
+	ID string `json:"id"`
+	TS int64  `json:"ts"`
+	webhookComment
 }
 
 func (h *StoredHook) Name() string { return "stored-webhook" }
@@ -88,9 +81,7 @@ func (h *StoredHook) Before(ctx context.Context, c *Comment) error { return nil 
 // After queues c, stored as id, for the workers of Run, or drops it when
 // the queue is full. It never blocks.
 func (h *StoredHook) After(ctx context.Context, c *Comment, id stream.ID) {
-	m := &c.Message
-	body, err := codec.JSON.Marshal(storedEvent{ID: id.String(), TS: m.TS, Room: c.Room, UID: m.UID, Name: m.Name,
-		Text: m.Text, Color: m.Color, Mode: m.Mode, Prio: m.Prio, CID: m.CID})
+	body, err := codec.JSON.Marshal(storedEvent{ID: id.String(), TS: c.Message.TS, webhookComment: webhookCommentOf(c)})
 	if err != nil {
 		h.logger.Error("policy: stored webhook: encoding a stored comment failed", "room", c.Room, "err", err)
 		return

@@ -61,6 +61,23 @@ func SignWebhook(secret []byte, timestamp string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// webhookComment is the part of a comment both webhooks receive.
+type webhookComment struct {
+	Room  string `json:"room"`
+	UID   string `json:"uid"`
+	Name  string `json:"name"`
+	Text  string `json:"text"`
+	Color string `json:"color"`
+	Mode  string `json:"mode"`
+	Prio  int    `json:"prio"`
+	CID   string `json:"cid,omitempty"`
+}
+
+func webhookCommentOf(c *Comment) webhookComment {
+	m := &c.Message
+	return webhookComment{Room: c.Room, UID: m.UID, Name: m.Name, Text: m.Text, Color: m.Color, Mode: m.Mode, Prio: m.Prio, CID: m.CID}
+}
+
 // webhook calls one Endpoint. It is safe for concurrent use.
 type webhook struct {
 	// Immutable after newWebhook.

@@ -104,8 +104,8 @@ func TestPublishAccept(t *testing.T) {
 		if err != nil || c.Message != testComment().Message {
 			t.Errorf("answer %q: Before = %v, %+v; want nil, unchanged", answer, err, c.Message)
 		}
-		want := publishRequest{Room: "r", UID: "u1", Name: "Ann", Text: "hello", Color: codec.DefaultColor,
-			Mode: codec.ModeScroll, ClientIP: "192.0.2.7", Role: "viewer", Authenticated: true}
+		want := publishRequest{webhookComment: webhookComment{Room: "r", UID: "u1", Name: "Ann", Text: "hello",
+			Color: codec.DefaultColor, Mode: codec.ModeScroll}, ClientIP: "192.0.2.7", Role: "viewer", Authenticated: true}
 		if got != want || !signed {
 			t.Errorf("backend got %+v (signed %v); want %+v, signed", got, signed, want)
 		}
