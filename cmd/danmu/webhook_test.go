@@ -83,21 +83,8 @@ func TestServeWebhooks(t *testing.T) {
 		t.Errorf("viewer got %+v; want the rewrite and hello", comments)
 	}
 
-	resp, err := httpClient.Get("http://" + n.apiAddr + "/v1/rooms/r/danmaku")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var history struct {
-		Msgs []struct {
-			ID   string `json:"id"`
-			Text string `json:"text"`
-			Prio int    `json:"prio"`
-		} `json:"msgs"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&history); err != nil || len(history.Msgs) != 2 ||
-		history.Msgs[0].Text != "★ gold" || history.Msgs[0].Prio != 2 {
-		t.Errorf("history = %+v, %v; want the rewrite with prio 2 first", history.Msgs, err)
+	if msgs := history(t, n.apiAddr, "r", ""); len(msgs) != 2 || msgs[0].Text != "★ gold" || msgs[0].Prio != 2 {
+		t.Errorf("history = %+v; want the rewrite with prio 2 first", msgs)
 	}
 
 	waitFor(t, 5*time.Second, "the stored webhook to receive both comments", func() bool { return len(stored.received()) == 2 })
