@@ -101,16 +101,16 @@ func TestStoredDeadNeverBlocks(t *testing.T) {
 		run(t, h)
 		goroutines := runtime.NumGoroutine()
 		start := time.Now()
-		stored(h, 1000)
+		stored(h, 200)
 		// Well under 1 ms each even with -race on a busy machine; one
 		// call waiting for the backend would take a second.
 		if elapsed := time.Since(start); elapsed > 900*time.Millisecond {
-			t.Errorf("%s: 1000 After calls took %v", url, elapsed)
+			t.Errorf("%s: 200 After calls took %v", url, elapsed)
 		}
 		if n := runtime.NumGoroutine(); n > goroutines+10 {
-			t.Errorf("%s: %d goroutines after 1000 comments; %d before", url, n, goroutines)
+			t.Errorf("%s: %d goroutines after 200 comments; %d before", url, n, goroutines)
 		}
-		if s := h.Stats(); s.Dropped < 900 || s.Delivered != 0 {
+		if s := h.Stats(); s.Dropped < 150 || s.Delivered != 0 {
 			t.Errorf("%s: Stats = %+v; want most dropped, none delivered", url, s)
 		}
 	}
