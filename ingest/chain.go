@@ -99,12 +99,17 @@ func (s *Server) validMessage(m *codec.Message) bool {
 		m.Prio >= 0
 }
 
-// answerOf returns the answer a hook chose by returning err: an *Error, or
-// a refusal of package policy; nil for any other error.
+// answerOf returns the answer a hook chose by returning err: an *Error, a
+// refusal of package policy or a rejection by its publish webhook; nil for
+// any other error.
 func answerOf(err error) *Error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
 		return apiErr
+	}
+	var rejection *policy.Rejection
+	if errors.As(err, &rejection) {
+		return rejectionAnswer(rejection)
 	}
 	for _, r := range refusals {
 		if !errors.Is(err, r.err) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
 )
 
 func defaultConfig() (*Config, *limitErrors) {
@@ -85,7 +86,7 @@ func TestErrorCodesDistinct(t *testing.T) {
 		errInternal, errs.bodyTooLarge, errs.textTooLong, errs.invalidName, errs.invalidLimit,
 		errUnauthorized, errForbidden, errBanned, errRateLimited, errSlowMode, errSpam,
 		errContentRejected, errInvalidPrio, errInvalidID, errNoFilter, errReloadFailed,
-		errs.invalidSlowMode,
+		errs.invalidSlowMode, errHookUnavailable, rejectionAnswer(&policy.Rejection{}),
 	}
 	seen := make(map[string]bool)
 	for _, e := range all {

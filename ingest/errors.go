@@ -49,6 +49,8 @@ const (
 	CodeSlowMode        = "slow_mode"        // 429: the room's slow mode (see Retry-After)
 	CodeSpam            = "spam"             // 429: the same text again within the spam window (see Retry-After)
 	CodeContentRejected = "content_rejected" // 422: text or name has a word of the word list
+	CodeRejected        = "rejected"         // 422: the publish webhook rejected the comment without a code of its own (it may send one)
+	CodeHookUnavailable = "hook_unavailable" // 503: the publish webhook gave no usable answer and fails closed
 	CodeInvalidPrio     = "invalid_prio"     // 400: prio not an integer >= 0
 	CodeInvalidID       = "invalid_id"       // 400: message id not "<ms>-<seq>"
 	CodeInvalidSeconds  = "invalid_seconds"  // 400: seconds missing or out of range
@@ -174,6 +176,8 @@ var (
 		"the same comment was just posted; post something else or retry after the time in Retry-After")
 	errContentRejected = NewError(fasthttp.StatusUnprocessableEntity, CodeContentRejected,
 		"the comment contains a word that is not allowed")
+	errHookUnavailable = NewError(fasthttp.StatusServiceUnavailable, CodeHookUnavailable,
+		"the comment could not be checked; retry later")
 	errInvalidPrio = NewError(fasthttp.StatusBadRequest, CodeInvalidPrio,
 		"prio must be an integer of at least 0")
 	errInvalidID = NewError(fasthttp.StatusBadRequest, CodeInvalidID,
@@ -209,6 +213,21 @@ var refusals = [...]struct {
 	{policy.ErrContentRejected, errContentRejected},
 	{policy.ErrSpam, errSpam},
 	{policy.ErrSlowMode, errSlowMode},
+	{policy.ErrHookUnavailable, errHookUnavailable},
+}
+
+// rejectionAnswer returns the answer to a rejection by the publish
+// webhook: 422 with its code and message, or defaults for those it left
+// empty.
+func rejectionAnswer(r *policy.Rejection) *Error {
+	code, message := r.Code, r.Message
+	if code == "" {
+		code = CodeRejected
+	}
+	if message == "" {
+		message = "the comment was rejected"
+	}
+	return NewError(fasthttp.StatusUnprocessableEntity, code, message)
 }
 
 // limitErrors are the error answers whose message names a Config limit.

@@ -11,6 +11,10 @@
 // ingest node of a fleet enforces the same limits. Both implement Store
 // with the same semantics.
 //
+// Its webhooks are hooks that call an HTTP backend: PublishHook asks it
+// about every comment before it is stored, StoredHook tells it about every
+// stored one, in the background (docs/hooks.md, "Webhooks").
+//
 // It imports only codec, stream (entry IDs), auth (roles) and rdb of this
 // module; never ingest, which imports it.
 package policy

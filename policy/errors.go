@@ -52,3 +52,24 @@ func (e *RetryError) Error() string {
 }
 
 func (e *RetryError) Unwrap() error { return e.Err }
+
+// ErrHookUnavailable refuses a post when the publish webhook gave no
+// usable answer (down, too slow, 5xx after its retries, an invalid
+// answer, or its circuit breaker open) and it fails closed
+// (503 hook_unavailable).
+var ErrHookUnavailable = errors.New("policy: publish webhook unavailable")
+
+// ErrWebhook reports a webhook call that failed: a transport error, a
+// status other than 2xx, or an answer too large or not understood.
+var ErrWebhook = errors.New("policy: webhook call failed")
+
+// Rejection is the refusal of a comment by the publish webhook. ingest
+// answers it with 422, Code (its own default when empty) and Message.
+type Rejection struct {
+	// Code is the webhook's code: 1 to 64 of [a-z0-9_], or empty.
+	Code string
+	// Message is the webhook's message for humans, or empty.
+	Message string
+}
+
+func (e *Rejection) Error() string { return "policy: rejected by the publish webhook: " + e.Code }

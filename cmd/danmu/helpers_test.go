@@ -339,6 +339,35 @@ func mustPost(t testing.TB, addr, room, text string) string {
 	return res.id
 }
 
+// historyMessage is a comment as the history lists it.
+type historyMessage struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+	Prio int    `json:"prio"`
+}
+
+// history lists room's comments after since (from the oldest kept when
+// empty) through the HTTP API at addr.
+func history(t testing.TB, addr, room, since string) []historyMessage {
+	t.Helper()
+	url := "http://" + addr + "/v1/rooms/" + room + "/danmaku"
+	if since != "" {
+		url += "?since=" + since
+	}
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Msgs []historyMessage `json:"msgs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET history of %s = %s, %v", room, resp.Status, err)
+	}
+	return page.Msgs
+}
+
 // online asks the HTTP API at addr how many viewers room has.
 func online(addr, room string) (int, error) {
 	resp, err := httpClient.Get("http://" + addr + "/v1/rooms/" + room)

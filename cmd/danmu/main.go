@@ -147,6 +147,7 @@ func commandFlags(name string, r roles, o *options) *flag.FlagSet {
 	if r.ingest {
 		ingestFlags(fs, o)
 		policyFlags(fs, o)
+		webhookFlags(fs, o)
 	}
 	opsFlags(fs, o)
 	logFlags(fs, o)

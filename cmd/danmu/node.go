@@ -74,8 +74,12 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	}
 
 	var ln net.Listener
+	var hooks webhooks
 	if r.ingest {
 		if err := openPolicy(&o, client, logger); err != nil {
+			return err
+		}
+		if hooks, err = openWebhooks(&o, logger); err != nil {
 			return err
 		}
 		if ln, err = net.Listen("tcp", o.ingest.Addr); err != nil {
@@ -97,6 +101,9 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	}
 	if keySet != nil {
 		wg.Go(func() { keySet.Run(background, logger) })
+	}
+	if hooks.stored != nil {
+		wg.Go(func() { hooks.stored.Run(background) })
 	}
 
 	var hub *fanout.Hub
@@ -144,6 +151,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 			o.ingest.Bili.EdgeAddr = ws.Addr
 		}
 		api = ingest.New(o.ingest, log, online, logger)
+		api.Use(hooks.hooks()...)
 		ops.Register(admin.IngestCollector(api.Stats()))
 		var page web.Config
 		if ws != nil {

@@ -34,6 +34,7 @@ type options struct {
 	auth        auth.Config
 	keys        keyOptions
 	filter      filterOptions
+	webhooks    webhookOptions
 	admin       admin.Config
 	profile     profileRates
 	logLevel    slog.Level

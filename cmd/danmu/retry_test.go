@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
@@ -42,21 +41,8 @@ func TestCIDIsTheAuthors(t *testing.T) {
 		t.Errorf("replayed viewer got %v; want %v", commentIDs(comments), want)
 	}
 
-	resp, err := httpClient.Get("http://" + n.apiAddr + "/v1/rooms/r/danmaku?since=" + start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var history struct {
-		Msgs []struct {
-			ID string `json:"id"`
-		} `json:"msgs"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&history); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET history = %s, %v", resp.Status, err)
-	}
 	var listed []string
-	for _, m := range history.Msgs {
+	for _, m := range history(t, n.apiAddr, "r", start) {
 		listed = append(listed, m.ID)
 	}
 	if !slices.Equal(listed, want) {
