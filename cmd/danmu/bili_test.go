@@ -252,7 +252,9 @@ func watchBatches(t *testing.T, addr, room, token string) func(ids []string) [][
 // TestBiliClients runs real npm clients of Bilibili's live protocol against
 // serve, with viewer tokens: bilibili-live-ws with protover 1, 2 and 3,
 // tiny-bilibili-ws and blive-message-listener (which parses comments into
-// typed objects, extra included) with protover 2 and 3. Each starts its own
+// typed objects, extra included) with protover 2 and 3, and
+// bili-live-listener (typed objects too; it joins with protover 2 only)
+// through its onDanmu callback. Each starts its own
 // way through the Bilibili-compatible HTTP API (room info, wbi keys,
 // getDanmuInfo for the token and host_list, buvid), goes live, reports the
 // room's online count on heartbeat and in WATCHED_CHANGE, and gets comments
@@ -282,7 +284,7 @@ func TestBiliClients(t *testing.T) {
 	for _, c := range []struct {
 		client    string
 		protovers []int
-	}{{"bilibili-live-ws", []int{1, 2, 3}}, {"tiny-bilibili-ws", []int{2, 3}}, {"blive-message-listener", []int{2, 3}}} {
+	}{{"bilibili-live-ws", []int{1, 2, 3}}, {"tiny-bilibili-ws", []int{2, 3}}, {"blive-message-listener", []int{2, 3}}, {"bili-live-listener", []int{2}}} {
 		for _, protover := range c.protovers {
 			clients = append(clients, startBiliClient(t, n, c.client, roomid, protover, viewerToken))
 		}

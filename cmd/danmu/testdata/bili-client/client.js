@@ -3,7 +3,8 @@
 //
 //	node client.js CLIENT ROOMID PROTOVER
 //
-// CLIENT is bilibili-live-ws, tiny-bilibili-ws or blive-message-listener.
+// CLIENT is bilibili-live-ws, tiny-bilibili-ws, blive-message-listener or
+// bili-live-listener (protover 2 only: it does not take one).
 // DANMU_API is the HTTP API's base URL (http://host:port), DANMU_TOKEN the
 // viewer's bearer token (optional) and DANMU_WS_PORT the port of the edge,
 // for the clients that do not take it from getDanmuInfo.
@@ -18,7 +19,7 @@
 // stdin asks for a heartbeat.
 import http from 'node:http';
 import https from 'node:https';
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 import readline from 'node:readline';
 import WebSocket from 'ws';
 import { KeepLiveWS } from 'tiny-bilibili-ws';
@@ -39,8 +40,8 @@ const print = (event) => process.stdout.write(JSON.stringify(event) + '\n');
 const biliHosts = new Set(['api.live.bilibili.com', 'api.bilibili.com']);
 const authorization = token ? { Authorization: `Bearer ${token}` } : {};
 
-// fetch (bilibili-live-ws, and this script for blive-message-listener)
-// goes to danmu.
+// fetch (bilibili-live-ws, bili-live-listener's helpers, and this script
+// for blive-message-listener and bili-live-listener) goes to danmu.
 const realFetch = globalThis.fetch;
 globalThis.fetch = (input, init = {}) => {
   const url = new URL(String(input));
@@ -51,8 +52,19 @@ globalThis.fetch = (input, init = {}) => {
   return realFetch(target, { ...init, headers: { ...init.headers, ...authorization } });
 };
 
-// node:https (tiny-bilibili-ws) goes to danmu over plain HTTP.
+// Bilibili's fixed edge (bili-live-listener takes no address): the
+// WebSocket ws opens to it goes to danmu's edge from getDanmuInfo's
+// host_list, over plain ws.
+const biliEdge = 'broadcastlv.chat.bilibili.com';
+let edge;
+
+// node:https (tiny-bilibili-ws, and ws for bili-live-listener) goes to
+// danmu over plain HTTP.
 const redirect = (url, options, callback) => {
+  if (typeof url === 'object' && !(url instanceof URL) && url.host === biliEdge) {
+    const { createConnection, ...opts } = url;
+    return http.request({ ...opts, host: edge.host, port: edge.ws_port, defaultPort: 80 }, options);
+  }
   if (typeof url === 'object' && !(url instanceof URL)) {
     [url, options, callback] = [`https://${url.hostname}${url.path}`, url, options];
   }
@@ -141,6 +153,52 @@ if (client === 'bilibili-live-ws') {
   });
   listener.live.on('error', (err) => print({ event: 'error', message: String(err && (err.message || err)) }));
   heartbeat = () => listener.heartbeat();
+  close = () => listener.close();
+} else if (client === 'bili-live-listener') {
+  // Its own helpers: mobileRoomInit for the room id, getDanmuInfo for the
+  // token; then its typed listener over bilibili-live-ws's KeepLiveWS,
+  // which opens wss://broadcastlv.chat.bilibili.com/sub with protover 2.
+  if (protover !== 2) {
+    print({ event: 'error', message: `bili-live-listener joins with protover 2, not ${protover}` });
+    process.exit(2);
+  }
+  // Its ESM build imports 'bilibili-live-ws/browser', which bundlers
+  // resolve but Node does not (bilibili-live-ws has no exports map, so
+  // Node wants the .js): a resolve hook maps it to browser.js.
+  register('data:text/javascript,' + encodeURIComponent(
+    'export const resolve = (s, c, next) => next(s === "bilibili-live-ws/browser" ? "bilibili-live-ws/browser.js" : s, c);'));
+  const { BiliLive, getRoomConf, getRoomId } = await import('bili-live-listener');
+  const info = await (await fetch(`https://api.live.bilibili.com/xlive/web-room/v1/index/getDanmuInfo?id=${roomid}`)).json();
+  [edge] = info.data.host_list;
+  const { longRoomId } = await getRoomId(roomid);
+  const { key } = await getRoomConf(longRoomId, '');
+  const listener = new BiliLive(longRoomId, { key, isBrowser: true });
+  // bilibili-live-ws emits RECALL_DANMU_MSG as DANMU_MSG, whose processor
+  // in bili-live-listener 1.0.6 reads its info and throws (with Bilibili
+  // too), ending the batch it came in; it has no recall event: the recall
+  // is reported here and kept from the processor.
+  const emit = listener.live.emit;
+  listener.live.emit = function (name, data, ...rest) {
+    if (name === 'DANMU_MSG' && data && data.cmd === 'RECALL_DANMU_MSG') {
+      print({ event: 'recall', id: data.data.id_str });
+      return true;
+    }
+    return emit.call(this, name, data, ...rest);
+  };
+  listener.onLive(() => print({ event: 'live' }));
+  listener.onHeartbeat((online) => print({ event: 'heartbeat', online }));
+  // Its typed comment: data.user (uid, uname, isRoomAdmin, ...), data.content;
+  // it leaves out the id, color and mode, read from raw.
+  listener.onDanmu((msg) => {
+    const { user, content } = msg.data;
+    const [meta] = msg.raw.info;
+    print({ event: 'danmu', id: msg.raw.id_str, text: content, uid: user.uid, name: user.uname, mode: meta[1], color: meta[3],
+      admin: user.isRoomAdmin });
+  });
+  listener.onWatchedChange((msg) => print({ event: 'watched', num: msg.data.num }));
+  listener.onClose(() => { print({ event: 'close' }); process.exit(0); });
+  listener.onError((err) => print({ event: 'error', message: String(err && (err.message || err)) }));
+  heartbeat = () => listener.live.heartbeat();
   close = () => listener.close();
 } else {
   print({ event: 'error', message: `unknown client ${client}` });
