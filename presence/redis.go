@@ -151,7 +151,10 @@ func (r *Redis) Run(ctx context.Context, local func() map[string]int, logger *sl
 	tick := time.NewTicker(r.cfg.TTL / 3)
 	defer tick.Stop()
 	for {
-		pctx, cancel := context.WithTimeout(ctx, r.cfg.TTL/3)
+		// Not derived from ctx: a publish cut off by the stop could still
+		// reach Redis after the withdrawal below and leave this node's
+		// counts behind until they expire. It is bounded by its timeout.
+		pctx, cancel := context.WithTimeout(context.Background(), r.cfg.TTL/3)
 		err := r.Publish(pctx, local())
 		cancel()
 		if err != nil && ctx.Err() == nil {
