@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -130,7 +129,7 @@ func (s *Server) acceptLoop(ln *net.TCPListener) {
 // and logs it when it is not the descriptor limit or it persists.
 func (s *Server) acceptFailed(err error, retryIn time.Duration) {
 	s.stats.AcceptErrors.Add(1)
-	if retryIn == listen.MaxBackoff || !isFDExhaustion(err) {
+	if listen.Noteworthy(err, retryIn) {
 		s.logger.Warn("edge: accept failed; retrying", "err", err, "retry_in", retryIn)
 	}
 }
@@ -158,11 +157,6 @@ func (s *Server) refuse(c *net.TCPConn, why Refusal) {
 	_ = c.Close()
 }
 
-// isFDExhaustion reports an accept error caused by the descriptor limit of
-// the process or the system.
-func isFDExhaustion(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
-}
 
 // fdLimit returns the process's limit of open files, or zero when it
 // cannot be read.

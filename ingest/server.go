@@ -115,10 +115,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.srv.Serve(&listen.Retrying{Listener: ln, OnError: s.acceptFailed})
 }
 
-// acceptFailed counts a failed accept and logs it.
+// acceptFailed counts a failed accept and logs it when it is noteworthy
+// (listen.Noteworthy), as the edge does.
 func (s *Server) acceptFailed(err error, retryIn time.Duration) {
 	s.stats.AcceptErrors.Add(1)
-	s.logger.Warn("ingest: accept failed; retrying", "err", err, "retry_in", retryIn)
+	if listen.Noteworthy(err, retryIn) {
+		s.logger.Warn("ingest: accept failed; retrying", "err", err, "retry_in", retryIn)
+	}
 }
 
 // Shutdown stops accepting connections, lets in-flight requests finish

@@ -7,6 +7,7 @@ package listen
 import (
 	"errors"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -42,4 +43,12 @@ func (l *Retrying) Accept() (net.Conn, error) {
 		}
 		time.Sleep(backoff)
 	}
+}
+
+// Noteworthy reports whether an accept error with the given back-off is
+// worth a log line: running out of descriptors is expected under a flood
+// and logged only once it persists (the back-off reached MaxBackoff), so
+// that a flood does not also flood the log; any other error always is.
+func Noteworthy(err error, retryIn time.Duration) bool {
+	return retryIn == MaxBackoff || !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE))
 }

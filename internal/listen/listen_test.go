@@ -61,3 +61,21 @@ func TestRetryingBacksOffThenAccepts(t *testing.T) {
 		t.Errorf("Accept() on a closed listener = %v; want net.ErrClosed", err)
 	}
 }
+
+func TestNoteworthy(t *testing.T) {
+	emfile := &net.OpError{Op: "accept", Err: syscall.EMFILE}
+	for _, tc := range []struct {
+		err     error
+		retryIn time.Duration
+		want    bool
+	}{
+		{emfile, listen.MinBackoff, false},
+		{emfile, listen.MaxBackoff, true},
+		{&net.OpError{Op: "accept", Err: syscall.ENFILE}, listen.MinBackoff, false},
+		{&net.OpError{Op: "accept", Err: syscall.ENOBUFS}, listen.MinBackoff, true},
+	} {
+		if got := listen.Noteworthy(tc.err, tc.retryIn); got != tc.want {
+			t.Errorf("Noteworthy(%v, %v) = %v; want %v", tc.err, tc.retryIn, got, tc.want)
+		}
+	}
+}
