@@ -157,7 +157,6 @@ func (s *Server) refuse(c *net.TCPConn, why Refusal) {
 	_ = c.Close()
 }
 
-
 // fdLimit returns the process's limit of open files, or zero when it
 // cannot be read.
 func fdLimit() int {
