@@ -1,6 +1,10 @@
 package fanout
 
-import "github.com/danmu-dev/danmu/stream"
+import (
+	"slices"
+
+	"github.com/danmu-dev/danmu/stream"
+)
 
 // recent holds a room's newest stream entries as read, so that a viewer
 // resuming from a recent position (a reconnect, a rolling deploy) is
@@ -78,9 +82,9 @@ func (rc *recent) seed(since, through stream.ID, page []stream.Entry) {
 	rc.from = since
 }
 
-// span returns the entries after since through through, and whether the
-// ring holds all of them. The result aliases the ring: copy it before the
-// room's mu is released.
+// span returns a copy of the entries after since through through, and
+// whether the ring holds all of them. The copy may be used once the room's
+// mu is released (the ring moves its entries when it compacts).
 func (rc *recent) span(since, through stream.ID) ([]stream.Entry, bool) {
 	newest := rc.from
 	if n := len(rc.entries); n > 0 {
@@ -97,5 +101,5 @@ func (rc *recent) span(since, through stream.ID) ([]stream.Entry, bool) {
 	for end < len(rc.entries) && !through.Less(rc.entries[end].ID) {
 		end++
 	}
-	return rc.entries[start:end], true
+	return slices.Clone(rc.entries[start:end]), true
 }

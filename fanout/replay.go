@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"context"
-	"slices"
 	"sync"
 
 	"github.com/danmu-dev/danmu/codec"
@@ -151,11 +150,7 @@ func (h *Hub) readReplay(g *replayGroup) {
 	through, throughSeq := r.mu.dispatched, r.mu.seq
 	empty := len(g.subs) == 0
 	// An earlier read may have brought the position into memory.
-	var cached []stream.Entry
-	entries, fromMemory := r.mu.recent.span(g.since, through)
-	if fromMemory {
-		cached = slices.Clone(entries)
-	}
+	cached, fromMemory := r.mu.recent.span(g.since, through)
 	r.mu.Unlock()
 
 	rp := &replayed{throughSeq: throughSeq}

@@ -92,20 +92,25 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
 	sub.afterSeq = r.mu.seq
 	ready, dispatched := r.mu.ready, r.mu.dispatched
 	var fromMemory *replayed
+	var entries []stream.Entry
 	switch {
 	case !ready:
 		r.mu.waiting = append(r.mu.waiting, sub)
 	case since == nil || *since == dispatched:
 	case since.Less(dispatched):
-		if entries, ok := r.mu.recent.span(*since, dispatched); ok {
-			h.stats.ReplaysFromMemory.Add(1)
+		var ok bool
+		if entries, ok = r.mu.recent.span(*since, dispatched); ok {
 			fromMemory = &replayed{throughSeq: sub.afterSeq}
-			fromMemory.messages, fromMemory.deletes = h.visible(entries)
 		} else {
 			r.requestReplayLocked(sub, *since)
 		}
 	}
 	r.mu.Unlock()
+	if fromMemory != nil {
+		// Sorted out of the room's lock: the flushes need it.
+		h.stats.ReplaysFromMemory.Add(1)
+		fromMemory.messages, fromMemory.deletes = h.visible(entries)
+	}
 
 	sub.index = len(s.members[r])
 	s.members[r] = append(s.members[r], sub)
