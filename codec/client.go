@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -36,10 +35,19 @@ type ClientMessage struct {
 	Since string `json:"since,omitempty"`
 }
 
+// SinceID returns Since parsed, or nil when it is empty or not an ID
+// (DecodeClientMessage accepts only those two).
+func (m *ClientMessage) SinceID() *ID {
+	id, err := ParseID(m.Since)
+	if m.Since == "" || err != nil {
+		return nil
+	}
+	return &id
+}
+
 // DecodeClientMessage decodes and validates the payload of a text message:
 // Type is TypeJoin or TypeLeave, Room passes ValidRoom, and Since, if not
-// empty, is "<ms>-<seq>" or "<ms>" with each part a decimal uint64 (the
-// stream ID syntax). The strings of the result do not refer to p. When the
+// empty, is an ID (ParseID). The strings of the result do not refer to p. When the
 // message decodes but fails validation, its fields come with the error so
 // that the reply can name the room.
 func DecodeClientMessage(p []byte) (ClientMessage, error) {
@@ -56,7 +64,7 @@ func DecodeClientMessage(p []byte) (ClientMessage, error) {
 	if !ValidRoom(m.Room) {
 		return m, fmt.Errorf("%w: %s", ErrInvalidRoom, quoteShort(m.Room))
 	}
-	if m.Since != "" && !validSince(m.Since) {
+	if m.Since != "" && m.SinceID() == nil {
 		return m, fmt.Errorf("%w: %s", ErrInvalidSince, quoteShort(m.Since))
 	}
 	return m, nil
@@ -83,24 +91,6 @@ func ShortPrefix(s string, max int) string {
 		end--
 	}
 	return s[:end]
-}
-
-// validSince reports whether s is "<ms>-<seq>" or "<ms>", each part a
-// decimal number that fits a uint64: exactly what the stream package parses
-// as an ID (codec does not import it).
-func validSince(s string) bool {
-	ms, seq, hasSeq := strings.Cut(s, "-")
-	if !decimalUint64(ms) {
-		return false
-	}
-	return !hasSeq || decimalUint64(seq)
-}
-
-// decimalUint64 reports whether s is a decimal uint64: ParseUint takes no
-// sign, no underscores in base 10, and no empty string.
-func decimalUint64(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
 }
 
 const (

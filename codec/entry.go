@@ -30,7 +30,7 @@ type Control struct {
 
 // EncodeDelete returns the control record that deletes message id.
 func EncodeDelete(id string) ([]byte, error) {
-	if !validSince(id) {
+	if _, err := ParseID(id); err != nil {
 		return nil, fmt.Errorf("%w: bad id %s", ErrInvalidControl, quoteShort(id))
 	}
 	return JSON.Marshal(&Control{Op: OpDelete, ID: id})
@@ -45,7 +45,7 @@ func ParseControl(data []byte) (Control, error) {
 	if err := JSON.Unmarshal(data, &c); err != nil {
 		return Control{}, fmt.Errorf("%w: %w", ErrInvalidControl, err)
 	}
-	if c.Op != OpDelete || !validSince(c.ID) {
+	if _, err := ParseID(c.ID); c.Op != OpDelete || err != nil {
 		return Control{}, fmt.Errorf("%w: op %s id %s", ErrInvalidControl, quoteShort(c.Op), quoteShort(c.ID))
 	}
 	return c, nil

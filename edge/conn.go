@@ -11,7 +11,6 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // statusTryAgainLater (RFC 6455 registry, 1013) closes a viewer that fell
@@ -207,20 +206,14 @@ func (cn *conn) onMessage(op ws.OpCode, payload []byte) {
 	}
 	switch msg.Type {
 	case codec.TypeJoin:
-		var since *stream.ID
-		if msg.Since != "" {
-			// DecodeClientMessage checked the syntax: this cannot fail.
-			id, _ := stream.ParseID(msg.Since)
-			since = &id
-		}
-		cn.join(msg.Room, since)
+		cn.join(msg.Room, msg.SinceID())
 	case codec.TypeLeave:
 		cn.leave(msg.Room)
 	}
 }
 
 // join subscribes the connection to room.
-func (cn *conn) join(room string, since *stream.ID) {
+func (cn *conn) join(room string, since *codec.ID) {
 	if cn.state != stateOpen {
 		return
 	}

@@ -10,6 +10,6 @@
 // all handled on the event loops; each loop owns its connections and its
 // fanout.Shard.
 //
-// It imports fanout, codec, stream (for entry IDs), auth (tokens) and
-// metric of this module.
+// It imports fanout, codec, auth (tokens) and metric of this module, and
+// nothing of storage.
 package edge

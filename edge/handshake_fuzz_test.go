@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // fuzzOrigin is the one Origin the fuzzed server allows.
@@ -70,7 +69,7 @@ func FuzzUpgradeRequest(f *testing.F) {
 		}
 
 		// The loop's state carries nothing over to the next request.
-		if response, ok := l.parseUpgrade(valid); !ok || !sameTarget(l.target, upgradeTarget{room: "again", since: &stream.ID{MS: 1, Seq: 1}}) {
+		if response, ok := l.parseUpgrade(valid); !ok || !sameTarget(l.target, upgradeTarget{room: "again", since: &codec.ID{MS: 1, Seq: 1}}) {
 			t.Fatalf("after %q, parseUpgrade(valid) = %q, %v, target %+v", req, response, ok, l.target)
 		}
 	})
@@ -196,7 +195,7 @@ func checkTarget(target string) error {
 		if !hasRoom {
 			return errors.New("since without room")
 		}
-		if _, err := stream.ParseID(query.Get("since")); err != nil {
+		if _, err := codec.ParseID(query.Get("since")); err != nil {
 			return err
 		}
 	}

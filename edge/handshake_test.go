@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/gobwas/ws"
 
 	"github.com/danmu-dev/danmu/fanout"
@@ -14,8 +16,8 @@ import (
 )
 
 var (
-	stream1700 = stream.ID{MS: 1700000000000, Seq: 3}
-	stream12   = stream.ID{MS: 12}
+	stream1700 = codec.ID{MS: 1700000000000, Seq: 3}
+	stream12   = codec.ID{MS: 12}
 )
 
 // sameTarget reports whether a and b name the same room and position.

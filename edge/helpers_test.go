@@ -135,13 +135,13 @@ func (e *testEnv) stop() error {
 
 // appendComment stores a comment with text in room as ingest does and
 // returns its ID.
-func (e *testEnv) appendComment(room, text string) (stream.ID, error) {
+func (e *testEnv) appendComment(room, text string) (codec.ID, error) {
 	data, err := codec.EncodeStored(codec.Message{
 		UID: "tester", Name: "tester", Text: text,
 		Color: codec.DefaultColor, Mode: codec.ModeScroll, TS: time.Now().UnixMilli(),
 	})
 	if err != nil {
-		return stream.ID{}, err
+		return codec.ID{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -149,7 +149,7 @@ func (e *testEnv) appendComment(room, text string) (stream.ID, error) {
 }
 
 // post is appendComment for the test goroutine.
-func (e *testEnv) post(t testing.TB, room, text string) stream.ID {
+func (e *testEnv) post(t testing.TB, room, text string) codec.ID {
 	t.Helper()
 	id, err := e.appendComment(room, text)
 	if err != nil {

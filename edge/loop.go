@@ -13,7 +13,6 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // loop is the state of one event loop.
@@ -50,7 +49,7 @@ type loop struct {
 // resume position, and the origin and token access control checks.
 type upgradeTarget struct {
 	room    string
-	since   *stream.ID
+	since   *codec.ID
 	origin  string
 	token   string
 	expires int64 // Unix ns when the viewer's token expires, or zero
@@ -110,7 +109,7 @@ func (l *loop) onRequest(uri []byte) error {
 		if l.target.room == "" {
 			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("since needs a room"))
 		}
-		id, err := stream.ParseID(since)
+		id, err := codec.ParseID(since)
 		if err != nil {
 			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("invalid since: want <ms>-<seq>"))
 		}

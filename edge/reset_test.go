@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -85,7 +87,7 @@ func TestResetClientsNeverLeak(t *testing.T) {
 	for i := range 1200 {
 		env.post(t, "victim", "old "+string(rune('a'+i%26)))
 	}
-	var first stream.ID
+	var first codec.ID
 	if page, err := env.log.Range(context.Background(), stream.Query{Room: "victim", Limit: 1}); err != nil || len(page.Entries) == 0 {
 		t.Fatalf("Range: %v, %d entries", err, len(page.Entries))
 	} else {

@@ -22,7 +22,7 @@ func BenchmarkDropRetries(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		entries[i] = stream.Entry{ID: stream.ID{MS: 1700000000000, Seq: uint64(i)}, Data: data}
+		entries[i] = stream.Entry{ID: codec.ID{MS: 1700000000000, Seq: uint64(i)}, Data: data}
 	}
 	for _, bc := range []struct {
 		name   string

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/stream"
 )
@@ -75,14 +77,14 @@ func (f *faultyLog) Read(ctx context.Context, cursors []stream.Cursor, count int
 	return f.Memory.Read(ctx, cursors, count, block)
 }
 
-func (f *faultyLog) Last(ctx context.Context, room string) (stream.ID, error) {
+func (f *faultyLog) Last(ctx context.Context, room string) (codec.ID, error) {
 	if f.holdLast.Load() {
 		if err := f.hold(ctx); err != nil {
-			return stream.ID{}, err
+			return codec.ID{}, err
 		}
 	}
 	if take(&f.lastFails) {
-		return stream.ID{}, errInjected
+		return codec.ID{}, errInjected
 	}
 	return f.Memory.Last(ctx, room)
 }
@@ -118,7 +120,7 @@ func TestReadFailureRecovers(t *testing.T) {
 		e.append("room", n)
 		time.Sleep(10 * time.Millisecond)
 	}
-	if d := diffIDs(v.waitIDs(t, 21), e.streamIDs("room", stream.ID{})); d != "" {
+	if d := diffIDs(v.waitIDs(t, 21), e.streamIDs("room", codec.ID{})); d != "" {
 		t.Errorf("after failed reads: %s", d)
 	}
 	if n := faulty.readFails.Load(); n != 0 {

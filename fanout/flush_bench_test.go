@@ -56,7 +56,7 @@ func sampleEntries(n int) []stream.Entry {
 		if err != nil {
 			panic(err)
 		}
-		entries[i] = stream.Entry{ID: stream.ID{MS: 1700000000000, Seq: uint64(i)}, Data: data}
+		entries[i] = stream.Entry{ID: codec.ID{MS: 1700000000000, Seq: uint64(i)}, Data: data}
 	}
 	return entries
 }

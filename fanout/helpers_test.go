@@ -351,7 +351,7 @@ func (e *env) viewer(shard, enc int) *viewer {
 }
 
 // join subscribes v (of shard) to room on its loop.
-func (e *env) join(shard int, room string, v *viewer, since *stream.ID) *fanout.Sub {
+func (e *env) join(shard int, room string, v *viewer, since *codec.ID) *fanout.Sub {
 	enc := e.jsonEnc
 	if v.frame {
 		enc = e.frameEnc
@@ -387,7 +387,7 @@ func (e *env) appendRaw(room string, data []byte) string {
 }
 
 // streamIDs returns the IDs the log holds for room after since.
-func (e *env) streamIDs(room string, since stream.ID) []string {
+func (e *env) streamIDs(room string, since codec.ID) []string {
 	e.tb.Helper()
 	page, err := e.mem.Range(context.Background(), stream.Query{Room: room, After: since})
 	if err != nil {
@@ -412,9 +412,9 @@ func (e *env) online(room string) int {
 
 func msgData(n int) []byte { return []byte(`{"n":` + strconv.Itoa(n) + `}`) }
 
-func parseID(tb testing.TB, s string) *stream.ID {
+func parseID(tb testing.TB, s string) *codec.ID {
 	tb.Helper()
-	id, err := stream.ParseID(s)
+	id, err := codec.ParseID(s)
 	if err != nil {
 		tb.Fatal(err)
 	}

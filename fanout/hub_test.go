@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/fanout"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // TestDeliveryManyViewers has viewers of two encodings in several rooms
@@ -62,7 +63,7 @@ func TestDeliveryManyViewers(t *testing.T) {
 	wg.Wait()
 
 	for r, room := range rooms {
-		want := e.streamIDs(room, stream.ID{})
+		want := e.streamIDs(room, codec.ID{})
 		// first[enc] is the frames of the room's first viewer of enc.
 		var first [2][][]byte
 		for i, v := range viewers[room] {
@@ -274,7 +275,7 @@ func TestMalformedEntriesSkipped(t *testing.T) {
 	waitFor(t, "the live skips to be counted", func() bool { return e.hub.Skipped() == uint64(len(malformed)) })
 
 	replayed := e.viewer(0, e.frameEnc)
-	e.join(0, "room", replayed, &stream.ID{})
+	e.join(0, "room", replayed, &codec.ID{})
 	check(replayed, "replayed")
 	waitFor(t, "the replay skips to be counted", func() bool { return e.hub.Skipped() == uint64(2*len(malformed)) })
 }
@@ -317,7 +318,7 @@ func TestRoomLingerDropAndRejoin(t *testing.T) {
 	if got, want := back.waitIDs(t, 3), e.streamIDs("room", *parseID(t, first)); !slices.Equal(got, want) {
 		t.Errorf("viewer back with since got %v; want %v", got, want)
 	}
-	last := e.streamIDs("room", stream.ID{})[3:]
+	last := e.streamIDs("room", codec.ID{})[3:]
 	if got := fresh.waitIDs(t, 1); !slices.Equal(got, last) {
 		t.Errorf("viewer back without since got %v; want %v", got, last)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // lastID returns the ID of the newest message v has received, or "".
@@ -38,18 +37,18 @@ func TestJoinSince(t *testing.T) {
 	sinces := []struct {
 		name string
 		// since returns the since to join with; ids are the history's.
-		since func(ids []string) *stream.ID
+		since func(ids []string) *codec.ID
 		// from is the number of the first message the viewer gets.
 		from int
 		// gap is whether the first frame reports a gap: a since beyond
 		// the log means the log was reset, or the ID is not from it.
 		gap bool
 	}{
-		{"none", func([]string) *stream.ID { return nil }, history, false},
-		{"zero", func([]string) *stream.ID { return &stream.ID{} }, 0, false},
-		{"middle", func(ids []string) *stream.ID { return parseID(t, ids[3]) }, 4, false},
-		{"newest", func(ids []string) *stream.ID { return parseID(t, ids[history-1]) }, history, false},
-		{"future", func([]string) *stream.ID { return &stream.ID{MS: 1 << 62} }, history, true},
+		{"none", func([]string) *codec.ID { return nil }, history, false},
+		{"zero", func([]string) *codec.ID { return &codec.ID{} }, 0, false},
+		{"middle", func(ids []string) *codec.ID { return parseID(t, ids[3]) }, 4, false},
+		{"newest", func(ids []string) *codec.ID { return parseID(t, ids[history-1]) }, history, false},
+		{"future", func([]string) *codec.ID { return &codec.ID{MS: 1 << 62} }, history, true},
 	}
 	for _, followed := range []bool{true, false} {
 		for _, tc := range sinces {
@@ -143,7 +142,7 @@ func TestJoinReplayGap(t *testing.T) {
 			e.append("room", n)
 		}
 		v := e.viewer(0, e.jsonEnc)
-		e.join(0, "room", v, &stream.ID{})
+		e.join(0, "room", v, &codec.ID{})
 		v.waitIDs(t, 5)
 		bs := v.batches(t)
 		if len(bs) != 1 || !bs[0].Gap || !slices.Equal(ns(bs[0].Msgs), []int{5, 6, 7, 8, 9}) {
@@ -161,7 +160,7 @@ func TestJoinReplaySplit(t *testing.T) {
 		e.append("room", n)
 	}
 	v := e.viewer(0, e.jsonEnc)
-	e.join(0, "room", v, &stream.ID{})
+	e.join(0, "room", v, &codec.ID{})
 	v.waitIDs(t, 10)
 	var got [][]int
 	for _, b := range v.batches(t) {
@@ -249,7 +248,7 @@ func TestLeaveDuringReplay(t *testing.T) {
 
 	faulty.holdRange.Store(true)
 	v := e.viewer(0, e.jsonEnc)
-	sub := e.join(0, "room", v, &stream.ID{})
+	sub := e.join(0, "room", v, &codec.ID{})
 	<-faulty.rangeEntered
 	e.append("room", 1)
 	keeper.waitIDs(t, 2)
@@ -278,7 +277,7 @@ func TestLeaveWhileRoomStarts(t *testing.T) {
 	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, faulty.Memory, faulty, 1)
 	e.append("room", 0)
 	left := e.viewer(0, e.jsonEnc)
-	e.leave(0, e.join(0, "room", left, &stream.ID{}))
+	e.leave(0, e.join(0, "room", left, &codec.ID{}))
 	if got := e.online("room"); got != 0 {
 		t.Errorf("Online after leaving = %d; want 0", got)
 	}
@@ -335,7 +334,7 @@ func seamRound(t *testing.T, seed uint64) {
 	type joiner struct {
 		v     *viewer
 		room  string
-		since *stream.ID
+		since *codec.ID
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var joined []joiner
@@ -345,14 +344,14 @@ func seamRound(t *testing.T, seed uint64) {
 		switch rng.IntN(4) {
 		case 0:
 		case 1:
-			j.since = &stream.ID{}
+			j.since = &codec.ID{}
 		default:
 			// A viewer coming back with the last ID it saw: one this
 			// hub has delivered.
 			if seen := refs[j.room].ids(t); len(seen) > 0 {
 				j.since = parseID(t, seen[rng.IntN(len(seen))])
 			} else {
-				j.since = &stream.ID{}
+				j.since = &codec.ID{}
 			}
 		}
 		shard := rng.IntN(len(e.shards))
@@ -373,7 +372,7 @@ func seamRound(t *testing.T, seed uint64) {
 		if j.since != nil {
 			want = e.streamIDs(j.room, *j.since)
 		} else {
-			all := e.streamIDs(j.room, stream.ID{})
+			all := e.streamIDs(j.room, codec.ID{})
 			if k := slices.Index(all, got[0]); k >= 0 {
 				want = all[k:]
 			}

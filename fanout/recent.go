@@ -3,6 +3,8 @@ package fanout
 import (
 	"slices"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -14,13 +16,13 @@ type recent struct {
 	// entries are the newest entries read, oldest first; every entry of
 	// the stream after from and through the last of them is here.
 	entries []stream.Entry
-	from    stream.ID
+	from    codec.ID
 	// capacity is how many entries it keeps (Config.ReplayCache).
 	capacity int
 }
 
 // reset empties the ring: from now on it holds what follows after.
-func (rc *recent) reset(after stream.ID) {
+func (rc *recent) reset(after codec.ID) {
 	clear(rc.entries)
 	rc.entries = rc.entries[:0]
 	rc.from = after
@@ -60,7 +62,7 @@ func (rc *recent) add(p *stream.Page) {
 // newest entry; seeding it from the first replay read means a whole room
 // reconnecting after a restart costs about one read, not one per wave of
 // viewers.
-func (rc *recent) seed(since, through stream.ID, page []stream.Entry) {
+func (rc *recent) seed(since, through codec.ID, page []stream.Entry) {
 	if rc.capacity <= 0 || !since.Less(rc.from) || through.Less(rc.from) {
 		return // nothing older to add, or a hole between the run and the ring
 	}
@@ -85,7 +87,7 @@ func (rc *recent) seed(since, through stream.ID, page []stream.Entry) {
 // span returns a copy of the entries after since through through, and
 // whether the ring holds all of them. The copy may be used once the room's
 // mu is released (the ring moves its entries when it compacts).
-func (rc *recent) span(since, through stream.ID) ([]stream.Entry, bool) {
+func (rc *recent) span(since, through codec.ID) ([]stream.Entry, bool) {
 	newest := rc.from
 	if n := len(rc.entries); n > 0 {
 		newest = rc.entries[n-1].ID

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -18,12 +20,12 @@ func ids(entries []stream.Entry) []uint64 {
 func run(from, through uint64) []stream.Entry {
 	var out []stream.Entry
 	for ms := from; ms <= through; ms++ {
-		out = append(out, stream.Entry{ID: stream.ID{MS: ms}})
+		out = append(out, stream.Entry{ID: codec.ID{MS: ms}})
 	}
 	return out
 }
 
-func id(ms uint64) stream.ID { return stream.ID{MS: ms} }
+func id(ms uint64) codec.ID { return codec.ID{MS: ms} }
 
 func TestRecent(t *testing.T) {
 	rc := recent{capacity: 4}

@@ -28,7 +28,7 @@ import (
 // position. Its fields are guarded by the room's mu.
 type replayGroup struct {
 	room  *room
-	since stream.ID
+	since codec.ID
 	subs  []*Sub
 	// started is set when the read begins: viewers may join the group
 	// only before, because the read covers the batches up to the moment
@@ -61,12 +61,12 @@ type replayQueue struct {
 // requestReplayLocked makes sub wait for the replay after since: in the
 // room's group for since if one has not started reading, or in a new one.
 // The room's mu is held.
-func (r *room) requestReplayLocked(sub *Sub, since stream.ID) {
+func (r *room) requestReplayLocked(sub *Sub, since codec.ID) {
 	g := r.mu.replays[since]
 	if g == nil {
 		g = &replayGroup{room: r, since: since}
 		if r.mu.replays == nil {
-			r.mu.replays = make(map[stream.ID]*replayGroup)
+			r.mu.replays = make(map[codec.ID]*replayGroup)
 		}
 		r.mu.replays[since] = g
 	}
@@ -229,7 +229,7 @@ func (h *Hub) visible(entries []stream.Entry) (messages []codec.Item, deletes []
 // delivered: when the log has no such entry (it was reset, or the ID is
 // from elsewhere) the viewer is told of a gap and goes live at once;
 // otherwise deliver replays the viewer when a batch reaches since.
-func (h *Hub) checkAhead(sub *Sub, since stream.ID) {
+func (h *Hub) checkAhead(sub *Sub, since codec.ID) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.IOTimeout)
 	last, err := h.log.Last(ctx, sub.room.name)
 	cancel()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/stream"
 )
@@ -68,12 +70,12 @@ func TestReplaysShareOneRead(t *testing.T) {
 
 	faulty.holdRange.Store(true)
 	first := e.viewer(0, e.jsonEnc)
-	e.join(0, "room", first, &stream.ID{})
+	e.join(0, "room", first, &codec.ID{})
 	<-faulty.rangeEntered
 	var viewers []*viewer
 	for i := range 20 {
 		v := e.viewer(i%2, e.jsonEnc)
-		e.join(i%2, "room", v, &stream.ID{})
+		e.join(i%2, "room", v, &codec.ID{})
 		viewers = append(viewers, v)
 	}
 	select {
@@ -107,7 +109,7 @@ func TestReplayReadsBounded(t *testing.T) {
 	var viewers []*viewer
 	for i := range rooms {
 		v := e.viewer(0, e.jsonEnc)
-		e.join(0, "r"+strconv.Itoa(i), v, &stream.ID{})
+		e.join(0, "r"+strconv.Itoa(i), v, &codec.ID{})
 		viewers = append(viewers, v)
 	}
 	<-faulty.rangeEntered
@@ -133,7 +135,7 @@ func TestLeavingCancelsTheRead(t *testing.T) {
 
 	faulty.holdRange.Store(true)
 	v := e.viewer(0, e.jsonEnc)
-	e.leave(0, e.join(0, "room", v, &stream.ID{}))
+	e.leave(0, e.join(0, "room", v, &codec.ID{}))
 	select {
 	case <-faulty.rangeEntered:
 		// The read began before the leave: the leave must cancel it.

@@ -31,8 +31,8 @@ type room struct {
 		// cursor is the newest entry read from the stream; dispatched the
 		// newest entry handed to the shards, and seq the number of
 		// batches handed to them.
-		cursor     stream.ID
-		dispatched stream.ID
+		cursor     codec.ID
+		dispatched codec.ID
 		seq        uint64
 		// pending gathers the entries of the next batch.
 		pending   sorted
@@ -46,7 +46,7 @@ type room struct {
 		// that has not begun, by position, and replaying is set while
 		// one of the room's groups is queued or reading (replay.go).
 		recent    recent
-		replays   map[stream.ID]*replayGroup
+		replays   map[codec.ID]*replayGroup
 		replaying bool
 
 		// seen maps the retry keys of recent messages (their author's
@@ -66,7 +66,7 @@ type room struct {
 
 // cursor returns the position to read the room from, and false while the
 // room is not ready to be read.
-func (r *room) cursor() (stream.ID, bool) {
+func (r *room) cursor() (codec.ID, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.mu.cursor, r.mu.ready
@@ -106,7 +106,7 @@ func grow(counts []int, i int) []int {
 func (r *room) start() {
 	h := r.hub
 	backoff := 50 * time.Millisecond
-	var last stream.ID
+	var last codec.ID
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.IOTimeout)
 		id, err := h.log.Last(ctx, r.name)

@@ -32,7 +32,7 @@ type Sub struct {
 	shard  *Shard
 	viewer Viewer
 	enc    int
-	since  *stream.ID
+	since  *codec.ID
 
 	// Owned by the shard's executor.
 	index    int    // position in shard.members[room]
@@ -45,7 +45,7 @@ type Sub struct {
 	// waitFor is the since of a viewer that knows entries this hub has
 	// not delivered yet: it waits, not live, for the first batch that
 	// reaches it, and is then replayed up to that batch.
-	waitFor *stream.ID
+	waitFor *codec.ID
 	// missed is set when Send skipped a frame: the next frame is preceded
 	// by a gap notice.
 	missed bool
@@ -73,7 +73,7 @@ func (s *Sub) Room() string { return s.room.name }
 // holds after that ID, then the live batches, with nothing missed or
 // repeated at the seam. Viewer.Joined reports when the subscription is
 // live; it may be called before Join returns.
-func (s *Shard) Join(name string, v Viewer, enc int, since *stream.ID) *Sub {
+func (s *Shard) Join(name string, v Viewer, enc int, since *codec.ID) *Sub {
 	h := s.hub
 	sub := &Sub{shard: s, viewer: v, enc: enc, since: since}
 
@@ -199,7 +199,7 @@ func (s *Shard) walk(r *room, fn func(*Sub)) {
 
 // deliver writes one batch's frames to the room's viewers on this shard.
 // last is the ID of the batch's newest entry (zero for a gap notice alone).
-func (s *Shard) deliver(r *room, seq uint64, last stream.ID, frames [][]byte, info batchInfo) {
+func (s *Shard) deliver(r *room, seq uint64, last codec.ID, frames [][]byte, info batchInfo) {
 	sent := 0
 	s.walk(r, func(sub *Sub) {
 		if seq <= sub.afterSeq || sub.enc >= len(frames) || frames[sub.enc] == nil {

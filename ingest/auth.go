@@ -6,7 +6,6 @@ import (
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/policy"
-	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -44,7 +43,7 @@ func (h authHook) Before(ctx context.Context, c *policy.Comment) error {
 	return nil
 }
 
-func (authHook) After(ctx context.Context, c *policy.Comment, id stream.ID) {}
+func (authHook) After(ctx context.Context, c *policy.Comment, id codec.ID) {}
 
 // userOf returns the user that verified claims describe, and false when
 // the sub is not a valid user id or the name is not a valid display name:

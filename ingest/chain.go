@@ -7,7 +7,6 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/policy"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // link is a hook of the chain: ingest's auth hook, the built-in hooks of
@@ -72,13 +71,13 @@ func (s *Server) before(ctx context.Context, l *link, c *policy.Comment) (answer
 }
 
 // runAfter runs After of every hook in order.
-func (s *Server) runAfter(ctx context.Context, c *policy.Comment, id stream.ID) {
+func (s *Server) runAfter(ctx context.Context, c *policy.Comment, id codec.ID) {
 	for i := range s.chain {
 		s.after(ctx, &s.chain[i], c, id)
 	}
 }
 
-func (s *Server) after(ctx context.Context, l *link, c *policy.Comment, id stream.ID) {
+func (s *Server) after(ctx context.Context, l *link, c *policy.Comment, id codec.ID) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.logger.Error("ingest: hook panicked in After", "hook", l.hook.Name(), "room", c.Room,

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/policy"
 	"github.com/danmu-dev/danmu/stream"
 )
@@ -17,7 +19,7 @@ import (
 type testHook struct {
 	name   string
 	before func(ctx context.Context, c *policy.Comment) error
-	after  func(ctx context.Context, c *policy.Comment, id stream.ID)
+	after  func(ctx context.Context, c *policy.Comment, id codec.ID)
 }
 
 func (h *testHook) Name() string { return h.name }
@@ -29,7 +31,7 @@ func (h *testHook) Before(ctx context.Context, c *policy.Comment) error {
 	return h.before(ctx, c)
 }
 
-func (h *testHook) After(ctx context.Context, c *policy.Comment, id stream.ID) {
+func (h *testHook) After(ctx context.Context, c *policy.Comment, id codec.ID) {
 	if h.after != nil {
 		h.after(ctx, c, id)
 	}
@@ -73,7 +75,7 @@ func TestHooksRewrite(t *testing.T) {
 			}
 			return nil
 		},
-		after: func(ctx context.Context, c *policy.Comment, id stream.ID) {
+		after: func(ctx context.Context, c *policy.Comment, id codec.ID) {
 			mu.Lock()
 			afterIDs = append(afterIDs, id.String())
 			mu.Unlock()
@@ -142,7 +144,7 @@ func TestHookErrors(t *testing.T) {
 			}
 			return nil
 		},
-		after: func(ctx context.Context, c *policy.Comment, id stream.ID) {
+		after: func(ctx context.Context, c *policy.Comment, id codec.ID) {
 			mu.Lock()
 			afterRuns++
 			mu.Unlock()

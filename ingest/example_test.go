@@ -41,7 +41,7 @@ func (h *supporters) Before(ctx context.Context, c *policy.Comment) error {
 	return nil
 }
 
-func (h *supporters) After(ctx context.Context, c *policy.Comment, id stream.ID) {
+func (h *supporters) After(ctx context.Context, c *policy.Comment, id codec.ID) {
 	h.mu.Lock()
 	h.stored++
 	h.mu.Unlock()

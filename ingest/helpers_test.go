@@ -173,8 +173,8 @@ var errBroken = errors.New("test: log is broken")
 // failingLog is a Memory whose Append and Range fail.
 type failingLog struct{ *stream.Memory }
 
-func (failingLog) Append(ctx context.Context, room string, data []byte) (stream.ID, error) {
-	return stream.ID{}, errBroken
+func (failingLog) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
+	return codec.ID{}, errBroken
 }
 
 func (failingLog) Range(ctx context.Context, q stream.Query) (stream.Page, error) {
@@ -202,8 +202,8 @@ func (l *hangingLog) wait(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (l *hangingLog) Append(ctx context.Context, room string, data []byte) (stream.ID, error) {
-	return stream.ID{}, l.wait(ctx)
+func (l *hangingLog) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
+	return codec.ID{}, l.wait(ctx)
 }
 
 func (l *hangingLog) Range(ctx context.Context, q stream.Query) (stream.Page, error) {
@@ -213,7 +213,7 @@ func (l *hangingLog) Range(ctx context.Context, q stream.Query) (stream.Page, er
 // panickingLog is a Memory whose Append and Range panic.
 type panickingLog struct{ *stream.Memory }
 
-func (panickingLog) Append(ctx context.Context, room string, data []byte) (stream.ID, error) {
+func (panickingLog) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
 	panic("test: Append panicked")
 }
 
@@ -330,7 +330,7 @@ func checkRetryAfter(t *testing.T, what string, r response, lowest, highest int)
 // storedMessage decodes the stored comment id of room.
 func storedMessage(t *testing.T, log stream.Log, room, id string) codec.Message {
 	t.Helper()
-	want, err := stream.ParseID(id)
+	want, err := codec.ParseID(id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func (s *Server) getHistory(ctx *fasthttp.RequestCtx, room string) {
 		q.Limit = n
 	}
 	if args.Has("since") {
-		since, err := stream.ParseID(string(args.Peek("since")))
+		since, err := codec.ParseID(string(args.Peek("since")))
 		if err != nil {
 			writeError(ctx, errInvalidSince)
 			return

@@ -77,8 +77,8 @@ func TestHistory(t *testing.T) {
 	ts := startServer(t, Config{}, newMemory(), nil, nil)
 	ids := postN(t, ts, "hist", 6)
 	for i := 1; i < len(ids); i++ {
-		prev, _ := stream.ParseID(ids[i-1])
-		cur, _ := stream.ParseID(ids[i])
+		prev, _ := codec.ParseID(ids[i-1])
+		cur, _ := codec.ParseID(ids[i])
 		if !prev.Less(cur) {
 			t.Fatalf("ids not increasing: %s then %s", ids[i-1], ids[i])
 		}
@@ -140,7 +140,7 @@ func TestHistoryLeavesOutDeleted(t *testing.T) {
 	mem := newMemory()
 	ts := startServer(t, Config{}, mem, nil, nil)
 	ctx := context.Background()
-	var ids []stream.ID
+	var ids []codec.ID
 	for _, text := range []string{"a", "b", "c"} {
 		id, err := mem.Append(ctx, "r", []byte(`{"text":"`+text+`"}`))
 		if err != nil {

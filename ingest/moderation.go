@@ -79,7 +79,7 @@ func (s *Server) deleteComment(ctx *fasthttp.RequestCtx, room, rawID []byte) {
 	if !ok {
 		return
 	}
-	id, err := stream.ParseID(string(rawID))
+	id, err := codec.ParseID(string(rawID))
 	if err != nil || id.IsZero() {
 		writeError(ctx, errInvalidID)
 		return
@@ -115,11 +115,11 @@ func (s *Server) deleteComment(ctx *fasthttp.RequestCtx, room, rawID []byte) {
 }
 
 // previousID returns the greatest ID below id, which must not be zero.
-func previousID(id stream.ID) stream.ID {
+func previousID(id codec.ID) codec.ID {
 	if id.Seq > 0 {
-		return stream.ID{MS: id.MS, Seq: id.Seq - 1}
+		return codec.ID{MS: id.MS, Seq: id.Seq - 1}
 	}
-	return stream.ID{MS: id.MS - 1, Seq: ^uint64(0)}
+	return codec.ID{MS: id.MS - 1, Seq: ^uint64(0)}
 }
 
 // adminRoom checks that a request to the admin API carries an admin's

@@ -8,7 +8,6 @@ import (
 
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 func TestBan(t *testing.T) {
@@ -73,7 +72,7 @@ func TestDeleteComment(t *testing.T) {
 		t.Errorf("delete not logged:\n%s", logs.String())
 	}
 
-	firstID, _ := stream.ParseID(first)
+	firstID, _ := codec.ParseID(first)
 	tests := []struct {
 		name, path string
 		status     int
@@ -82,7 +81,7 @@ func TestDeleteComment(t *testing.T) {
 		{"unknown id", "/v1/rooms/r/danmaku/1-0", 404, CodeNotFound},
 		{"id of another room", "/v1/rooms/r2/danmaku/" + first, 404, CodeNotFound},
 		{"id of the control record", "/v1/rooms/r/danmaku/" + last.ID.String(), 404, CodeNotFound},
-		{"id after every entry", "/v1/rooms/r/danmaku/" + stream.ID{MS: last.ID.MS + 1000}.String(), 404, CodeNotFound},
+		{"id after every entry", "/v1/rooms/r/danmaku/" + codec.ID{MS: last.ID.MS + 1000}.String(), 404, CodeNotFound},
 		{"zero id", "/v1/rooms/r/danmaku/0-0", 400, CodeInvalidID},
 		{"word id", "/v1/rooms/r/danmaku/abc", 400, CodeInvalidID},
 		{"negative seq", "/v1/rooms/r/danmaku/1--1", 400, CodeInvalidID},
@@ -108,10 +107,10 @@ func TestDeleteComment(t *testing.T) {
 }
 
 func TestPreviousID(t *testing.T) {
-	tests := []struct{ in, want stream.ID }{
-		{stream.ID{MS: 5, Seq: 3}, stream.ID{MS: 5, Seq: 2}},
-		{stream.ID{MS: 5, Seq: 0}, stream.ID{MS: 4, Seq: ^uint64(0)}},
-		{stream.ID{MS: 0, Seq: 1}, stream.ID{}},
+	tests := []struct{ in, want codec.ID }{
+		{codec.ID{MS: 5, Seq: 3}, codec.ID{MS: 5, Seq: 2}},
+		{codec.ID{MS: 5, Seq: 0}, codec.ID{MS: 4, Seq: ^uint64(0)}},
+		{codec.ID{MS: 0, Seq: 1}, codec.ID{}},
 	}
 	for _, tt := range tests {
 		if got := previousID(tt.in); got != tt.want || got.Next() != tt.in {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/policy"
-	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -59,18 +58,18 @@ func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Mes
 // time and appends it to the room's stream, then runs the After hooks. It
 // returns the entry ID once stored, or the answer to give. Every way of
 // posting goes through it, so every post meets the same rules.
-func (s *Server) publish(c *policy.Comment) (stream.ID, *Error) {
+func (s *Server) publish(c *policy.Comment) (codec.ID, *Error) {
 	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
 	apiErr := s.runBefore(hookCtx, c)
 	cancel()
 	if apiErr != nil {
-		return stream.ID{}, apiErr
+		return codec.ID{}, apiErr
 	}
 	c.Message.TS = time.Now().UnixMilli()
 	data, err := codec.EncodeStored(c.Message)
 	if err != nil {
 		s.logger.Error("ingest: encoding a validated comment failed", "room", c.Room, "err", err)
-		return stream.ID{}, errInternal
+		return codec.ID{}, errInternal
 	}
 	appendCtx, cancel := context.WithTimeout(context.Background(), s.cfg.AppendTimeout)
 	id, err := s.log.Append(appendCtx, c.Room, data)
@@ -78,7 +77,7 @@ func (s *Server) publish(c *policy.Comment) (stream.ID, *Error) {
 	if err != nil {
 		s.stats.AppendErrors.Add(1)
 		s.logger.Warn("ingest: append failed", "room", c.Room, "err", err)
-		return stream.ID{}, appendError(err)
+		return codec.ID{}, appendError(err)
 	}
 	hookCtx, cancel = context.WithTimeout(context.Background(), s.cfg.HookTimeout)
 	s.runAfter(hookCtx, c, id)

@@ -49,7 +49,7 @@ func TestPostStoresComment(t *testing.T) {
 		if res.TS < before || res.TS > after {
 			t.Errorf("%s: ts %d not within [%d, %d]", tt.name, res.TS, before, after)
 		}
-		id, err := stream.ParseID(res.ID)
+		id, err := codec.ParseID(res.ID)
 		if err != nil {
 			t.Fatalf("%s: id %q: %v", tt.name, res.ID, err)
 		}

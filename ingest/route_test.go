@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
@@ -161,7 +163,7 @@ type blockingLog struct {
 	release chan struct{}
 }
 
-func (l blockingLog) Append(ctx context.Context, room string, data []byte) (stream.ID, error) {
+func (l blockingLog) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
 	l.entered <- struct{}{}
 	<-l.release
 	return l.Memory.Append(ctx, room, data)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // Hook is one step of the chain every posted comment goes through before
@@ -31,7 +30,7 @@ type Hook interface {
 	// After runs once the comment is stored as id, before the answer is
 	// sent, so it should be quick. A panic is logged; the answer is still
 	// 201, since the comment is stored.
-	After(ctx context.Context, c *Comment, id stream.ID)
+	After(ctx context.Context, c *Comment, id codec.ID)
 }
 
 // Comment is a posted comment on its way into a room.
@@ -104,4 +103,4 @@ func Hooks(cfg Config, moderated bool) []Hook {
 // builtin is the no-op After of the built-in hooks, which act in Before.
 type builtin struct{}
 
-func (builtin) After(ctx context.Context, c *Comment, id stream.ID) {}
+func (builtin) After(ctx context.Context, c *Comment, id codec.ID) {}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // Actions of the publish webhook's answer.
@@ -202,4 +201,4 @@ func (h *PublishHook) fail(err error) error {
 
 // After does nothing: the publish webhook acts before the comment is
 // stored (see StoredHook for after).
-func (h *PublishHook) After(ctx context.Context, c *Comment, id stream.ID) {}
+func (h *PublishHook) After(ctx context.Context, c *Comment, id codec.ID) {}

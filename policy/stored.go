@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // Stored webhook defaults.
@@ -80,7 +79,7 @@ func (h *StoredHook) Before(ctx context.Context, c *Comment) error { return nil 
 
 // After queues c, stored as id, for the workers of Run, or drops it when
 // the queue is full. It never blocks.
-func (h *StoredHook) After(ctx context.Context, c *Comment, id stream.ID) {
+func (h *StoredHook) After(ctx context.Context, c *Comment, id codec.ID) {
 	body, err := codec.JSON.Marshal(storedEvent{ID: id.String(), TS: c.Message.TS, webhookComment: webhookCommentOf(c)})
 	if err != nil {
 		h.logger.Error("policy: stored webhook: encoding a stored comment failed", "room", c.Room, "err", err)

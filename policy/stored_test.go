@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/danmu-dev/danmu/stream"
+	"github.com/danmu-dev/danmu/codec"
 )
 
 func newStored(t *testing.T, cfg StoredHookConfig) *StoredHook {
@@ -42,12 +42,12 @@ func run(t *testing.T, h *StoredHook) {
 	})
 }
 
-func stored(h *StoredHook, n int) []stream.ID {
-	ids := make([]stream.ID, n)
+func stored(h *StoredHook, n int) []codec.ID {
+	ids := make([]codec.ID, n)
 	for i := range ids {
 		c := testComment()
 		c.Message.TS = int64(1700000000000 + i)
-		ids[i] = stream.ID{MS: uint64(c.Message.TS), Seq: 0}
+		ids[i] = codec.ID{MS: uint64(c.Message.TS), Seq: 0}
 		h.After(context.Background(), c, ids[i])
 	}
 	return ids

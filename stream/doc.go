@@ -1,6 +1,6 @@
 // Package stream owns the per-room append-only log that ingest writes and
-// fan-out follows: the Log interface, entry IDs in Redis Stream form
-// ("<ms>-<seq>"), the embedded in-process implementation (Memory) and the
-// Redis Streams one, which runs on the process's rdb.Client. It imports
-// only rdb and metric of this module.
+// fan-out follows: the Log interface, the embedded in-process implementation (Memory) and the
+// Redis Streams one, which runs on the process's rdb.Client. Entries are
+// identified by codec.ID, the Redis Stream form ("<ms>-<seq>"). It imports
+// only codec, rdb and metric of this module.
 package stream

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/rdb"
 )
 
@@ -20,7 +22,7 @@ var ErrTooManyRooms = errors.New("stream: too many rooms")
 // Entry is one stored record. Data is the opaque payload given to Append; it
 // is shared and must not be modified.
 type Entry struct {
-	ID   ID
+	ID   codec.ID
 	Data []byte
 }
 
@@ -42,8 +44,8 @@ type Page struct {
 // is zero, at or before Through.
 type Query struct {
 	Room    string
-	After   ID
-	Through ID
+	After   codec.ID
+	Through codec.ID
 	// Limit caps the number of entries; zero means no cap.
 	Limit int
 	// Newest keeps the newest Limit entries instead of the oldest (the
@@ -54,7 +56,7 @@ type Query struct {
 // Cursor is a position to follow one room from.
 type Cursor struct {
 	Room  string
-	After ID
+	After codec.ID
 }
 
 // Log is a set of per-room append-only logs with bounded retention. The
@@ -63,12 +65,12 @@ type Cursor struct {
 type Log interface {
 	// Append stores data as the newest entry of room and returns its ID.
 	// It returns only after the entry is stored.
-	Append(ctx context.Context, room string, data []byte) (ID, error)
+	Append(ctx context.Context, room string, data []byte) (codec.ID, error)
 	// Range returns the entries q selects, oldest first.
 	Range(ctx context.Context, q Query) (Page, error)
 	// Last returns the ID of room's newest entry, or the zero ID when the
 	// room has none.
-	Last(ctx context.Context, room string) (ID, error)
+	Last(ctx context.Context, room string) (codec.ID, error)
 	// Read returns, for each cursor whose room has entries after it, up to
 	// count of them (oldest first). When no room has any, it waits up to
 	// block for one to arrive and returns an empty result on timeout.

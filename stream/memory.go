@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/danmu-dev/danmu/codec"
 )
 
 // DefaultMaxLen is the number of entries a Memory log keeps per room when
@@ -123,7 +125,7 @@ type Memory struct {
 
 	// floor is the greatest ID of an evicted room, or nil: the first ID of
 	// a new room is above it.
-	floor atomic.Pointer[ID]
+	floor atomic.Pointer[codec.ID]
 
 	// sweeping is set while a sweep runs; sweptAt is when the last one
 	// began.
@@ -167,9 +169,9 @@ func (m *Memory) clock(now time.Time) int64 { return int64(now.Sub(m.epoch)) }
 // a room therefore always increase, across evictions too (see Memory).
 // Append fails when ctx is done, and with ErrTooManyRooms when the room
 // holds no entries and MaxRooms rooms do.
-func (m *Memory) Append(ctx context.Context, room string, data []byte) (ID, error) {
+func (m *Memory) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
 	if err := ctx.Err(); err != nil {
-		return ID{}, err
+		return codec.ID{}, err
 	}
 	stored := append(make([]byte, 0, len(data)), data...)
 	now := time.Now()
@@ -191,7 +193,7 @@ func (m *Memory) Append(ctx context.Context, room string, data []byte) (ID, erro
 					swept = true
 					continue
 				}
-				return ID{}, fmt.Errorf("%w: room %q would be one more than %d holding entries", ErrTooManyRooms, room, m.maxRooms)
+				return codec.ID{}, fmt.Errorf("%w: room %q would be one more than %d holding entries", ErrTooManyRooms, room, m.maxRooms)
 			}
 			// A new log, which may reuse the name of an evicted one.
 			last = m.floorID()
@@ -219,17 +221,17 @@ func (m *Memory) reserve() bool {
 }
 
 // floorID returns the greatest ID of an evicted room, or the zero ID.
-func (m *Memory) floorID() ID {
+func (m *Memory) floorID() codec.ID {
 	if f := m.floor.Load(); f != nil {
 		return *f
 	}
-	return ID{}
+	return codec.ID{}
 }
 
 // nextID returns the ID XADD * assigns after last at Unix millisecond now.
-func nextID(last ID, now uint64) ID {
+func nextID(last codec.ID, now uint64) codec.ID {
 	if now > last.MS {
-		return ID{MS: now}
+		return codec.ID{MS: now}
 	}
 	return last.Next()
 }
@@ -251,14 +253,14 @@ func (m *Memory) Range(ctx context.Context, q Query) (Page, error) {
 
 // Last returns the ID of room's newest entry, or the zero ID when the room
 // has none.
-func (m *Memory) Last(ctx context.Context, room string) (ID, error) {
+func (m *Memory) Last(ctx context.Context, room string) (codec.ID, error) {
 	if err := ctx.Err(); err != nil {
-		return ID{}, err
+		return codec.ID{}, err
 	}
 	if r := m.lookup(room); r != nil {
 		return r.last(), nil
 	}
-	return ID{}, nil
+	return codec.ID{}, nil
 }
 
 // Read returns one page for each cursor whose room has entries after it,
@@ -403,7 +405,7 @@ func (m *Memory) evictLocked(r *room) {
 }
 
 // raiseFloor makes the floor at least id.
-func (m *Memory) raiseFloor(id ID) {
+func (m *Memory) raiseFloor(id codec.ID) {
 	for {
 		old := m.floor.Load()
 		if old != nil && !old.Less(id) {
@@ -423,7 +425,7 @@ type room struct {
 	// newest points at the newest ID ever assigned (kept when trimmed), an
 	// element of ids that is never written again, so Read can pass over a
 	// room with nothing new without taking mu. Stored with mu held.
-	newest atomic.Pointer[ID]
+	newest atomic.Pointer[codec.ID]
 
 	// usedAt is the time of the log's clock of the last Append or Read
 	// following the room, give or take Memory.touchInterval.
@@ -435,8 +437,8 @@ type room struct {
 	ring    []Entry
 	head    int
 	n       int
-	ids     []ID           // newest points into it; elements are written once
-	trimmed ID             // greatest ID removed by retention
+	ids     []codec.ID     // newest points into it; elements are written once
+	trimmed codec.ID       // greatest ID removed by retention
 	waiters []registration // blocked Reads to wake on the next Append
 	// dead is set when the room is evicted, just before it leaves the
 	// log's map; it never holds entries or registrations again.
@@ -478,23 +480,23 @@ func (r *room) appendLocked(e Entry, maxLen int) {
 		}
 	}
 	if len(r.ids) == cap(r.ids) {
-		r.ids = make([]ID, 0, publishedIDsPerAlloc)
+		r.ids = make([]codec.ID, 0, publishedIDsPerAlloc)
 	}
 	r.ids = append(r.ids, e.ID)
 	r.newest.Store(&r.ids[len(r.ids)-1])
 }
 
 // last returns the newest ID ever assigned, or the zero ID. It takes no lock.
-func (r *room) last() ID {
+func (r *room) last() codec.ID {
 	if p := r.newest.Load(); p != nil {
 		return *p
 	}
-	return ID{}
+	return codec.ID{}
 }
 
 // hasAfter reports whether the room holds entries after id. It takes no
 // lock, so it may miss an Append that is still going on.
-func (r *room) hasAfter(id ID) bool {
+func (r *room) hasAfter(id codec.ID) bool {
 	p := r.newest.Load()
 	return p != nil && id.Less(*p)
 }
@@ -512,7 +514,7 @@ func (r *room) growLocked(size int) {
 
 // searchLocked returns the index of the oldest retained entry after id, or
 // n if there is none.
-func (r *room) searchLocked(id ID) int {
+func (r *room) searchLocked(id codec.ID) int {
 	lo, hi := 0, r.n
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -530,7 +532,7 @@ func (r *room) searchLocked(id ID) int {
 // when newest is set (zero or less means all). gap reports that entries
 // after after are missing: trimmed, cut by a newest limit, or never in this
 // log.
-func (r *room) rangeLocked(after, through ID, limit int, newest bool) (entries []Entry, gap bool) {
+func (r *room) rangeLocked(after, through codec.ID, limit int, newest bool) (entries []Entry, gap bool) {
 	// A position before the oldest entry of a log that never trimmed one
 	// was never in this log: it comes from a log that was reset (a
 	// restarted process), so what followed it is lost too. Redis reports
@@ -570,7 +572,7 @@ func (r *room) rangeLocked(after, through ID, limit int, newest bool) (entries [
 func (r *room) readOrWait(pages []Page, c Cursor, count int, w *waiter, cursor int) (_ []Page, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	entries, gap := r.rangeLocked(c.After, ID{}, count, false)
+	entries, gap := r.rangeLocked(c.After, codec.ID{}, count, false)
 	if len(entries) > 0 {
 		return append(pages, Page{Room: r.name, Entries: entries, Gap: gap}), true
 	}

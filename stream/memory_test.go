@@ -15,12 +15,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/codec"
 )
 
 // memoryAppend appends n entries "<room>/<i>" to room and returns their IDs.
-func memoryAppend(t *testing.T, m *Memory, room string, n int) []ID {
+func memoryAppend(t *testing.T, m *Memory, room string, n int) []codec.ID {
 	t.Helper()
-	ids := make([]ID, n)
+	ids := make([]codec.ID, n)
 	for i := range ids {
 		id, err := m.Append(context.Background(), room, []byte(room+"/"+strconv.Itoa(i)))
 		if err != nil {
@@ -33,7 +35,7 @@ func memoryAppend(t *testing.T, m *Memory, room string, n int) []ID {
 
 // memoryFill appends entries with the given IDs to room, bypassing the clock,
 // so tests can ask for positions between and around them.
-func memoryFill(m *Memory, room string, ids []ID) {
+func memoryFill(m *Memory, room string, ids []codec.ID) {
 	r := m.roomFor(room, m.clock(time.Now()))
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -81,8 +83,8 @@ func memoryReadAsync(ctx context.Context, m *Memory, cursors []Cursor, count int
 	return done
 }
 
-func idsOf(entries []Entry) []ID {
-	ids := make([]ID, len(entries))
+func idsOf(entries []Entry) []codec.ID {
+	ids := make([]codec.ID, len(entries))
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
@@ -92,16 +94,16 @@ func idsOf(entries []Entry) []ID {
 func TestNextID(t *testing.T) {
 	tests := []struct {
 		name string
-		last ID
+		last codec.ID
 		now  uint64
-		want ID
+		want codec.ID
 	}{
-		{"first entry", ID{}, 1000, ID{MS: 1000}},
-		{"clock moved on", ID{MS: 1000, Seq: 4}, 1001, ID{MS: 1001}},
-		{"same millisecond", ID{MS: 1000, Seq: 4}, 1000, ID{MS: 1000, Seq: 5}},
-		{"clock stepped back", ID{MS: 1000, Seq: 4}, 900, ID{MS: 1000, Seq: 5}},
-		{"sequence exhausted", ID{MS: 1000, Seq: math.MaxUint64}, 1000, ID{MS: 1001}},
-		{"clock at zero", ID{}, 0, ID{Seq: 1}},
+		{"first entry", codec.ID{}, 1000, codec.ID{MS: 1000}},
+		{"clock moved on", codec.ID{MS: 1000, Seq: 4}, 1001, codec.ID{MS: 1001}},
+		{"same millisecond", codec.ID{MS: 1000, Seq: 4}, 1000, codec.ID{MS: 1000, Seq: 5}},
+		{"clock stepped back", codec.ID{MS: 1000, Seq: 4}, 900, codec.ID{MS: 1000, Seq: 5}},
+		{"sequence exhausted", codec.ID{MS: 1000, Seq: math.MaxUint64}, 1000, codec.ID{MS: 1001}},
+		{"clock at zero", codec.ID{}, 0, codec.ID{Seq: 1}},
 	}
 	for _, tt := range tests {
 		if got := nextID(tt.last, tt.now); got != tt.want {
@@ -149,10 +151,10 @@ func TestMemoryConcurrentAppends(t *testing.T) {
 	m := NewMemory(MemoryConfig{})
 	ctx := context.Background()
 	// got[w][r] are the IDs writer w was given in room r, in call order.
-	got := make([][][]ID, writers)
+	got := make([][][]codec.ID, writers)
 	var wg sync.WaitGroup
 	for w := range writers {
-		got[w] = make([][]ID, rooms)
+		got[w] = make([][]codec.ID, rooms)
 		wg.Go(func() {
 			for i := range perRoom * rooms {
 				r := (w + i) % rooms
@@ -176,10 +178,10 @@ func TestMemoryConcurrentAppends(t *testing.T) {
 		if len(page.Entries) != writers*perRoom || page.Gap {
 			t.Fatalf("Range(%s) = %d entries, gap %v; want %d, false", name, len(page.Entries), page.Gap, writers*perRoom)
 		}
-		byID := make(map[ID]string, len(page.Entries))
+		byID := make(map[codec.ID]string, len(page.Entries))
 		for i, e := range page.Entries {
 			if i > 0 && !page.Entries[i-1].ID.Less(e.ID) {
-				t.Fatalf("%s: entry %d has ID %v after %v; want increasing", name, i, e.ID, page.Entries[i-1].ID)
+				t.Fatalf("%s: entry %d has codec.ID %v after %v; want increasing", name, i, e.ID, page.Entries[i-1].ID)
 			}
 			byID[e.ID] = string(e.Data)
 		}
@@ -242,16 +244,16 @@ func TestMemoryRetention(t *testing.T) {
 
 	tests := []struct {
 		room  string
-		after ID
-		want  []ID
+		after codec.ID
+		want  []codec.ID
 		gap   bool
 	}{
-		{"a", ID{}, a[7:], true},
+		{"a", codec.ID{}, a[7:], true},
 		{"a", a[5], a[7:], true},
 		{"a", a[6], a[7:], false}, // the greatest trimmed ID: nothing after it is missing
 		{"a", a[7], a[8:], false},
 		{"a", a[11], nil, false},
-		{"b", ID{}, b, false},
+		{"b", codec.ID{}, b, false},
 	}
 	for _, tt := range tests {
 		page, err := m.Range(ctx, Query{Room: tt.room, After: tt.after})
@@ -292,16 +294,16 @@ func TestMemoryRange(t *testing.T) {
 	// Room "r" got entries 100-0, 110-0, ..., 240-0 (15) and keeps the
 	// newest 10: 150-0 to 240-0; 140-0 is the greatest trimmed ID.
 	m := NewMemory(MemoryConfig{MaxLen: 10})
-	var all []ID
+	var all []codec.ID
 	for i := range 15 {
-		all = append(all, ID{MS: uint64(100 + 10*i)})
+		all = append(all, codec.ID{MS: uint64(100 + 10*i)})
 	}
 	memoryFill(m, "r", all)
-	id := func(ms uint64) ID { return ID{MS: ms} }
-	ids := func(from, to uint64) []ID {
-		var out []ID
+	id := func(ms uint64) codec.ID { return codec.ID{MS: ms} }
+	ids := func(from, to uint64) []codec.ID {
+		var out []codec.ID
 		for ms := from; ms <= to; ms += 10 {
-			out = append(out, ID{MS: ms})
+			out = append(out, codec.ID{MS: ms})
 		}
 		return out
 	}
@@ -309,18 +311,18 @@ func TestMemoryRange(t *testing.T) {
 	tests := []struct {
 		name string
 		q    Query
-		want []ID
+		want []codec.ID
 		gap  bool
 	}{
 		{"everything", Query{}, ids(150, 240), true},
 		{"after the greatest trimmed", Query{After: id(140)}, ids(150, 240), false},
 		{"after a trimmed one", Query{After: id(120)}, ids(150, 240), true},
 		{"after a retained one", Query{After: id(170)}, ids(180, 240), false},
-		{"after a position between entries", Query{After: ID{MS: 175, Seq: 3}}, ids(180, 240), false},
+		{"after a position between entries", Query{After: codec.ID{MS: 175, Seq: 3}}, ids(180, 240), false},
 		{"after the newest", Query{After: id(240)}, nil, false},
 		{"after the future", Query{After: id(999)}, nil, false},
 		{"through", Query{After: id(170), Through: id(200)}, ids(180, 200), false},
-		{"through between entries", Query{After: id(170), Through: ID{MS: 205}}, ids(180, 200), false},
+		{"through between entries", Query{After: id(170), Through: codec.ID{MS: 205}}, ids(180, 200), false},
 		{"through only", Query{Through: id(200)}, ids(150, 200), true},
 		{"through the newest", Query{After: id(230), Through: id(240)}, ids(240, 240), false},
 		{"through beyond the newest", Query{After: id(230), Through: id(999)}, ids(240, 240), false},
@@ -360,14 +362,14 @@ func TestMemoryMatchesModel(t *testing.T) {
 	ctx := context.Background()
 	for _, maxLen := range []int{1, 2, 3, 7, 16, 17, 40} {
 		m := NewMemory(MemoryConfig{MaxLen: maxLen})
-		var all []ID
+		var all []codec.ID
 		for range 400 {
 			if rng.IntN(3) > 0 {
 				all = append(all, memoryAppend(t, m, "r", 1+rng.IntN(4))...)
 			}
-			pick := func() ID {
+			pick := func() codec.ID {
 				if len(all) == 0 || rng.IntN(8) == 0 {
-					return ID{}
+					return codec.ID{}
 				}
 				id := all[rng.IntN(len(all))]
 				if rng.IntN(4) == 0 {
@@ -381,11 +383,11 @@ func TestMemoryMatchesModel(t *testing.T) {
 			}
 
 			kept := all[max(len(all)-maxLen, 0):]
-			var trimmed ID
+			var trimmed codec.ID
 			if len(all) > maxLen {
 				trimmed = all[len(all)-maxLen-1]
 			}
-			var want []ID
+			var want []codec.ID
 			for _, id := range kept {
 				if q.After.Less(id) && (q.Through.IsZero() || !q.Through.Less(id)) {
 					want = append(want, id)
@@ -417,23 +419,23 @@ func TestMemoryReadAvailable(t *testing.T) {
 	c := memoryAppend(t, m, "c", 3)
 	cursors := []Cursor{
 		{Room: "c", After: c[0]},
-		{Room: "b", After: b[1]}, // up to date
-		{Room: "nobody"},         // never appended to
-		{Room: "a", After: ID{}}, // from the start
+		{Room: "b", After: b[1]},       // up to date
+		{Room: "nobody"},               // never appended to
+		{Room: "a", After: codec.ID{}}, // from the start
 		// Ahead of b's log. (a[4] is not: a's appends may fall in an
 		// earlier millisecond than b's.)
-		{Room: "b", After: ID{MS: b[1].MS + 1000}},
+		{Room: "b", After: codec.ID{MS: b[1].MS + 1000}},
 		{Room: "c", After: c[2]}, // up to date
 		{Room: "a", After: a[4].Next()},
 	}
 	tests := []struct {
 		count int
-		want  map[string][]ID
+		want  map[string][]codec.ID
 	}{
-		{0, map[string][]ID{"c": c[1:], "a": a}},
-		{-1, map[string][]ID{"c": c[1:], "a": a}},
-		{2, map[string][]ID{"c": c[1:], "a": a[:2]}},
-		{1, map[string][]ID{"c": c[1:2], "a": a[:1]}},
+		{0, map[string][]codec.ID{"c": c[1:], "a": a}},
+		{-1, map[string][]codec.ID{"c": c[1:], "a": a}},
+		{2, map[string][]codec.ID{"c": c[1:], "a": a[:2]}},
+		{1, map[string][]codec.ID{"c": c[1:2], "a": a[:1]}},
 	}
 	for _, tt := range tests {
 		// A long block: Read must not wait when data is there.
@@ -503,7 +505,7 @@ func TestMemoryReadIgnoresAppendsNotAfterCursor(t *testing.T) {
 	m := NewMemory(MemoryConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ahead := ID{MS: math.MaxUint64}
+	ahead := codec.ID{MS: math.MaxUint64}
 	done := memoryReadAsync(ctx, m, []Cursor{{Room: "a", After: ahead}}, 0, time.Minute)
 	waitReadBlocked(t, m, "a", 1)
 	memoryAppend(t, m, "a", 1)
@@ -685,11 +687,11 @@ func TestMemoryGapForForeignPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := ID{MS: first.MS - 1}
+	before := codec.ID{MS: first.MS - 1}
 	for _, tt := range []struct {
-		after ID
+		after codec.ID
 		gap   bool
-	}{{before, true}, {ID{}, false}, {first, false}} {
+	}{{before, true}, {codec.ID{}, false}, {first, false}} {
 		page, err := m.Range(ctx, Query{Room: "r", After: tt.after})
 		if err != nil || page.Gap != tt.gap {
 			t.Errorf("Range(after %v) gap = %v, %v; want %v", tt.after, page.Gap, err, tt.gap)
@@ -793,8 +795,8 @@ func TestMemoryEvictsIdleRooms(t *testing.T) {
 // clock (the clock stepped back).
 func TestMemoryEvictedRoomIDsIncrease(t *testing.T) {
 	m := NewMemory(MemoryConfig{})
-	ahead := ID{MS: uint64(time.Now().Add(time.Hour).UnixMilli()), Seq: 7}
-	memoryFill(m, "back", []ID{ahead})
+	ahead := codec.ID{MS: uint64(time.Now().Add(time.Hour).UnixMilli()), Seq: 7}
+	memoryFill(m, "back", []codec.ID{ahead})
 	memoryAge(m, "back", 2*DefaultRoomIdle)
 	memorySweep(m)
 	if m.lookup("back") != nil {
@@ -893,7 +895,7 @@ func TestMemoryEvictionRace(t *testing.T) {
 		}
 	})
 	var lastMu sync.Mutex
-	lastID := make(map[string]ID)
+	lastID := make(map[string]codec.ID)
 	for w := range writers {
 		writing.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))

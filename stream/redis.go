@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/redis/rueidis"
 
 	"github.com/danmu-dev/danmu/metric"
@@ -173,7 +175,7 @@ func unavailable(op, room string, err error) error {
 // does not (the connection breaks between their replies), Append still
 // succeeds, and the stream keeps its previous expiry, or none, until the
 // next Append.
-func (r *Redis) Append(ctx context.Context, room string, data []byte) (ID, error) {
+func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
 	ctx, cancel := r.bound(ctx, 0)
 	defer cancel()
 	key := r.key(room)
@@ -189,18 +191,18 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (ID, error
 	reply, err := res.ToString()
 	r.stats.RoundTrip.ObserveSince(start)
 	if err != nil {
-		return ID{}, unavailable("append to", room, err)
+		return codec.ID{}, unavailable("append to", room, err)
 	}
-	id, err := ParseID(reply)
+	id, err := codec.ParseID(reply)
 	if err != nil {
-		return ID{}, unavailable("append to", room, err)
+		return codec.ID{}, unavailable("append to", room, err)
 	}
 	return id, nil
 }
 
 // Last returns the newest ID Redis generated for room (XINFO STREAM
 // last-generated-id), or the zero ID when the room's stream does not exist.
-func (r *Redis) Last(ctx context.Context, room string) (ID, error) {
+func (r *Redis) Last(ctx context.Context, room string) (codec.ID, error) {
 	ctx, cancel := r.bound(ctx, 0)
 	defer cancel()
 	start := time.Now()
@@ -208,7 +210,7 @@ func (r *Redis) Last(ctx context.Context, room string) (ID, error) {
 	r.stats.RoundTrip.ObserveSince(start)
 	info, err := parseStreamInfo(res)
 	if err != nil {
-		return ID{}, unavailable("last of", room, err)
+		return codec.ID{}, unavailable("last of", room, err)
 	}
 	return info.lastGenerated, nil
 }

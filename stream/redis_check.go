@@ -3,6 +3,8 @@ package stream
 import (
 	"sync"
 	"time"
+
+	"github.com/danmu-dev/danmu/codec"
 )
 
 // verdict tells whether the entries of a stream after a position are all
@@ -30,7 +32,7 @@ const (
 // has lost entries (entries-added > length). That is conservative: a
 // position equal to the very last trimmed entry counts as trimmed although
 // nothing after it is missing. Memory, which knows that ID, is exact.
-func (info streamInfo) classify(after ID) verdict {
+func (info streamInfo) classify(after codec.ID) verdict {
 	switch {
 	case !info.exists:
 		if after.IsZero() {
@@ -78,7 +80,7 @@ type roomChecks struct {
 type roomCheck struct {
 	checkedAt  time.Time
 	reported   bool
-	reportedAt ID // the cursor a gap was last reported at
+	reportedAt codec.ID // the cursor a gap was last reported at
 }
 
 // dueLocked reports whether room, followed from a non-zero cursor, should
@@ -126,7 +128,7 @@ func (c *roomChecks) pruneLocked(now time.Time) {
 
 // alreadyReported reports whether a gap was reported for room at cursor
 // after.
-func (c *roomChecks) alreadyReported(room string, after ID) bool {
+func (c *roomChecks) alreadyReported(room string, after codec.ID) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rc, ok := c.mu.rooms[room]
@@ -134,7 +136,7 @@ func (c *roomChecks) alreadyReported(room string, after ID) bool {
 }
 
 // reported records that a gap was returned for room at cursor after.
-func (c *roomChecks) reported(room string, after ID, now time.Time) {
+func (c *roomChecks) reported(room string, after codec.ID, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.rooms == nil {

@@ -3,6 +3,8 @@ package stream
 import (
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/codec"
 )
 
 // TestUndoneCheckIsDueAgain: a check recorded by dueLocked whose XINFO then
@@ -12,7 +14,7 @@ import (
 func TestUndoneCheckIsDueAgain(t *testing.T) {
 	var c roomChecks
 	now := time.Now()
-	cursors := []Cursor{{Room: "a", After: ID{MS: 1}}, {Room: "b", After: ID{MS: 1}}}
+	cursors := []Cursor{{Room: "a", After: codec.ID{MS: 1}}, {Room: "b", After: codec.ID{MS: 1}}}
 	c.mu.Lock()
 	dueA, dueB := c.dueLocked("a", now), c.dueLocked("b", now)
 	c.mu.Unlock()

@@ -5,12 +5,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/redis/rueidis"
 )
 
 // lastPossibleID is the greatest ID; nothing can follow it, and Redis
 // rejects it as an exclusive range start.
-var lastPossibleID = ID{MS: ^uint64(0), Seq: ^uint64(0)}
+var lastPossibleID = codec.ID{MS: ^uint64(0), Seq: ^uint64(0)}
 
 // Range returns the entries q selects, oldest first: XRANGE, or XREVRANGE
 // for the newest Limit ones, followed by XINFO STREAM in the same round trip
@@ -39,7 +41,7 @@ func (r *Redis) Range(ctx context.Context, q Query) (Page, error) {
 	v := info.classify(q.After)
 	entries := res[0]
 	if info.exists && info.lastGenerated.Less(q.After) {
-		entries = r.client.Do(ctx, r.rangeCommand(key, ID{}, q.Through, q.Limit, q.Newest))
+		entries = r.client.Do(ctx, r.rangeCommand(key, codec.ID{}, q.Through, q.Limit, q.Newest))
 	}
 	page.Entries, page.Gap, err = rangeEntries(entries, q.Limit, q.Newest)
 	if err != nil {
@@ -53,7 +55,7 @@ func (r *Redis) Range(ctx context.Context, q Query) (Page, error) {
 // through is zero, at or before through: the oldest limit of them, or with
 // newest the XREVRANGE of the newest limit+1, the extra one telling whether
 // older ones were cut (zero or less means all).
-func (r *Redis) rangeCommand(key string, after, through ID, limit int, newest bool) rueidis.Completed {
+func (r *Redis) rangeCommand(key string, after, through codec.ID, limit int, newest bool) rueidis.Completed {
 	start, end := "-", "+"
 	if !after.IsZero() {
 		start = "(" + after.String()

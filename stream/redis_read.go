@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/redis/rueidis"
 
 	"github.com/danmu-dev/danmu/rdb"
@@ -373,7 +375,7 @@ func (rd *redisRead) verify(ctx context.Context, found []foundPage) (_ []foundPa
 	// XREAD. Either way the page starts from its oldest entry.
 	cmds = make(rueidis.Commands, len(fetch))
 	for k, i := range fetch {
-		cmds[k] = r.rangeCommand(rd.keys[i], ID{}, ID{}, rd.count, false)
+		cmds[k] = r.rangeCommand(rd.keys[i], codec.ID{}, codec.ID{}, rd.count, false)
 	}
 	for k, res := range r.client.DoMulti(ctx, cmds...) {
 		msg, err := res.ToMessage()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/redis/rueidis"
 )
 
@@ -35,7 +37,7 @@ func appendEntries(dst []Entry, msg *rueidis.RedisMessage) ([]Entry, error) {
 		if err != nil {
 			continue
 		}
-		id, err := ParseID(s)
+		id, err := codec.ParseID(s)
 		if err != nil {
 			continue
 		}
@@ -113,8 +115,8 @@ type streamInfo struct {
 	exists        bool
 	length        int64
 	entriesAdded  int64 // ever added since the stream was created
-	lastGenerated ID
-	first         ID // oldest retained entry; zero when length is zero
+	lastGenerated codec.ID
+	first         codec.ID // oldest retained entry; zero when length is zero
 }
 
 // parseStreamInfo parses an XINFO STREAM reply. A missing key gives the
@@ -162,12 +164,12 @@ func parseStreamInfo(res rueidis.RedisResult) (streamInfo, error) {
 }
 
 // parseIDMessage parses a string reply holding an entry ID.
-func parseIDMessage(msg *rueidis.RedisMessage) (ID, error) {
+func parseIDMessage(msg *rueidis.RedisMessage) (codec.ID, error) {
 	s, err := msg.ToString()
 	if err != nil {
-		return ID{}, err
+		return codec.ID{}, err
 	}
-	return ParseID(s)
+	return codec.ParseID(s)
 }
 
 // infoCommand returns XINFO STREAM for room's stream.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/redis/rueidis"
 )
 
@@ -115,8 +117,8 @@ func mustMessage(t *testing.T, reply string) rueidis.RedisMessage {
 
 func TestAppendEntries(t *testing.T) {
 	want := []Entry{
-		{ID: ID{MS: 1700000000000}, Data: []byte("hello")},
-		{ID: ID{MS: 1700000000000, Seq: 1}, Data: []byte(`{"t":"x"}`)},
+		{ID: codec.ID{MS: 1700000000000}, Data: []byte("hello")},
+		{ID: codec.ID{MS: 1700000000000, Seq: 1}, Data: []byte(`{"t":"x"}`)},
 	}
 	for _, tc := range []struct {
 		name  string
@@ -125,11 +127,11 @@ func TestAppendEntries(t *testing.T) {
 	}{
 		{"XRANGE", replyXRange, want},
 		{"empty", "*0\r\n", nil},
-		{"no d field", "*1\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\nx\r\n$1\r\n1\r\n", []Entry{{ID: ID{MS: 5, Seq: 1}}}},
-		{"fields as a map", "*1\r\n*2\r\n$3\r\n5-1\r\n%1\r\n$1\r\nd\r\n$2\r\nhi\r\n", []Entry{{ID: ID{MS: 5, Seq: 1}, Data: []byte("hi")}}},
-		{"d not a string", "*1\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\nd\r\n*0\r\n", []Entry{{ID: ID{MS: 5, Seq: 1}}}},
-		{"odd field list", "*1\r\n*2\r\n$3\r\n5-1\r\n*1\r\n$1\r\nd\r\n", []Entry{{ID: ID{MS: 5, Seq: 1}}}},
-		{"bad ID skipped", "*2\r\n*2\r\n$2\r\nxx\r\n*0\r\n*2\r\n$3\r\n6-0\r\n*2\r\n$1\r\nd\r\n$1\r\ny\r\n", []Entry{{ID: ID{MS: 6}, Data: []byte("y")}}},
+		{"no d field", "*1\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\nx\r\n$1\r\n1\r\n", []Entry{{ID: codec.ID{MS: 5, Seq: 1}}}},
+		{"fields as a map", "*1\r\n*2\r\n$3\r\n5-1\r\n%1\r\n$1\r\nd\r\n$2\r\nhi\r\n", []Entry{{ID: codec.ID{MS: 5, Seq: 1}, Data: []byte("hi")}}},
+		{"d not a string", "*1\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\nd\r\n*0\r\n", []Entry{{ID: codec.ID{MS: 5, Seq: 1}}}},
+		{"odd field list", "*1\r\n*2\r\n$3\r\n5-1\r\n*1\r\n$1\r\nd\r\n", []Entry{{ID: codec.ID{MS: 5, Seq: 1}}}},
+		{"bad codec.ID skipped", "*2\r\n*2\r\n$2\r\nxx\r\n*0\r\n*2\r\n$3\r\n6-0\r\n*2\r\n$1\r\nd\r\n$1\r\ny\r\n", []Entry{{ID: codec.ID{MS: 6}, Data: []byte("y")}}},
 		{"entry not a pair skipped", "*2\r\n:1\r\n*3\r\n$3\r\n6-0\r\n*0\r\n*0\r\n", nil},
 		{"ID not a string skipped", "*1\r\n*2\r\n*0\r\n*0\r\n", nil},
 	} {
@@ -187,13 +189,13 @@ func TestParseStreamInfo(t *testing.T) {
 		fails bool
 	}{
 		{"RESP3", replyInfo, streamInfo{exists: true, length: 2, entriesAdded: 2,
-			lastGenerated: ID{MS: 1700000000000, Seq: 1}, first: ID{MS: 1700000000000}}, false},
+			lastGenerated: codec.ID{MS: 1700000000000, Seq: 1}, first: codec.ID{MS: 1700000000000}}, false},
 		{"RESP2", info2, streamInfo{exists: true, length: 2, entriesAdded: 2,
-			lastGenerated: ID{MS: 1700000000000, Seq: 1}, first: ID{MS: 1700000000000}}, false},
+			lastGenerated: codec.ID{MS: 1700000000000, Seq: 1}, first: codec.ID{MS: 1700000000000}}, false},
 		{"no such key", replyNoKey, streamInfo{}, false},
 		{"empty stream", "%4\r\n$6\r\nlength\r\n:0\r\n$13\r\nentries-added\r\n:3\r\n" +
 			"$17\r\nlast-generated-id\r\n$3\r\n9-0\r\n$11\r\nfirst-entry\r\n_\r\n",
-			streamInfo{exists: true, entriesAdded: 3, lastGenerated: ID{MS: 9}}, false},
+			streamInfo{exists: true, entriesAdded: 3, lastGenerated: codec.ID{MS: 9}}, false},
 		{"Redis 6.2 (no entries-added)", "%2\r\n$6\r\nlength\r\n:0\r\n$17\r\nlast-generated-id\r\n$3\r\n9-0\r\n", streamInfo{}, true},
 		{"bad length", "%3\r\n$6\r\nlength\r\n$1\r\nx\r\n$13\r\nentries-added\r\n:3\r\n$17\r\nlast-generated-id\r\n$3\r\n9-0\r\n", streamInfo{}, true},
 		{"bad entries-added", "%3\r\n$6\r\nlength\r\n:1\r\n$13\r\nentries-added\r\n*0\r\n$17\r\nlast-generated-id\r\n$3\r\n9-0\r\n", streamInfo{}, true},

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/internal/redistest"
 	"github.com/danmu-dev/danmu/rdb"
 )
@@ -62,9 +64,9 @@ func TestRedisLogBehaviour(t *testing.T) {
 }
 
 // logAppend appends n entries "<room>/<i>" to room and returns their IDs.
-func logAppend(t *testing.T, l Log, room string, n int) []ID {
+func logAppend(t *testing.T, l Log, room string, n int) []codec.ID {
 	t.Helper()
-	ids := make([]ID, n)
+	ids := make([]codec.ID, n)
 	for i := range ids {
 		id, err := l.Append(context.Background(), room, []byte(room+"/"+strconv.Itoa(i)))
 		if err != nil {
@@ -96,8 +98,8 @@ func logRead(t *testing.T, l Log, cursors []Cursor, count int, block time.Durati
 	return pages
 }
 
-func pageIDs(entries []Entry) []ID {
-	ids := make([]ID, len(entries))
+func pageIDs(entries []Entry) []codec.ID {
+	ids := make([]codec.ID, len(entries))
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
@@ -144,7 +146,7 @@ func testLogConcurrentAppends(t *testing.T, newLog logBackend) {
 	l := newLog(t, 0)
 	const writers, each = 8, 50
 	var mu sync.Mutex
-	data := make(map[ID]string)
+	data := make(map[codec.ID]string)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -171,7 +173,7 @@ func testLogConcurrentAppends(t *testing.T, newLog logBackend) {
 	}
 	for i, e := range page.Entries {
 		if i > 0 && !page.Entries[i-1].ID.Less(e.ID) {
-			t.Fatalf("entries not in ID order at %d: %v then %v", i, page.Entries[i-1].ID, e.ID)
+			t.Fatalf("entries not in codec.ID order at %d: %v then %v", i, page.Entries[i-1].ID, e.ID)
 		}
 		if want, ok := data[e.ID]; !ok || string(e.Data) != want {
 			t.Fatalf("entry %v = %q; Append stored %q", e.ID, e.Data, want)
@@ -215,11 +217,11 @@ func testLogData(t *testing.T, newLog logBackend) {
 func testLogRange(t *testing.T, newLog logBackend) {
 	l := newLog(t, 0)
 	ids := logAppend(t, l, "r", 10)
-	span := func(from, to int) []ID { return ids[from:to] }
+	span := func(from, to int) []codec.ID { return ids[from:to] }
 	for _, tc := range []struct {
 		name string
 		q    Query
-		want []ID
+		want []codec.ID
 		gap  bool
 	}{
 		{"all", Query{}, ids, false},
@@ -277,7 +279,7 @@ func testLogRetention(t *testing.T, newLog logBackend) {
 	for _, tc := range []struct {
 		name string
 		q    Query
-		want []ID
+		want []codec.ID
 		gap  bool
 	}{
 		{"trimmed position", Query{After: ids[0]}, ids[first:], true},
@@ -296,16 +298,16 @@ func testLogRetention(t *testing.T, newLog logBackend) {
 
 	for _, tc := range []struct {
 		name  string
-		after ID
+		after codec.ID
 		count int
-		want  []ID
+		want  []codec.ID
 		gap   bool
 	}{
-		{"from zero", ID{}, 10, ids[first : first+10], true},
+		{"from zero", codec.ID{}, 10, ids[first : first+10], true},
 		{"from trimmed", ids[0], 10, ids[first : first+10], true},
 		{"from oldest retained", ids[first], 0, ids[first+1:], false},
 		{"recent", ids[appended-11], 10, ids[appended-10:], false},
-		{"from zero again", ID{}, 10, ids[first : first+10], true},
+		{"from zero again", codec.ID{}, 10, ids[first : first+10], true},
 		{"from trimmed again", ids[0], 10, ids[first : first+10], true},
 	} {
 		pages := logRead(t, l, []Cursor{{Room: "old", After: tc.after}}, tc.count, 0)
@@ -532,10 +534,10 @@ func testRedisResetDeleted(t *testing.T, target redisTarget) {
 func testRedisResetLowerIDs(t *testing.T, target redisTarget) {
 	r := newTestRedis(t, target.addrs, RedisConfig{})
 	ctx := context.Background()
-	future := ID{MS: uint64(time.Now().Add(time.Hour).UnixMilli())}
+	future := codec.ID{MS: uint64(time.Now().Add(time.Hour).UnixMilli())}
 	if err := r.client.Do(ctx, r.client.B().Xadd().Key(r.key("back")).Id(future.String()).
 		FieldValue().FieldValue(dataField, "from the future").Build()).Error(); err != nil {
-		t.Fatalf("XADD with ID %v: %v", future, err)
+		t.Fatalf("XADD with codec.ID %v: %v", future, err)
 	}
 	target.flushAll()
 	ids := logAppend(t, r, "back", 3)
@@ -570,7 +572,7 @@ func TestRedisResetRestart(t *testing.T) {
 	time.Sleep(checkInterval)
 
 	// Writes are not retried: the first one may meet the broken connection.
-	var id ID
+	var id codec.ID
 	var err error
 	for range 50 {
 		if id, err = r.Append(context.Background(), "restart", []byte("after")); err == nil {
@@ -585,7 +587,7 @@ func TestRedisResetRestart(t *testing.T) {
 		t.Fatalf("Append after restart = %v", err)
 	}
 	pages := logRead(t, r, cursors, 10, time.Second)
-	if len(pages) != 1 || !pages[0].Gap || !slices.Equal(pageIDs(pages[0].Entries), []ID{id}) {
+	if len(pages) != 1 || !pages[0].Gap || !slices.Equal(pageIDs(pages[0].Entries), []codec.ID{id}) {
 		t.Fatalf("Read after restart = %s; want [%v] with a gap", describePages(pages), id)
 	}
 }
@@ -747,29 +749,29 @@ func TestRedisCancelKeepsConnection(t *testing.T) {
 }
 
 func TestStreamInfoClassify(t *testing.T) {
-	id := func(ms, seq uint64) ID { return ID{MS: ms, Seq: seq} }
+	id := func(ms, seq uint64) codec.ID { return codec.ID{MS: ms, Seq: seq} }
 	fresh := streamInfo{exists: true, length: 3, entriesAdded: 3, lastGenerated: id(30, 0), first: id(10, 0)}
 	trimmedInfo := streamInfo{exists: true, length: 3, entriesAdded: 9, lastGenerated: id(90, 0), first: id(70, 0)}
 	empty := streamInfo{exists: true, length: 0, entriesAdded: 4, lastGenerated: id(40, 0)}
 	for _, tc := range []struct {
 		name  string
 		info  streamInfo
-		after ID
+		after codec.ID
 		want  verdict
 	}{
-		{"missing, zero", streamInfo{}, ID{}, intact},
+		{"missing, zero", streamInfo{}, codec.ID{}, intact},
 		{"missing, cursor", streamInfo{}, id(5, 0), reset},
-		{"fresh, zero", fresh, ID{}, intact},
+		{"fresh, zero", fresh, codec.ID{}, intact},
 		{"fresh, first", fresh, id(10, 0), intact},
 		{"fresh, last", fresh, id(30, 0), intact},
 		{"fresh, beyond last", fresh, id(30, 1), reset},
 		{"fresh, before first", fresh, id(9, 7), reset},
-		{"trimmed, zero", trimmedInfo, ID{}, trimmed},
+		{"trimmed, zero", trimmedInfo, codec.ID{}, trimmed},
 		{"trimmed, before first", trimmedInfo, id(60, 0), trimmed},
 		{"trimmed, first", trimmedInfo, id(70, 0), intact},
 		{"trimmed, last", trimmedInfo, id(90, 0), intact},
 		{"trimmed, beyond last", trimmedInfo, id(91, 0), reset},
-		{"emptied, zero", empty, ID{}, trimmed},
+		{"emptied, zero", empty, codec.ID{}, trimmed},
 		{"emptied, before last", empty, id(39, 0), trimmed},
 		{"emptied, last", empty, id(40, 0), intact},
 		{"emptied, beyond last", empty, id(41, 0), reset},
@@ -806,12 +808,12 @@ func TestRoomChecks(t *testing.T) {
 		}
 	}
 
-	if c.alreadyReported("a", ID{MS: 5}) {
+	if c.alreadyReported("a", codec.ID{MS: 5}) {
 		t.Error("alreadyReported before any report")
 	}
-	c.reported("a", ID{MS: 5}, start)
-	c.reported("new", ID{MS: 1}, start)
-	if !c.alreadyReported("a", ID{MS: 5}) || c.alreadyReported("a", ID{MS: 6}) || !c.alreadyReported("new", ID{MS: 1}) {
+	c.reported("a", codec.ID{MS: 5}, start)
+	c.reported("new", codec.ID{MS: 1}, start)
+	if !c.alreadyReported("a", codec.ID{MS: 5}) || c.alreadyReported("a", codec.ID{MS: 6}) || !c.alreadyReported("new", codec.ID{MS: 1}) {
 		t.Error("alreadyReported does not match the reports")
 	}
 
@@ -821,7 +823,7 @@ func TestRoomChecks(t *testing.T) {
 	_, keptA := c.mu.rooms["a"]
 	_, keptB := c.mu.rooms["b"]
 	c.mu.Unlock()
-	if !keptA || keptB || c.alreadyReported("new", ID{MS: 1}) {
+	if !keptA || keptB || c.alreadyReported("new", codec.ID{MS: 1}) {
 		t.Errorf("after %v: room a kept %v, b kept %v; want only a, checked meanwhile", forgetAfter, keptA, keptB)
 	}
 }

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/internal/redistest"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // Redis trims a stream (MAXLEN ~) by whole nodes of stream-node-max-entries
@@ -103,9 +104,9 @@ func testGapLive(t *testing.T) {
 	// when the edge read again (10 or a few more, the newest), then
 	// "after" unless it was among them.
 	got := commentIDs(comments[1:])
-	lastMissed, err1 := stream.ParseID(missed[len(missed)-1])
-	firstMissed, err2 := stream.ParseID(missed[0])
-	want, err3 := stream.ParseID(after)
+	lastMissed, err1 := codec.ParseID(missed[len(missed)-1])
+	firstMissed, err2 := codec.ParseID(missed[0])
+	want, err3 := codec.ParseID(after)
 	if err1 != nil || err2 != nil || err3 != nil {
 		t.Fatal(err1, err2, err3)
 	}

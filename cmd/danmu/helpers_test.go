@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/danmu-dev/danmu/codec"
 
-	"github.com/danmu-dev/danmu/stream"
+	"github.com/gorilla/websocket"
 )
 
 // waitTimeout bounds every wait for a node. It is generous: the tests run
@@ -412,7 +412,7 @@ type serverMessage struct {
 
 // received is one comment as a viewer got it.
 type received struct {
-	id   stream.ID
+	id   codec.ID
 	text string
 }
 
@@ -477,7 +477,7 @@ func watch(t testing.TB, name, addr, room, since string) *viewer {
 // read decodes what the server sends until the connection ends.
 func (v *viewer) read() {
 	defer close(v.done)
-	var last stream.ID
+	var last codec.ID
 	for {
 		kind, payload, err := v.conn.ReadMessage()
 		if err != nil {
@@ -509,7 +509,7 @@ func (v *viewer) read() {
 			}
 			v.mu.dropped += m.Dropped
 			for _, msg := range m.Msgs {
-				id, err := stream.ParseID(msg.ID)
+				id, err := codec.ParseID(msg.ID)
 				if err == nil && !last.Less(id) {
 					err = fmt.Errorf("id %s after %s: out of order or repeated", id, last)
 				}
@@ -602,17 +602,17 @@ func waitHas(t testing.TB, viewers []*viewer, ids []string) {
 
 // sortedIDs parses ids and returns them in increasing order, failing the
 // test on a malformed one.
-func sortedIDs(t testing.TB, ids []string) []stream.ID {
+func sortedIDs(t testing.TB, ids []string) []codec.ID {
 	t.Helper()
-	out := make([]stream.ID, len(ids))
+	out := make([]codec.ID, len(ids))
 	for i, s := range ids {
-		id, err := stream.ParseID(s)
+		id, err := codec.ParseID(s)
 		if err != nil {
 			t.Fatalf("id %q: %v", s, err)
 		}
 		out[i] = id
 	}
-	slices.SortFunc(out, func(a, b stream.ID) int {
+	slices.SortFunc(out, func(a, b codec.ID) int {
 		switch {
 		case a.Less(b):
 			return -1

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
+
 	"github.com/danmu-dev/danmu/internal/redistest"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // TestRedisCrashIntegration kills Redis (SIGKILL) under steady posting and
@@ -182,8 +183,8 @@ func checkPosts(t *testing.T, results []postResult, down, up, back time.Time) (a
 	return acked, ackedAfter
 }
 
-func commentIDs(comments []received) []stream.ID {
-	ids := make([]stream.ID, len(comments))
+func commentIDs(comments []received) []codec.ID {
+	ids := make([]codec.ID, len(comments))
 	for i, c := range comments {
 		ids[i] = c.id
 	}

@@ -1,4 +1,4 @@
-package stream
+package codec
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 )
 
 // ErrInvalidID reports an entry ID that is not of the form "<ms>-<seq>".
-var ErrInvalidID = errors.New("stream: invalid entry id")
+var ErrInvalidID = errors.New("codec: invalid entry id")
 
 // ID identifies an entry of one room's log the way Redis Streams does: the
 // append time in Unix milliseconds and a sequence number within that
