@@ -6,12 +6,6 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// Item is one message of a batch: its stream ID and its stored JSON.
-type Item struct {
-	ID     string
-	Stored []byte
-}
-
 // Batch is what a room sends in one flush window: its newest messages,
 // oldest first, how many older ones were dropped to respect the per-frame
 // cap, and whether the reader found a gap in the log before them.
@@ -30,16 +24,14 @@ const (
 	batchMsgs    = `","msgs":[`
 	batchDropped = `],"dropped":`
 	batchGap     = `,"gap":true`
-	itemIDPrefix = `{"id":"`
-	itemIDSuffix = `",`
 )
 
 // AppendBatchJSON appends the JSON object of b:
 //
 //	{"type":"batch","room":"R","msgs":[{"id":"..",...}],"dropped":N,"gap":true}
 //
-// "dropped" and "gap" appear only when set. Each message is its stored JSON
-// with the ID spliced in, so nothing is re-encoded. b.Room must be valid
+// "dropped" and "gap" appear only when set. Each message is its Item.JSON,
+// so nothing is encoded per batch. b.Room must be valid
 // (ValidRoom), which needs no escaping.
 func AppendBatchJSON(dst []byte, b *Batch) []byte {
 	dst = append(dst, batchPrefix...)
@@ -59,13 +51,13 @@ func AppendBatchJSON(dst []byte, b *Batch) []byte {
 }
 
 // AppendItemsJSON appends items as comma-separated message objects (no
-// brackets), each its stored JSON with the ID spliced in.
+// brackets).
 func AppendItemsJSON(dst []byte, items []Item) []byte {
 	for i := range items {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendItem(dst, &items[i])
+		dst = append(dst, items[i].JSON...)
 	}
 	return dst
 }
@@ -77,7 +69,7 @@ func batchJSONLen(b *Batch) int {
 		if i > 0 {
 			n++
 		}
-		n += itemLen(&b.Items[i])
+		n += len(b.Items[i].JSON)
 	}
 	if b.Dropped > 0 {
 		n += len(batchDropped) + decimalLen(b.Dropped)
@@ -120,27 +112,6 @@ func AppendDeleteJSON(dst []byte, room, id string) []byte {
 
 func deleteJSONLen(room, id string) int {
 	return len(deletePrefix) + len(room) + len(`","id":"`) + len(id) + len(`"}`)
-}
-
-// appendItem writes {"id":"ID", followed by the stored object without its
-// opening brace. An empty stored object "{}" becomes {"id":"ID"}.
-func appendItem(dst []byte, it *Item) []byte {
-	dst = append(dst, itemIDPrefix...)
-	dst = append(dst, it.ID...)
-	body := it.Stored[1:]
-	if len(body) > 0 && body[0] == '}' {
-		return append(append(dst, '"'), body...)
-	}
-	dst = append(dst, itemIDSuffix...)
-	return append(dst, body...)
-}
-
-func itemLen(it *Item) int {
-	body := it.Stored[1:]
-	if len(body) > 0 && body[0] == '}' {
-		return len(itemIDPrefix) + len(it.ID) + 1 + len(body)
-	}
-	return len(itemIDPrefix) + len(it.ID) + len(itemIDSuffix) + len(body)
 }
 
 func decimalLen(n int) int {

@@ -16,7 +16,7 @@ func sampleItems(n int) []Item {
 		if err != nil {
 			panic(err)
 		}
-		items[i] = Item{ID: fmt.Sprintf("17000000000%02d-%d", i, i%3), Stored: stored}
+		items[i] = storedItem(fmt.Sprintf("17000000000%02d-%d", i, i%3), string(stored))
 	}
 	return items
 }
@@ -37,11 +37,11 @@ func TestAppendBatchJSON(t *testing.T) {
 	}{
 		{"empty", Batch{Room: "r"}, `{"type":"batch","room":"r","msgs":[]}`},
 		{"gap", Batch{Room: "r", Gap: true}, `{"type":"batch","room":"r","msgs":[],"gap":true}`},
-		{"dropped", Batch{Room: "r", Dropped: 12, Items: []Item{{ID: "1-0", Stored: []byte(`{"a":1}`)}}},
+		{"dropped", Batch{Room: "r", Dropped: 12, Items: []Item{storedItem("1-0", `{"a":1}`)}},
 			`{"type":"batch","room":"r","msgs":[{"id":"1-0","a":1}],"dropped":12}`},
-		{"empty object", Batch{Room: "r", Items: []Item{{ID: "1-0", Stored: []byte(`{}`)}}},
+		{"empty object", Batch{Room: "r", Items: []Item{storedItem("1-0", `{}`)}},
 			`{"type":"batch","room":"r","msgs":[{"id":"1-0"}]}`},
-		{"two", Batch{Room: "a.b:c_d-e", Items: []Item{{ID: "1-0", Stored: []byte(`{"x":"y"}`)}, {ID: "1-1", Stored: []byte(`{"z":[1]}`)}}, Gap: true, Dropped: 3},
+		{"two", Batch{Room: "a.b:c_d-e", Items: []Item{storedItem("1-0", `{"x":"y"}`), storedItem("1-1", `{"z":[1]}`)}, Gap: true, Dropped: 3},
 			`{"type":"batch","room":"a.b:c_d-e","msgs":[{"id":"1-0","x":"y"},{"id":"1-1","z":[1]}],"dropped":3,"gap":true}`},
 	}
 	for _, tt := range tests {
@@ -71,9 +71,7 @@ func TestAppendBatchFrameDecodes(t *testing.T) {
 			t.Fatalf("n=%d: decoded %+v", n, got)
 		}
 		for i, m := range got.Msgs {
-			want, _ := DecodeStored(b.Items[i].Stored)
-			want.ID = b.Items[i].ID
-			if m != want {
+			if want := b.Items[i].Message; m != want {
 				t.Errorf("n=%d: message %d = %+v; want %+v", n, i, m, want)
 			}
 		}

@@ -80,12 +80,14 @@ const (
 )
 
 // AppendBiliBatch appends the version-0 message packets of b: one DANMU_MSG
-// per item, then one RECALL_DANMU_MSG per deleted ID. An item whose stored
-// JSON does not decode is left out. It appends nothing when b has neither
+// per item, then one RECALL_DANMU_MSG per deleted ID. It appends nothing when b has neither
 // items nor deletes: the protocol has no empty packet.
 func AppendBiliBatch(dst []byte, b *Batch) []byte {
 	for i := range b.Items {
-		dst = appendBiliDanmuPacket(dst, &b.Items[i])
+		var start int
+		dst, start = beginBiliPacket(dst, BiliVersionJSON, BiliOpMessage)
+		dst = AppendBiliDanmuJSON(dst, b.Items[i].Message.ID, &b.Items[i].Message)
+		dst = endBiliPacket(dst, start)
 	}
 	for _, id := range b.Deletes {
 		var start int
@@ -96,18 +98,6 @@ func AppendBiliBatch(dst []byte, b *Batch) []byte {
 		dst = endBiliPacket(dst, start)
 	}
 	return dst
-}
-
-// appendBiliDanmuPacket appends the DANMU_MSG packet of it, or nothing when
-// its stored JSON does not decode.
-func appendBiliDanmuPacket(dst []byte, it *Item) []byte {
-	m, err := DecodeStored(it.Stored)
-	if err != nil {
-		return dst
-	}
-	dst, start := beginBiliPacket(dst, BiliVersionJSON, BiliOpMessage)
-	dst = AppendBiliDanmuJSON(dst, it.ID, &m)
-	return endBiliPacket(dst, start)
 }
 
 // AppendBiliDanmuJSON appends the DANMU_MSG of comment m whose message ID

@@ -14,12 +14,12 @@ var ErrInvalidControl = errors.New("codec: invalid control record")
 //
 //	{"op":"delete","id":"<id of the deleted message>"}
 //
-// No stored message starts that way (Message has no "op" field), so
-// fan-out tells them apart by the prefix without decoding messages.
+// No stored record starts that way (a record opens with its version
+// byte, and a legacy one with a Message's key, which has no "op" field),
+// so readers tell them apart by the prefix.
 const (
 	OpDelete      = "delete"
 	controlPrefix = `{"op":`
-	prioPrefix    = `{"prio":`
 )
 
 // Control is a decoded control record.
@@ -49,14 +49,4 @@ func ParseControl(data []byte) (Control, error) {
 		return Control{}, fmt.Errorf("%w: op %s id %s", ErrInvalidControl, quoteShort(c.Op), quoteShort(c.ID))
 	}
 	return c, nil
-}
-
-// IsPriority reports whether a stored message has a priority above zero,
-// from its first key alone (see Message.Prio).
-func IsPriority(stored []byte) bool {
-	if !bytes.HasPrefix(stored, []byte(prioPrefix)) || len(stored) == len(prioPrefix) {
-		return false
-	}
-	c := stored[len(prioPrefix)]
-	return c >= '1' && c <= '9'
 }

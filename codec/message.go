@@ -4,20 +4,19 @@ import (
 	"github.com/bytedance/sonic"
 )
 
-// Message is one comment. Its stored form (what ingest appends to the
-// stream) is the JSON of a Message without ID; the stream assigns the ID,
-// and AppendBatch splices it in front of the stored object.
+// Message is one comment. Ingest appends it to its room's stream as a
+// stored record (EncodeStored), the stream assigns its ID, and readers
+// decode each record once (DecodeEntry). Its JSON, in this field order, is
+// the message object of the native protocol and of the HTTP API.
 type Message struct {
 	ID string `json:"id,omitempty"`
 	// Prio above zero marks an admin, system or paid message: delivered
-	// first in its batch and never dropped by the per-frame cap. It comes
-	// first in the stored form so fan-out can see it without decoding.
+	// first in its batch and never dropped by the per-frame cap.
 	Prio int `json:"prio,omitempty"`
 	// CID is the client's own id for the comment: a client that retries
 	// a POST after an ambiguous failure sends the same CID, and readers
 	// show only the first stored copy of the author's (UID's) post with
-	// that CID (see RetryKey). CID and UID follow Prio in the stored
-	// form, again for fan-out.
+	// that CID (see RetryKey).
 	CID   string `json:"cid,omitempty"`
 	UID   string `json:"uid"`
 	Name  string `json:"name"`
@@ -34,17 +33,3 @@ type Message struct {
 // decoded strings never alias a reused buffer
 // (TestDecodeClientMessageCopies).
 var JSON = sonic.Config{ValidateString: true}.Froze()
-
-// EncodeStored returns the stored form of m (ID left out).
-func EncodeStored(m Message) ([]byte, error) {
-	m.ID = ""
-	return JSON.Marshal(&m)
-}
-
-// DecodeStored decodes a stored message. The ID is not part of the stored
-// form and is left empty.
-func DecodeStored(data []byte) (Message, error) {
-	var m Message
-	err := JSON.Unmarshal(data, &m)
-	return m, err
-}

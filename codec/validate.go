@@ -18,8 +18,12 @@ var (
 	ErrInvalidMode  = errors.New("codec: invalid mode")
 )
 
-// MaxRoomLen is the longest room id.
-const MaxRoomLen = 64
+// MaxRoomLen is the longest room id, and MaxIDLen the longest of any id
+// (room, uid, cid).
+const (
+	MaxIDLen   = 64
+	MaxRoomLen = MaxIDLen
+)
 
 // Modes a comment can be displayed in.
 const (
@@ -31,15 +35,24 @@ const (
 // DefaultColor is the color of a comment that names none.
 const DefaultColor = "#ffffff"
 
-// ValidRoom reports whether room is 1–64 characters of [A-Za-z0-9_.:-].
-// User ids and cids follow the same rule.
+// Rooms, user ids and the cids of comments are ids: 1 to MaxIDLen
+// characters of [A-Za-z0-9_.:-], which no JSON string, URL path or log
+// line needs to escape.
+
+// ValidRoom reports whether room is a valid room id.
 func ValidRoom(room string) bool { return validID(room) }
 
-// validID is ValidRoom for a string or a byte slice, which it does not
-// copy. Fan-out runs it on the cid and uid of every message it reads
-// (StoredRetryKey), hence the table.
+// ValidUID reports whether uid is a valid user id.
+func ValidUID(uid string) bool { return validID(uid) }
+
+// ValidCID reports whether cid is a valid client id of a comment.
+func ValidCID(cid string) bool { return validID(cid) }
+
+// validID reports whether id, a string or a byte slice (not copied), is an
+// id. Readers run it on the cid and uid of every record they decode, hence
+// the table.
 func validID[T string | []byte](id T) bool {
-	if len(id) == 0 || len(id) > MaxRoomLen {
+	if len(id) == 0 || len(id) > MaxIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

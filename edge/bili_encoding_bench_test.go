@@ -23,7 +23,7 @@ func benchComments(n int) []codec.Item {
 		if err != nil {
 			panic(err)
 		}
-		items[i] = codec.Item{ID: fmt.Sprintf("%d-%d", 1795633890065+int64(i)*13, i%2), Stored: stored}
+		items[i] = codec.DecodeEntry(codec.ID{MS: 1795633890065 + uint64(i)*13, Seq: uint64(i % 2)}, stored).Item
 	}
 	return items
 }

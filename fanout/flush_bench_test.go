@@ -115,7 +115,7 @@ func (r *flushRig) deliver() {
 func (r *flushRig) frameSize() int {
 	items := make([]codec.Item, len(r.entries))
 	for i, e := range r.entries {
-		items[i] = codec.Item{ID: e.ID.String(), Stored: e.Data}
+		items[i] = codec.DecodeEntry(e.ID, e.Data).Item
 	}
 	return len(codec.AppendBatchJSON(nil, &codec.Batch{Room: "room", Items: items}))
 }

@@ -4,18 +4,16 @@ import (
 	"slices"
 
 	"github.com/danmu-dev/danmu/codec"
-
-	"github.com/danmu-dev/danmu/stream"
 )
 
-// recent holds a room's newest stream entries as read, so that a viewer
+// recent holds a room's newest stream entries as read and decoded, so that a viewer
 // resuming from a recent position (a reconnect, a rolling deploy) is
 // replayed from memory: no stream read, no goroutine. It is guarded by its
 // room's mu.
 type recent struct {
 	// entries are the newest entries read, oldest first; every entry of
 	// the stream after from and through the last of them is here.
-	entries []stream.Entry
+	entries []codec.Entry
 	from    codec.ID
 	// capacity is how many entries it keeps (Config.ReplayCache).
 	capacity int
@@ -31,16 +29,16 @@ func (rc *recent) reset(after codec.ID) {
 // add appends the entries of a page read after the ring's newest entry.
 // A page with a gap (trimmed, or the log was reset) breaks the run: the
 // ring starts again after the page.
-func (rc *recent) add(p *stream.Page) {
-	n := len(p.Entries)
+func (rc *recent) add(entries []codec.Entry, gap bool) {
+	n := len(entries)
 	if n == 0 || rc.capacity <= 0 {
 		return
 	}
-	if p.Gap {
-		rc.reset(p.Entries[n-1].ID)
+	if gap {
+		rc.reset(entries[n-1].ID)
 		return
 	}
-	rc.entries = append(rc.entries, p.Entries...)
+	rc.entries = append(rc.entries, entries...)
 	if over := len(rc.entries) - rc.capacity; over > 0 {
 		rc.from = rc.entries[over-1].ID
 		if len(rc.entries) >= 2*rc.capacity {
@@ -62,7 +60,7 @@ func (rc *recent) add(p *stream.Page) {
 // newest entry; seeding it from the first replay read means a whole room
 // reconnecting after a restart costs about one read, not one per wave of
 // viewers.
-func (rc *recent) seed(since, through codec.ID, page []stream.Entry) {
+func (rc *recent) seed(since, through codec.ID, page []codec.Entry) {
 	if rc.capacity <= 0 || !since.Less(rc.from) || through.Less(rc.from) {
 		return // nothing older to add, or a hole between the run and the ring
 	}
@@ -80,14 +78,14 @@ func (rc *recent) seed(since, through codec.ID, page []stream.Entry) {
 	} else {
 		page = page[:older]
 	}
-	rc.entries = append(append(make([]stream.Entry, 0, len(page)+len(rc.entries)), page...), rc.entries...)
+	rc.entries = append(append(make([]codec.Entry, 0, len(page)+len(rc.entries)), page...), rc.entries...)
 	rc.from = since
 }
 
 // span returns a copy of the entries after since through through, and
 // whether the ring holds all of them. The copy may be used once the room's
 // mu is released (the ring moves its entries when it compacts).
-func (rc *recent) span(since, through codec.ID) ([]stream.Entry, bool) {
+func (rc *recent) span(since, through codec.ID) ([]codec.Entry, bool) {
 	newest := rc.from
 	if n := len(rc.entries); n > 0 {
 		newest = rc.entries[n-1].ID

@@ -5,11 +5,9 @@ import (
 	"testing"
 
 	"github.com/danmu-dev/danmu/codec"
-
-	"github.com/danmu-dev/danmu/stream"
 )
 
-func ids(entries []stream.Entry) []uint64 {
+func ids(entries []codec.Entry) []uint64 {
 	out := make([]uint64, len(entries))
 	for i, e := range entries {
 		out[i] = e.ID.MS
@@ -17,10 +15,10 @@ func ids(entries []stream.Entry) []uint64 {
 	return out
 }
 
-func run(from, through uint64) []stream.Entry {
-	var out []stream.Entry
+func run(from, through uint64) []codec.Entry {
+	var out []codec.Entry
 	for ms := from; ms <= through; ms++ {
-		out = append(out, stream.Entry{ID: codec.ID{MS: ms}})
+		out = append(out, codec.Entry{ID: codec.ID{MS: ms}})
 	}
 	return out
 }
@@ -30,7 +28,7 @@ func id(ms uint64) codec.ID { return codec.ID{MS: ms} }
 func TestRecent(t *testing.T) {
 	rc := recent{capacity: 4}
 	rc.reset(id(10))
-	rc.add(&stream.Page{Entries: run(11, 13)})
+	rc.add(run(11, 13), false)
 	for _, tc := range []struct {
 		since, through uint64
 		want           []uint64
@@ -49,11 +47,11 @@ func TestRecent(t *testing.T) {
 		}
 	}
 
-	rc.add(&stream.Page{Entries: run(14, 16)})
+	rc.add(run(14, 16), false)
 	if rc.from != id(12) || !slices.Equal(ids(rc.entries), []uint64{13, 14, 15, 16}) {
 		t.Errorf("after overflow: from %v, entries %v; want 12 and 13..16", rc.from, ids(rc.entries))
 	}
-	rc.add(&stream.Page{Entries: run(17, 17), Gap: true})
+	rc.add(run(17, 17), true)
 	if rc.from != id(17) || len(rc.entries) != 0 {
 		t.Errorf("after a gap: from %v, entries %v; want 17 and none", rc.from, ids(rc.entries))
 	}
@@ -63,7 +61,7 @@ func TestRecentSeed(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		since, through uint64
-		page           []stream.Entry
+		page           []codec.Entry
 		wantFrom       uint64
 		want           []uint64
 	}{
@@ -75,7 +73,7 @@ func TestRecentSeed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := recent{capacity: 9}
 			rc.reset(id(10))
-			rc.add(&stream.Page{Entries: run(11, 12)})
+			rc.add(run(11, 12), false)
 			rc.seed(id(tc.since), id(tc.through), tc.page)
 			if rc.from != id(tc.wantFrom) || !slices.Equal(ids(rc.entries), tc.want) {
 				t.Errorf("from %v entries %v; want %d and %v", rc.from, ids(rc.entries), tc.wantFrom, tc.want)

@@ -172,11 +172,12 @@ func (h *Hub) readReplay(g *replayGroup) {
 			h.logger.Warn("fanout: replay failed; reporting a gap", "room", r.name, "err", err)
 			rp.gap = true
 		default:
-			rp.messages, rp.deletes = h.visible(page.Entries)
+			entries := decode(page.Entries)
+			rp.messages, rp.deletes = h.visible(entries)
 			rp.gap = page.Gap
 			if !page.Gap {
 				r.mu.Lock()
-				r.mu.recent.seed(g.since, through, page.Entries)
+				r.mu.recent.seed(g.since, through, entries)
 				r.mu.Unlock()
 			}
 		}
@@ -217,10 +218,10 @@ func activateAll(subs []*Sub, rp *replayed) {
 	}
 }
 
-// visible sorts stream entries into what a viewer is replayed, counting
-// the entries it leaves out.
-func (h *Hub) visible(entries []stream.Entry) (messages []codec.Item, deletes []string) {
-	messages, deletes, skipped := codec.Visible(items(entries))
+// visible sorts decoded stream entries into what a viewer is replayed,
+// counting the entries it leaves out.
+func (h *Hub) visible(entries []codec.Entry) (messages []codec.Item, deletes []string) {
+	messages, deletes, skipped := codec.Visible(entries)
 	h.skipped.Add(uint64(skipped))
 	return messages, deletes
 }

@@ -50,7 +50,7 @@ type room struct {
 		replaying bool
 
 		// seen maps the retry keys of recent messages (their author's
-		// uid and cid, see codec.StoredRetryKey) to when they were first
+		// uid and cid, see codec.RetryKey) to when they were first
 		// read (Unix ns), to drop retried copies.
 		seen       map[string]int64
 		seenPruned int64
@@ -150,16 +150,18 @@ func (r *room) start() {
 }
 
 // push adds entries read from the stream and flushes or schedules a flush.
+// The entries are decoded before the room's lock is taken.
 func (r *room) push(p *stream.Page) {
 	h := r.hub
+	entries := decode(p.Entries)
 	r.mu.Lock()
 	r.mu.gap = r.mu.gap || p.Gap
 	if n := len(p.Entries); n > 0 {
 		r.mu.cursor = p.Entries[n-1].ID
 	}
-	r.mu.recent.add(p)
+	r.mu.recent.add(entries, p.Gap)
 	known := len(r.mu.pending.messages)
-	r.mu.pending.add(p.Entries)
+	r.mu.pending.add(entries)
 	h.skipped.Add(uint64(r.mu.pending.skipped))
 	r.mu.pending.skipped = 0
 	r.dropRetriesLocked(known)
@@ -184,25 +186,25 @@ func (r *room) push(p *stream.Page) {
 
 // dropRetriesLocked removes from the pending messages after index from
 // those whose retry key was already read within DedupWindow: the stored
-// copies of a retried POST by the same author (see codec.StoredRetryKey).
+// copies of a retried POST by the same author (see codec.RetryKey).
 func (r *room) dropRetriesLocked(from int) {
 	h := r.hub
 	messages := r.mu.pending.messages
 	kept := messages[:from]
 	now := time.Now().UnixNano()
 	window := int64(h.cfg.DedupWindow)
-	for _, e := range messages[from:] {
-		if key := codec.StoredRetryKey(e.Data); key != nil {
-			if first, ok := r.mu.seen[string(key)]; ok && now-first < window {
+	for _, it := range messages[from:] {
+		if key := codec.RetryKey(&it.Message); key != "" {
+			if first, ok := r.mu.seen[key]; ok && now-first < window {
 				h.duplicates.Add(1)
 				continue
 			}
 			if r.mu.seen == nil {
 				r.mu.seen = make(map[string]int64)
 			}
-			r.mu.seen[string(key)] = now
+			r.mu.seen[key] = now
 		}
-		kept = append(kept, e)
+		kept = append(kept, it)
 	}
 	r.mu.pending.messages = kept
 	if len(r.mu.seen) > 0 && now-r.mu.seenPruned > window {
@@ -250,7 +252,7 @@ func (r *room) flush() {
 	stats := r.hub.stats
 	stats.Batches.Add(1)
 	stats.BatchSize.Observe(int64(info.messages))
-	b.Items = items(priorityFirst(pending.messages))
+	b.Items = priorityFirst(pending.messages)
 	r.dispatch(targets, need,
 		func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
 		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames, info) })
@@ -319,22 +321,4 @@ func (r *room) dispatch(targets []int, need []bool, build func([]byte, Encoder) 
 			fb.release()
 		})
 	}
-}
-
-// items converts stream entries to codec items. The IDs share one string.
-func items(entries []stream.Entry) []codec.Item {
-	out := make([]codec.Item, len(entries))
-	ids := make([]byte, 0, 24*len(entries))
-	ends := make([]int, len(entries))
-	for i, e := range entries {
-		ids = e.ID.AppendTo(ids)
-		ends[i] = len(ids)
-	}
-	all := string(ids)
-	start := 0
-	for i, e := range entries {
-		out[i] = codec.Item{ID: all[start:ends[i]], Stored: e.Data}
-		start = ends[i]
-	}
-	return out
 }

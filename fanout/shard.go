@@ -4,7 +4,6 @@ import (
 	"bytes"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/stream"
 )
 
 // Shard holds the viewers owned by one Executor. All its methods must be
@@ -92,7 +91,7 @@ func (s *Shard) Join(name string, v Viewer, enc int, since *codec.ID) *Sub {
 	sub.afterSeq = r.mu.seq
 	ready, dispatched := r.mu.ready, r.mu.dispatched
 	var fromMemory *replayed
-	var entries []stream.Entry
+	var entries []codec.Entry
 	switch {
 	case !ready:
 		r.mu.waiting = append(r.mu.waiting, sub)

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"strings"
 	"sync"
 
 	"github.com/danmu-dev/danmu/codec"
@@ -52,44 +51,32 @@ func (s *Server) getHistory(ctx *fasthttp.RequestCtx, room string) {
 
 // historyScratch is the reusable memory of one history answer.
 type historyScratch struct {
-	items []codec.Item
-	ids   []byte
-	out   []byte
+	entries []codec.Entry
+	out     []byte
 }
 
 // reset drops the references to entries so a pooled scratch keeps no
 // stream data alive.
 func (h *historyScratch) reset() {
-	clear(h.items)
-	h.items = h.items[:0]
-	h.ids = h.ids[:0]
+	clear(h.entries)
+	h.entries = h.entries[:0]
 	h.out = h.out[:0]
 }
 
 var historyScratchPool = sync.Pool{New: func() any { return new(historyScratch) }}
 
 // appendHistoryJSON builds {"room":"R","msgs":[...],"gap":bool} into
-// h.out with codec.AppendItemsJSON: each stored message is copied with its
-// ID spliced in, never re-encoded.
+// h.out with codec.AppendItemsJSON: each message as the native protocol
+// sends it.
 func (s *Server) appendHistoryJSON(h *historyScratch, room string, page *stream.Page) []byte {
 	for i := range page.Entries {
 		e := &page.Entries[i]
-		if i > 0 {
-			h.ids = append(h.ids, ' ')
-		}
-		h.ids = e.ID.AppendTo(h.ids)
-		h.items = append(h.items, codec.Item{Stored: e.Data})
-	}
-	// One string holds every ID, space separated, so the items cost one
-	// allocation for their IDs however many there are.
-	ids := string(h.ids)
-	for i := range h.items {
-		h.items[i].ID, ids, _ = strings.Cut(ids, " ")
+		h.entries = append(h.entries, codec.DecodeEntry(e.ID, e.Data))
 	}
 	// History shows what viewers are shown: no delete records, nor the
 	// messages they delete, nor a retried POST's second copy; entries a
 	// foreign writer left in a shared stream are skipped.
-	messages, _, skipped := codec.Visible(h.items)
+	messages, _, skipped := codec.Visible(h.entries)
 	if skipped > 0 {
 		s.logger.Warn("ingest: skipping stored entries that are not messages", "room", room, "count", skipped)
 	}

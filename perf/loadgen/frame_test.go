@@ -65,7 +65,7 @@ func TestReadJoinsFragmentsAndPassesControlFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	batch := codec.AppendBatchFrame(nil, &codec.Batch{Room: "r", Items: []codec.Item{{ID: "1-0", Stored: []byte(`{"text":"a"}`)}}, Dropped: 3})
+	batch := codec.AppendBatchFrame(nil, &codec.Batch{Room: "r", Items: []codec.Item{codec.DecodeEntry(codec.ID{MS: 1}, []byte(`{"text":"a"}`)).Item}, Dropped: 3})
 	stream.Write(batch)
 	write(false, ws.OpText, `{"id":"1",`)
 	write(true, ws.OpPing, "hi")

@@ -1,0 +1,198 @@
+package codec
+
+import (
+	"encoding/binary"
+	"encoding/json"
+
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/bytedance/sonic"
+)
+
+// ErrInvalidRecord reports a stored record that cannot be decoded, or a
+// message that cannot be stored.
+var ErrInvalidRecord = errors.New("codec: invalid stored record")
+
+// A comment is stored in its room's stream as a record: a small header
+// that fan-out reads without touching the body, then the body.
+//
+//	0x01                  record version 1
+//	uvarint h             the length of the header fields that follow
+//	  uvarint             Prio
+//	  uvarint n, n bytes  CID (n may be 0)
+//	  uvarint n, n bytes  UID, the author
+//	  extensions          each a tag byte, a uvarint length and as many
+//	                      bytes; a reader skips the tags it does not know
+//	body                  a JSON object: {"name":..,"text":..,"color":..,"mode":..,"ts":..}
+//
+// The header's fields are ids (ValidCID, ValidUID) and a number, so they
+// need no escaping wherever they are written. The body is escaped once, at
+// ingest, and every reader splices it as it is.
+//
+// Records written before the header existed are the JSON object of a
+// Message without ID (any field order); every reader still reads them. The
+// first byte tells the two apart: a JSON object opens with '{'.
+const recordVersion = 1
+
+// maxRecordHeader bounds the header's length: its fields are two ids of at
+// most MaxIDLen bytes and a number, with room for extensions.
+const maxRecordHeader = 4096
+
+// storedBody is the body of a record. A body holding any other key is
+// refused (bodyJSON): the native JSON splices the body after the header's
+// fields, and a second "uid" there would be the one clients read.
+type storedBody struct {
+	Name  string `json:"name"`
+	Text  string `json:"text"`
+	Color string `json:"color"`
+	Mode  string `json:"mode"`
+	TS    int64  `json:"ts"`
+}
+
+// EncodeStored returns the stored record of m (its ID is the stream's and
+// left out). m's ids must be valid (ValidUID, and ValidCID when it has a
+// CID) and Prio not negative: ingest validates every comment first.
+func EncodeStored(m Message) ([]byte, error) {
+	if !ValidUID(m.UID) || m.CID != "" && !ValidCID(m.CID) || m.Prio < 0 {
+		return nil, fmt.Errorf("%w: uid %s cid %s prio %d", ErrInvalidRecord, quoteShort(m.UID), quoteShort(m.CID), m.Prio)
+	}
+	body, err := JSON.Marshal(&storedBody{Name: m.Name, Text: m.Text, Color: m.Color, Mode: m.Mode, TS: m.TS})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	var header [2*MaxIDLen + 3*binary.MaxVarintLen64]byte
+	h := binary.AppendUvarint(header[:0], uint64(m.Prio))
+	h = appendField(h, m.CID)
+	h = appendField(h, m.UID)
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(h)+len(body))
+	out = append(out, recordVersion)
+	out = binary.AppendUvarint(out, uint64(len(h)))
+	out = append(out, h...)
+	return append(out, body...), nil
+}
+
+func appendField(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// header is the decoded header of a record. cid and uid alias the record.
+type header struct {
+	prio     int
+	cid, uid []byte
+}
+
+// splitRecord returns the header and the body of a version-1 record.
+func splitRecord(data []byte) (header, []byte, error) {
+	bad := func(what string) (header, []byte, error) {
+		return header{}, nil, fmt.Errorf("%w: %s", ErrInvalidRecord, what)
+	}
+	if len(data) == 0 || data[0] != recordVersion {
+		return bad("unknown version")
+	}
+	n, size := binary.Uvarint(data[1:])
+	if size <= 0 || n > maxRecordHeader || n > uint64(len(data)-1-size) {
+		return bad("header length")
+	}
+	fields, body := data[1+size:1+size+int(n)], data[1+size+int(n):]
+	var h header
+	prio, size := binary.Uvarint(fields)
+	if size <= 0 || prio > 1<<31-1 {
+		return bad("prio")
+	}
+	h.prio, fields = int(prio), fields[size:]
+	var ok bool
+	if h.cid, fields, ok = cutField(fields); !ok || len(h.cid) > 0 && !validID(h.cid) {
+		return bad("cid")
+	}
+	if h.uid, fields, ok = cutField(fields); !ok || !validID(h.uid) {
+		return bad("uid")
+	}
+	for len(fields) > 0 {
+		// An extension: skipped, none is known yet.
+		if _, fields, ok = cutField(fields[1:]); !ok {
+			return bad("extension")
+		}
+	}
+	return h, body, nil
+}
+
+// cutField cuts a uvarint-length-prefixed field from the front of b.
+func cutField(b []byte) (field, rest []byte, ok bool) {
+	n, size := binary.Uvarint(b)
+	if size <= 0 || n > uint64(len(b)-size) {
+		return nil, nil, false
+	}
+	return b[size : size+int(n)], b[size+int(n):], true
+}
+
+// bodyJSON decodes bodies: JSON, refusing unknown keys.
+var bodyJSON = sonic.Config{ValidateString: true, DisallowUnknownFields: true}.Froze()
+
+// DecodeStored decodes a stored record, or a record written before the
+// header existed. The ID is not part of the record and is left empty.
+func DecodeStored(data []byte) (Message, error) {
+	if len(data) > 0 && data[0] == '{' {
+		return decodeLegacy(data)
+	}
+	h, body, err := splitRecord(data)
+	if err != nil {
+		return Message{}, err
+	}
+	// sonic checks the JSON of what it decodes, and the body holds
+	// nothing else (bodyJSON), but not its UTF-8.
+	if !isObjectStart(body) || !utf8.Valid(body) {
+		return Message{}, fmt.Errorf("%w: body is not a JSON object", ErrInvalidRecord)
+	}
+	var b storedBody
+	if err := bodyJSON.Unmarshal(body, &b); err != nil {
+		return Message{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	return Message{
+		Prio: h.prio, CID: string(h.cid), UID: string(h.uid),
+		Name: b.Name, Text: b.Text, Color: b.Color, Mode: b.Mode, TS: b.TS,
+	}, nil
+}
+
+// legacyRecord is a record written before the header existed: the JSON
+// object of a Message without ID.
+type legacyRecord struct {
+	// ID is set when the object has an "id" key: such a record is
+	// refused, since the native JSON puts the stream's ID in front of
+	// the object and a second "id" would be the one clients read.
+	ID *string `json:"id"`
+	Message
+}
+
+// decodeLegacy decodes a legacy record.
+func decodeLegacy(data []byte) (Message, error) {
+	if !isObject(data) || IsControl(data) {
+		return Message{}, fmt.Errorf("%w: not a stored message", ErrInvalidRecord)
+	}
+	var r legacyRecord
+	if err := JSON.Unmarshal(data, &r); err != nil {
+		return Message{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	if r.ID != nil {
+		return Message{}, fmt.Errorf("%w: an id in the record", ErrInvalidRecord)
+	}
+	return r.Message, nil
+}
+
+// isObject reports whether data can be spliced into a frame as one JSON
+// object opening with its first key (an ID is spliced in right after the
+// brace). The stream may be shared, and an entry such as "{oops}" or
+// "{"a":1}{"b":2}" would make a whole frame invalid JSON. The check is
+// encoding/json's: sonic lets invalid UTF-8 and some invalid escapes in
+// keys and skipped values through.
+func isObject(data []byte) bool {
+	return isObjectStart(data) && utf8.Valid(data) && json.Valid(data)
+}
+
+// isObjectStart reports whether data opens and closes like a JSON object
+// whose first key follows the brace.
+func isObjectStart(data []byte) bool {
+	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' && (data[1] == '"' || len(data) == 2)
+}
