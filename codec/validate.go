@@ -16,7 +16,48 @@ var (
 	ErrControlChar  = errors.New("codec: control character in text")
 	ErrInvalidColor = errors.New("codec: invalid color")
 	ErrInvalidMode  = errors.New("codec: invalid mode")
+	ErrInvalidName  = errors.New("codec: invalid name")
+	ErrInvalidUID   = errors.New("codec: invalid uid")
+	ErrInvalidCID   = errors.New("codec: invalid cid")
+	ErrInvalidPrio  = errors.New("codec: negative prio")
 )
+
+// Limits bounds the free text of a comment.
+type Limits struct {
+	// MaxTextRunes is the longest text, MaxNameRunes the longest display
+	// name, in runes.
+	MaxTextRunes, MaxNameRunes int
+}
+
+// Check reports the first rule of a comment that m breaks, in this order:
+// its text (CheckText: ErrEmptyText, ErrTextTooLong, ErrInvalidUTF8,
+// ErrControlChar), color, mode, name (ErrInvalidName wrapping the text
+// rule it breaks), uid, cid (optional) and prio (not negative). Every
+// comment is checked by it before it is stored; the ID and TS are the
+// stream's and ingest's, and not checked.
+func (m *Message) Check(l Limits) error {
+	if err := CheckText(m.Text, l.MaxTextRunes); err != nil {
+		return err
+	}
+	if err := CheckColor(m.Color); err != nil {
+		return err
+	}
+	if err := CheckMode(m.Mode); err != nil {
+		return err
+	}
+	if err := CheckText(m.Name, l.MaxNameRunes); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidName, err)
+	}
+	switch {
+	case !ValidUID(m.UID):
+		return fmt.Errorf("%w: %s", ErrInvalidUID, quoteShort(m.UID))
+	case m.CID != "" && !ValidCID(m.CID):
+		return fmt.Errorf("%w: %s", ErrInvalidCID, quoteShort(m.CID))
+	case m.Prio < 0:
+		return fmt.Errorf("%w: %d", ErrInvalidPrio, m.Prio)
+	}
+	return nil
+}
 
 // MaxRoomLen is the longest room id, and MaxIDLen the longest of any id
 // (room, uid, cid).

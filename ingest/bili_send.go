@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"errors"
 	"strconv"
 	"unicode/utf8"
 
@@ -101,14 +100,7 @@ func decodeBiliSend(form biliSendForm, cfg *Config, errs *limitErrors) (string, 
 	}
 	text := string(form.text)
 	if err := codec.CheckText(text, cfg.MaxTextRunes); err != nil {
-		switch {
-		case errors.Is(err, codec.ErrEmptyText):
-			return "", codec.Message{}, errEmptyText
-		case errors.Is(err, codec.ErrTextTooLong):
-			return "", codec.Message{}, errs.textTooLong
-		default:
-			return "", codec.Message{}, errInvalidText
-		}
+		return "", codec.Message{}, errs.invalidComment(err)
 	}
 	msg := codec.Message{UID: DefaultUID, Name: DefaultName, Text: text, Color: codec.DefaultColor, Mode: codec.ModeScroll}
 	if len(form.color) > 0 {

@@ -51,8 +51,8 @@ func (s *Server) before(ctx context.Context, l *link, c *policy.Comment) (answer
 	}()
 	err := l.hook.Before(ctx, c)
 	if err == nil {
-		if l.added && !s.validMessage(&c.Message) {
-			s.logger.Error("ingest: hook left an invalid comment", "hook", l.hook.Name(), "room", c.Room)
+		if err := c.Message.Check(s.cfg.limits(&c.Message)); l.added && err != nil {
+			s.logger.Error("ingest: hook left an invalid comment", "hook", l.hook.Name(), "room", c.Room, "err", err)
 			return errInternal
 		}
 		return nil
@@ -85,17 +85,6 @@ func (s *Server) after(ctx context.Context, l *link, c *policy.Comment, id codec
 		}
 	}()
 	l.hook.After(ctx, c, id)
-}
-
-// validMessage reports whether m follows the rules of a posted body.
-func (s *Server) validMessage(m *codec.Message) bool {
-	return codec.CheckText(m.Text, s.cfg.MaxTextRunes) == nil &&
-		codec.CheckText(m.Name, s.cfg.MaxNameRunes) == nil &&
-		codec.CheckColor(m.Color) == nil &&
-		codec.CheckMode(m.Mode) == nil &&
-		codec.ValidRoom(m.UID) &&
-		(m.CID == "" || codec.ValidRoom(m.CID)) &&
-		m.Prio >= 0
 }
 
 // answerOf returns the answer a hook chose by returning err: an *Error, a

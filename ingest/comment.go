@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"errors"
 	"unicode/utf8"
 
 	"github.com/danmu-dev/danmu/codec"
@@ -30,8 +29,9 @@ type commentBody struct {
 // decodeComment decodes and validates a posted body into a Message without
 // ID or TS. It checks that the whole body is UTF-8 before decoding, unknown
 // fields and keys included, because sonic passes invalid UTF-8 through.
-// Every field kept is validated after unescaping, since an escape such as
-// "\u0000" decodes to a control character.
+// Every field is validated after unescaping (codec.Message.Check), since an
+// escape such as "\u0000" decodes to a control character. With tokens, the
+// body's uid and name are ignored, not checked: the token's replace them.
 func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, *Error) {
 	if len(body) > cfg.MaxBodyBytes {
 		return codec.Message{}, errs.bodyTooLarge
@@ -43,53 +43,25 @@ func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, 
 	if err := codec.JSON.Unmarshal(body, &in); err != nil {
 		return codec.Message{}, errInvalidJSON
 	}
-	if err := codec.CheckText(in.Text, cfg.MaxTextRunes); err != nil {
-		switch {
-		case errors.Is(err, codec.ErrEmptyText):
-			return codec.Message{}, errEmptyText
-		case errors.Is(err, codec.ErrTextTooLong):
-			return codec.Message{}, errs.textTooLong
-		default:
-			return codec.Message{}, errInvalidText
-		}
+	msg := codec.Message{
+		UID: DefaultUID, Name: DefaultName, Text: in.Text, Color: codec.DefaultColor, Mode: codec.ModeScroll,
+		CID: in.CID, Prio: in.Prio,
 	}
-	msg := codec.Message{UID: DefaultUID, Name: DefaultName, Text: in.Text, Color: codec.DefaultColor, Mode: codec.ModeScroll}
 	if in.Color != "" {
-		if codec.CheckColor(in.Color) != nil {
-			return codec.Message{}, errInvalidColor
-		}
 		msg.Color = in.Color
 	}
 	if in.Mode != "" {
-		if codec.CheckMode(in.Mode) != nil {
-			return codec.Message{}, errInvalidMode
-		}
 		msg.Mode = in.Mode
 	}
-	// With tokens, the user id and name are the token's: the body's are
-	// ignored, not checked.
 	if in.Name != "" && cfg.Auth == nil {
-		if codec.CheckText(in.Name, cfg.MaxNameRunes) != nil {
-			return codec.Message{}, errs.invalidName
-		}
 		msg.Name = in.Name
 	}
 	if in.UID != "" && cfg.Auth == nil {
-		if !codec.ValidRoom(in.UID) {
-			return codec.Message{}, errInvalidUID
-		}
 		msg.UID = in.UID
 	}
-	if in.CID != "" {
-		if !codec.ValidRoom(in.CID) {
-			return codec.Message{}, errInvalidCID
-		}
-		msg.CID = in.CID
+	if err := msg.Check(cfg.limits(&msg)); err != nil {
+		return codec.Message{}, errs.invalidComment(err)
 	}
-	if in.Prio < 0 {
-		return codec.Message{}, errInvalidPrio
-	}
-	msg.Prio = in.Prio
 	return msg, nil
 }
 

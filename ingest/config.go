@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/auth"
+	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -136,6 +137,17 @@ func (c Config) withDefaults() Config {
 	c.MaxSlowMode = positiveOr(c.MaxSlowMode, DefaultMaxSlowMode)
 	c.MaxBan = positiveOr(c.MaxBan, DefaultMaxBan)
 	return c
+}
+
+// limits returns the bounds of m's free text. The default name is not
+// held to MaxNameRunes: a comment that names nobody is never refused for
+// the name it was given.
+func (c *Config) limits(m *codec.Message) codec.Limits {
+	l := codec.Limits{MaxTextRunes: c.MaxTextRunes, MaxNameRunes: c.MaxNameRunes}
+	if m.Name == DefaultName {
+		l.MaxNameRunes = max(l.MaxNameRunes, len(DefaultName))
+	}
+	return l
 }
 
 func positiveOr[T int | time.Duration](v, def T) T {

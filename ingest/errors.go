@@ -304,3 +304,28 @@ func (s *Server) readError(ctx *fasthttp.RequestCtx, err error) {
 	writeError(ctx, answer)
 	s.stats.count(answer.status, answer.code)
 }
+
+// invalidComment returns the answer to a comment that breaks the rule err
+// names (codec.Message.Check). The name's rule comes first: its error wraps
+// the text rule the name breaks.
+func (e *limitErrors) invalidComment(err error) *Error {
+	switch {
+	case errors.Is(err, codec.ErrInvalidName):
+		return e.invalidName
+	case errors.Is(err, codec.ErrEmptyText):
+		return errEmptyText
+	case errors.Is(err, codec.ErrTextTooLong):
+		return e.textTooLong
+	case errors.Is(err, codec.ErrInvalidColor):
+		return errInvalidColor
+	case errors.Is(err, codec.ErrInvalidMode):
+		return errInvalidMode
+	case errors.Is(err, codec.ErrInvalidUID):
+		return errInvalidUID
+	case errors.Is(err, codec.ErrInvalidCID):
+		return errInvalidCID
+	case errors.Is(err, codec.ErrInvalidPrio):
+		return errInvalidPrio
+	}
+	return errInvalidText
+}
