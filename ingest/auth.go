@@ -53,7 +53,7 @@ func userOf(claims auth.Claims, maxNameRunes int) (policy.User, bool) {
 	if name == "" {
 		name = claims.Sub
 	}
-	if !codec.ValidRoom(claims.Sub) || codec.CheckText(name, maxNameRunes) != nil {
+	if !codec.ValidUID(claims.Sub) || codec.CheckText(name, maxNameRunes) != nil {
 		return policy.User{}, false
 	}
 	return policy.User{ID: claims.Sub, Name: name, Role: claims.Role, Authenticated: true}, true

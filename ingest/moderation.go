@@ -62,7 +62,7 @@ func (s *Server) banTarget(ctx *fasthttp.RequestCtx, room, uid []byte) (policy.U
 		return policy.User{}, "", "", false
 	}
 	u := string(uid)
-	if !codec.ValidRoom(u) {
+	if !codec.ValidUID(u) {
 		writeError(ctx, errInvalidUID)
 		return policy.User{}, "", "", false
 	}

@@ -42,7 +42,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case len(o.auth.Secret) == 0:
 		return usageError{errors.New("token needs --jwt-secret (or DANMU_JWT_SECRET), the secret the servers verify with")}
-	case !codec.ValidRoom(t.sub):
+	case !codec.ValidUID(t.sub):
 		return usageError{fmt.Errorf("--sub %q: want 1 to 64 of A-Z a-z 0-9 _ . : -", t.sub)}
 	case t.name != "" && codec.CheckText(t.name, ingest.DefaultMaxNameRunes) != nil:
 		return usageError{fmt.Errorf("--name %q: want 1 to %d characters on one line", t.name, ingest.DefaultMaxNameRunes)}

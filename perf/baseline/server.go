@@ -131,7 +131,7 @@ func (s *Server) postComment(w http.ResponseWriter, r *http.Request) {
 		Mode:  orDefault(in.Mode, codec.ModeScroll),
 	}
 	if codec.CheckText(msg.Text, s.cfg.MaxTextRunes) != nil || codec.CheckColor(msg.Color) != nil ||
-		codec.CheckMode(msg.Mode) != nil || !codec.ValidRoom(msg.UID) {
+		codec.CheckMode(msg.Mode) != nil || !codec.ValidUID(msg.UID) {
 		writeError(w, http.StatusBadRequest, "invalid_comment")
 		return
 	}
