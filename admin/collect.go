@@ -130,6 +130,7 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 	c := &collector{}
 	const sub = "fanout"
 	rooms := c.desc(sub, "rooms", "Rooms with viewers on this node.")
+	followed := c.desc(sub, "rooms_followed", "Rooms whose streams this node reads: those with viewers, and those whose last viewer left less than --room-linger ago.")
 	viewers := c.desc(sub, "viewers", "Viewers on this node, counted once per room they watch.")
 	batches := c.desc(sub, "batches_total", "Batches flushed to viewers.")
 	batchSize := c.desc(sub, "batch_messages", "Messages per batch.")
@@ -152,6 +153,7 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 		}
 		st := h.Stats()
 		ch <- gauge(rooms, float64(len(counts)))
+		ch <- gauge(followed, float64(len(h.Followed())))
 		ch <- gauge(viewers, float64(total))
 		ch <- counter(batches, st.Batches.Load())
 		ch <- histogram(batchSize, st.BatchSize, 1)

@@ -183,7 +183,7 @@ func (cn *conn) biliHeartbeat(seq uint32) {
 	}
 	count := 0
 	if len(cn.subs) > 0 {
-		count = cn.subs[0].Online()
+		count = cn.subs[0].sub.Online()
 	}
 	cn.writeBinary(codec.AppendBiliHeartbeatReply(cn.loop.tmp[:0], count, seq))
 }

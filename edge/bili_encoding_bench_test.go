@@ -35,15 +35,16 @@ func benchEncoders() []struct {
 	enc  fanout.Encoder
 } {
 	cfg := Config{}.withDefaults()
+	e := cfg.encoders()
 	return []struct {
 		name string
 		enc  fanout.Encoder
 	}{
-		{"native", nativeEncoder{}},
-		{"native-deflate", newDeflateEncoder(cfg.Deflate)},
-		{"bili-plain", newBiliEncoder(codec.BiliVersionJSON, 0)},
-		{"bili-zlib", newBiliEncoder(codec.BiliVersionZlib, cfg.Bili.ZlibLevel)},
-		{"bili-brotli", newBiliEncoder(codec.BiliVersionBrotli, cfg.Bili.BrotliLevel)},
+		{"native", e.native},
+		{"native-deflate", e.deflate},
+		{"bili-plain", e.biliPlain},
+		{"bili-zlib", e.biliZlib},
+		{"bili-brotli", e.biliBrotli},
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/fanout"
 )
 
 // statusTryAgainLater (RFC 6455 registry, 1013) closes a viewer that fell
@@ -33,7 +32,7 @@ const (
 	stateClosed
 )
 
-// conn is one client connection. It satisfies fanout.Viewer.
+// conn is one client connection, and the viewer its shard writes to.
 type conn struct {
 	// Immutable after OnOpen.
 	c      gnet.Conn
@@ -58,7 +57,7 @@ type conn struct {
 	// (Config.MessageRate, Config.JoinRate).
 	messages bucket
 	joins    bucket
-	subs     []*fanout.Sub
+	subs     []*member
 	fragOp   ws.OpCode // first opcode of a fragmented message in progress
 	frag     []byte    // its payload so far
 	fragging bool
@@ -231,15 +230,15 @@ func (cn *conn) join(room string, since *codec.ID) {
 		cn.sendError(room, "too_many_joins", "too many joins: wait a moment")
 		return
 	}
-	sub := cn.loop.shard.Join(room, cn, cn.enc, since)
+	m := cn.loop.shard.join(room, cn, cn.enc, since)
 	if cn.state == stateClosed {
-		// Join may report the subscription live at once, and a failed
+		// join may report the subscription live at once, and a failed
 		// write of that report closes the connection, before release
 		// could see the subscription.
-		cn.loop.shard.Leave(sub)
+		cn.loop.shard.leave(m)
 		return
 	}
-	cn.subs = append(cn.subs, sub)
+	cn.subs = append(cn.subs, m)
 }
 
 // leave ends the subscription to room.
@@ -249,7 +248,7 @@ func (cn *conn) leave(room string) {
 		cn.sendError(room, "not_joined", "not watching room "+room)
 		return
 	}
-	cn.loop.shard.Leave(cn.subs[i])
+	cn.loop.shard.leave(cn.subs[i])
 	cn.subs = append(cn.subs[:i], cn.subs[i+1:]...)
 	l := cn.loop
 	l.tmp = codec.AppendLeftJSON(l.tmp[:0], room)
@@ -257,8 +256,8 @@ func (cn *conn) leave(room string) {
 }
 
 func (cn *conn) sub(room string) int {
-	for i, s := range cn.subs {
-		if s.Room() == room {
+	for i, m := range cn.subs {
+		if m.room == room {
 			return i
 		}
 	}
@@ -266,7 +265,7 @@ func (cn *conn) sub(room string) int {
 }
 
 // Send writes a batch frame within the outbound limits (see send). It
-// satisfies fanout.Viewer.
+// satisfies audience.
 func (cn *conn) Send(frame []byte) bool {
 	if len(frame) == 0 {
 		return cn.state == stateOpen // an encoding with nothing to say about this batch
@@ -376,7 +375,7 @@ func (cn *conn) fail(err error) {
 // in OnClose (release): later, on the loop, or at once when writing the
 // close frame fails. closeWith runs inside Send when a viewer is too slow,
 // so OnClose may then leave the rooms while the shard walks the room's
-// members, which fanout.Shard.Leave allows.
+// members, which shard.leave allows.
 func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	if cn.state != stateOpen {
 		return
@@ -400,8 +399,8 @@ func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 // calls it, and nothing touches the gnet.Conn afterwards.
 func (cn *conn) release() {
 	cn.state = stateClosed
-	for _, sub := range cn.subs {
-		cn.loop.shard.Leave(sub)
+	for _, m := range cn.subs {
+		cn.loop.shard.leave(m)
 	}
 	cn.subs = nil
 	cn.frag = nil

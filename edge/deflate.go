@@ -1,8 +1,6 @@
 package edge
 
 import (
-	"sync"
-
 	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
@@ -100,45 +98,4 @@ func (cn *conn) inflate(payload []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return out, true
-}
-
-// deflateEncoder builds the frames of the native protocol for viewers that
-// negotiated permessage-deflate: the native frames, each one of at least
-// MinBytes compressed. It runs on the goroutines of many rooms at once, so
-// its compressors come from a pool.
-type deflateEncoder struct {
-	pool sync.Pool // of *deflateScratch
-}
-
-type deflateScratch struct {
-	deflater *codec.Deflater
-	run      []byte // the native frames; valid until the scratch is put back
-}
-
-func newDeflateEncoder(cfg DeflateConfig) *deflateEncoder {
-	e := &deflateEncoder{}
-	e.pool.New = func() any {
-		d, err := codec.NewDeflater(cfg.Level, cfg.MinBytes)
-		if err != nil {
-			panic("edge: deflate level out of range after withDefaults: " + err.Error())
-		}
-		return &deflateScratch{deflater: d}
-	}
-	return e
-}
-
-func (e *deflateEncoder) AppendBatch(dst []byte, b *codec.Batch) []byte {
-	s := e.pool.Get().(*deflateScratch)
-	s.run = codec.AppendBatchFrame(s.run[:0], b)
-	dst = s.deflater.AppendFrames(dst, s.run)
-	e.pool.Put(s)
-	return dst
-}
-
-func (e *deflateEncoder) AppendOnline(dst []byte, room string, count int) []byte {
-	s := e.pool.Get().(*deflateScratch)
-	s.run = codec.AppendOnlineFrame(s.run[:0], room, count)
-	dst = s.deflater.AppendFrames(dst, s.run)
-	e.pool.Put(s)
-	return dst
 }

@@ -7,8 +7,15 @@
 // Authorization or ?token= on /ws, from the enter packet's key on /sub),
 // closing with 1008 when the token expires. Handshakes, frames,
 // heartbeats, idle timeouts, slow viewers and the drain on shutdown are
-// all handled on the event loops; each loop owns its connections and its
-// fanout.Shard.
+// all handled on the event loops.
+//
+// Each loop owns its connections and its registry of viewers (shard): who
+// watches which room, in which encoding, and where each stands in its
+// room's sequence (held-back batches during a replay, gap notices). It
+// subscribes them with the fanout hub and is the hub's fanout.Loop: the
+// hub hands it each room's Frames, encoded once per format, and the loop
+// writes them. The encoders are codec's and run on the hub's goroutines,
+// never on a loop.
 //
 // It imports fanout, codec, auth (tokens) and metric of this module, and
 // nothing of storage.

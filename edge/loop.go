@@ -12,7 +12,6 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/codec"
-	"github.com/danmu-dev/danmu/fanout"
 )
 
 // loop is the state of one event loop.
@@ -20,7 +19,7 @@ type loop struct {
 	// Immutable after newLoop.
 	server   *Server
 	el       gnet.EventLoop
-	shard    *fanout.Shard
+	shard    *shard
 	upgrader ws.Upgrader
 
 	// Owned by this event loop: touch only inside gnet callbacks or a func
@@ -60,7 +59,7 @@ type upgradeTarget struct {
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{server: s, el: el, conns: make(map[*conn]struct{})}
 	l.deflate.Parameters = deflateParameters
-	l.shard = s.hub.NewShard(l)
+	l.shard = newShard(s.hub, l)
 	l.upgrader = ws.Upgrader{
 		OnRequest:       l.onRequest,
 		OnHeader:        l.onHeader,
@@ -70,7 +69,8 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 	return l
 }
 
-// Execute runs fn on this loop. It satisfies fanout.Executor.
+// Execute runs fn on this loop: its shard hands the hub's Frames over
+// with it.
 func (l *loop) Execute(fn func()) {
 	err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 		fn()

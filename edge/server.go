@@ -13,7 +13,6 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
-	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/metric"
 )
@@ -67,11 +66,12 @@ func New(cfg Config, hub *fanout.Hub, logger *slog.Logger) *Server {
 	}
 	s.stats.LoopLag = metric.NewHistogram(metric.LatencyBuckets)
 	s.admission = newAdmission(s.cfg.MaxConns, s.cfg.MaxConnsPerIP)
-	s.encJSON = hub.RegisterEncoder(nativeEncoder{})
-	s.encDeflate = hub.RegisterEncoder(newDeflateEncoder(s.cfg.Deflate))
-	s.encBiliPlain = hub.RegisterEncoder(newBiliEncoder(codec.BiliVersionJSON, 0))
-	s.encBiliZlib = hub.RegisterEncoder(newBiliEncoder(codec.BiliVersionZlib, s.cfg.Bili.ZlibLevel))
-	s.encBiliBrotli = hub.RegisterEncoder(newBiliEncoder(codec.BiliVersionBrotli, s.cfg.Bili.BrotliLevel))
+	encoders := s.cfg.encoders()
+	s.encJSON = hub.RegisterEncoder(encoders.native)
+	s.encDeflate = hub.RegisterEncoder(encoders.deflate)
+	s.encBiliPlain = hub.RegisterEncoder(encoders.biliPlain)
+	s.encBiliZlib = hub.RegisterEncoder(encoders.biliZlib)
+	s.encBiliBrotli = hub.RegisterEncoder(encoders.biliBrotli)
 	s.mu.loops = make(map[gnet.EventLoop]*loop)
 	return s
 }
@@ -269,17 +269,6 @@ func (s *Server) loops() []*loop {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mu.list
-}
-
-// nativeEncoder builds the frames of the native JSON protocol.
-type nativeEncoder struct{}
-
-func (nativeEncoder) AppendBatch(dst []byte, b *codec.Batch) []byte {
-	return codec.AppendBatchFrame(dst, b)
-}
-
-func (nativeEncoder) AppendOnline(dst []byte, room string, count int) []byte {
-	return codec.AppendOnlineFrame(dst, room, count)
 }
 
 // gnetLogger routes gnet's logs to slog.

@@ -1,10 +1,28 @@
 // Package fanout follows the stream of every room that has local viewers
-// and delivers it in batches: one batch per room per flush window, encoded
-// once per wire format, the same bytes written to every viewer of that
-// format. Viewers are sharded by the goroutine that owns them (an event
-// loop); fanout hands each batch to each shard once, never once per viewer.
+// and batches it: one batch per room per flush window, encoded once per
+// wire format its viewers use (with codec's encoders, on fanout's own
+// goroutines), into immutable, reference-counted Frames.
 //
-// It imports codec and stream, and never the edge: it declares the small
-// interfaces it needs (Executor, Viewer, Encoder) and the edge satisfies
-// them.
+// It owns no viewer. The loops that hold viewers (the edge's event loops)
+// subscribe them (Hub.Subscribe, Unsubscribe, RequestReplay), and fanout
+// hands each loop the Frames of its rooms through the two methods of Loop,
+// once per loop, never once per viewer. Nothing else crosses: no code of
+// the edge runs on fanout's goroutines, and none of fanout's on a loop but
+// those synchronous, non-blocking calls.
+//
+// Locks, always taken in this order, never the other way:
+//
+//  1. Hub.mu: the rooms, loops and encoders.
+//  2. room.flushing: held through one flush, from taking the pending
+//     entries to handing the Frames to the loops.
+//  3. room.mu: a room's position, pending entries, counts, replay groups
+//     and recent entries.
+//  4. replayQueue.mu and room.notices: leaves, taken alone or under
+//     room.mu, never holding another.
+//
+// Frames carry no lock: they are immutable once handed over, and their
+// reference count is atomic. A loop's calls (Subscribe and the rest) take
+// Hub.mu and room.mu briefly and never block on I/O.
+//
+// It imports codec and stream, and never the edge.
 package fanout

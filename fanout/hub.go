@@ -11,7 +11,8 @@ import (
 )
 
 // Hub follows the streams of rooms with local viewers and flushes their
-// batches to the shards that hold those viewers.
+// batches, encoded once per wire format, to the loops that hold those
+// viewers.
 type Hub struct {
 	// Immutable after New.
 	cfg    Config
@@ -37,7 +38,7 @@ type Hub struct {
 	mu struct {
 		sync.Mutex
 		rooms    map[string]*room
-		shards   []*Shard
+		loops    []Loop
 		encoders []Encoder
 		// cancelRead interrupts the follower's current read so that it
 		// picks up a new room at once.
@@ -45,7 +46,7 @@ type Hub struct {
 	}
 }
 
-// New returns a Hub that follows log. Register encoders and create shards
+// New returns a Hub that follows log. Register encoders and attach loops
 // before viewers join; start the follower with Run.
 func New(cfg Config, log stream.Log, logger *slog.Logger) *Hub {
 	if logger == nil {
@@ -74,14 +75,13 @@ func (h *Hub) RegisterEncoder(e Encoder) int {
 	return len(h.mu.encoders) - 1
 }
 
-// NewShard returns the shard of viewers owned by exec. Call it once per
-// event loop; the shard may be used only on that loop.
-func (h *Hub) NewShard(exec Executor) *Shard {
+// Attach adds a loop that will hold viewers and returns its index, which
+// its subscriptions name (Subscribe).
+func (h *Hub) Attach(l Loop) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := &Shard{hub: h, exec: exec, index: len(h.mu.shards), members: make(map[*room][]*Sub)}
-	h.mu.shards = append(h.mu.shards, s)
-	return s
+	h.mu.loops = append(h.mu.loops, l)
+	return len(h.mu.loops) - 1
 }
 
 // Online returns the number of local viewers of room. It satisfies the
@@ -96,6 +96,18 @@ func (h *Hub) Online(_ context.Context, name string) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.mu.viewers, nil
+}
+
+// Followed returns the rooms whose streams h follows: those with viewers,
+// and those whose last viewer left less than RoomLinger ago.
+func (h *Hub) Followed() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	names := make([]string, 0, len(h.mu.rooms))
+	for name := range h.mu.rooms {
+		names = append(names, name)
+	}
+	return names
 }
 
 // Counts returns the number of local viewers of every room that has any.
@@ -298,9 +310,9 @@ func (h *Hub) dropIdleRooms(now time.Time) {
 	}
 }
 
-// snapshot returns the current shards and encoders.
-func (h *Hub) snapshot() ([]*Shard, []Encoder) {
+// snapshot returns the current loops and encoders.
+func (h *Hub) snapshot() ([]Loop, []Encoder) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.mu.shards, h.mu.encoders
+	return h.mu.loops, h.mu.encoders
 }

@@ -6,33 +6,26 @@ import (
 	"github.com/danmu-dev/danmu/codec"
 )
 
-// Executor runs fn on the goroutine that owns a shard of viewers, in the
-// order Execute was called. fn must not block. The edge's event loops
-// satisfy it.
-type Executor interface {
-	Execute(fn func())
-}
-
-// Viewer is one subscriber's connection. Its methods are called only on
-// its shard's Executor. They may close the connection: a failed write
-// closes it at once, and the edge then calls Shard.Leave for each of its
-// rooms before the method returns, for Send while the shard walks the
-// room's members. The shard allows that: the walk defers the removal from
-// the member list until it ends. A Viewer's methods must not join any room.
-type Viewer interface {
-	// Send writes one frame. The frame is shared with every viewer of the
-	// same encoding: it must not be modified, nor kept after Send returns.
-	// Send reports false when it skipped the frame (the viewer is too far
-	// behind): the viewer is then told of a gap before its next frame.
-	Send(frame []byte) bool
-	// Joined reports that the subscription to room is live: every batch
-	// after this call reaches the viewer. A replay, if one was asked for,
-	// follows at once.
-	Joined(room string)
+// Loop is an owner of viewers: an edge event loop, which keeps its own
+// registry of who watches what and writes to them. It is the one way the
+// hub's goroutines reach it: the hub calls these two methods, which must
+// return at once and do their work on the loop, and no other code of this
+// package runs there. Both hand over Frames that the loop releases once
+// done with them.
+type Loop interface {
+	// Deliver hands over an event of a room the loop has subscriptions
+	// to: a batch (KindBatch) or an online count (KindEvent).
+	Deliver(f *Frames)
+	// Replay hands over what subs, subscriptions of this loop to f.Room
+	// with the encodings f was built for, are sent before the live
+	// batches (KindReplay), or a gap for subscriptions waiting for a
+	// batch that reaches their since (KindAhead).
+	Replay(f *Frames, subs []*Subscription)
 }
 
 // Encoder builds the frames of one wire format. Each encoder a room's
-// viewers need runs once per event, whatever the number of viewers.
+// viewers need runs once per event, whatever the number of viewers, on the
+// hub's goroutines. The encoders of danmu's formats are codec's.
 type Encoder interface {
 	// AppendBatch appends the complete frame for b to dst.
 	AppendBatch(dst []byte, b *codec.Batch) []byte

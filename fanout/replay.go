@@ -29,7 +29,7 @@ import (
 type replayGroup struct {
 	room  *room
 	since codec.ID
-	subs  []*Sub
+	subs  []*Subscription
 	// started is set when the read begins: viewers may join the group
 	// only before, because the read covers the batches up to the moment
 	// it begins (through, throughSeq), and no later.
@@ -61,7 +61,7 @@ type replayQueue struct {
 // requestReplayLocked makes sub wait for the replay after since: in the
 // room's group for since if one has not started reading, or in a new one.
 // The room's mu is held.
-func (r *room) requestReplayLocked(sub *Sub, since codec.ID) {
+func (r *room) requestReplayLocked(sub *Subscription, since codec.ID) {
 	g := r.mu.replays[since]
 	if g == nil {
 		g = &replayGroup{room: r, since: since}
@@ -81,7 +81,7 @@ func (r *room) requestReplayLocked(sub *Sub, since codec.ID) {
 
 // leaveGroupLocked takes sub out of the group it waits in. A group left
 // empty is dropped, its read cancelled if it began. The room's mu is held.
-func (r *room) leaveGroupLocked(sub *Sub) {
+func (r *room) leaveGroupLocked(sub *Subscription) {
 	g := sub.group
 	if g == nil {
 		return
@@ -202,20 +202,70 @@ func (h *Hub) readReplay(g *replayGroup) {
 	activateAll(subs, rp)
 }
 
-// activateAll hands rp to each of subs on its shard's executor: one task
-// per shard, however many viewers.
-func activateAll(subs []*Sub, rp *replayed) {
-	byShard := make(map[*Shard][]*Sub)
+// activateAll hands rp to subs on their loops: one Frames, encoded once
+// per encoding they use, and one Loop.Replay per loop, however many
+// viewers.
+func activateAll(subs []*Subscription, rp *replayed) {
+	activate(KindReplay, subs, rp)
+}
+
+// activate hands rp, as Frames of kind, to subs on their loops.
+func activate(kind Kind, subs []*Subscription, rp *replayed) {
+	if len(subs) == 0 {
+		return
+	}
+	r := subs[0].room
+	byLoop := make(map[int][]*Subscription)
 	for _, sub := range subs {
-		byShard[sub.shard] = append(byShard[sub.shard], sub)
+		byLoop[sub.loop] = append(byLoop[sub.loop], sub)
 	}
-	for s, list := range byShard {
-		s.exec.Execute(func() {
-			for _, sub := range list {
-				sub.activate(rp)
+	f := r.encodeReplay(kind, rp, subs, len(byLoop))
+	loops, _ := r.hub.snapshot()
+	for i, list := range byLoop {
+		loops[i].Replay(f, list)
+	}
+}
+
+// encodeReplay returns the Frames of rp, of kind, for the encodings of
+// subs, to be released by holders holders. A replay goes in frames of at
+// most MaxBatch messages, the deletes with the last.
+func (r *room) encodeReplay(kind Kind, rp *replayed, subs []*Subscription, holders int) *Frames {
+	_, encoders := r.hub.snapshot()
+	f := newFrames(len(encoders))
+	f.Room, f.room, f.Kind, f.Seq = r.name, r, kind, rp.throughSeq
+	if len(rp.messages) > 0 || len(rp.deletes) > 0 || rp.gap {
+		done := make([]bool, len(encoders))
+		for _, sub := range subs {
+			if done[sub.enc] {
+				continue
 			}
-		})
+			done[sub.enc] = true
+			e := encoders[sub.enc]
+			f.encode(sub.enc, func(dst []byte) []byte { return appendReplay(dst, f, sub.enc, e, rp, r.hub.cfg.MaxBatch) })
+		}
 	}
+	f.seal(holders)
+	return f
+}
+
+// appendReplay appends the frames of rp in encoding enc, e, to dst, the
+// buffer of f, cutting it after each frame but the last.
+func appendReplay(dst []byte, f *Frames, enc int, e Encoder, rp *replayed, maxBatch int) []byte {
+	messages, gap := rp.messages, rp.gap
+	for first := true; first || len(messages) > 0; first = false {
+		if !first {
+			f.buf = dst
+			f.cut(enc)
+		}
+		n := min(len(messages), maxBatch)
+		b := codec.Batch{Room: f.Room, Items: messages[:n], Gap: gap}
+		if n == len(messages) {
+			b.Deletes = rp.deletes
+		}
+		dst = e.AppendBatch(dst, &b)
+		messages, gap = messages[n:], false
+	}
+	return dst
 }
 
 // visible sorts decoded stream entries into what a viewer is replayed,
@@ -228,9 +278,10 @@ func (h *Hub) visible(entries []codec.Entry) (messages []codec.Item, deletes []s
 
 // checkAhead handles a join whose since is newer than what the room has
 // delivered: when the log has no such entry (it was reset, or the ID is
-// from elsewhere) the viewer is told of a gap and goes live at once;
-// otherwise deliver replays the viewer when a batch reaches since.
-func (h *Hub) checkAhead(sub *Sub, since codec.ID) {
+// from elsewhere) the viewer is told of a gap and goes live at once
+// (KindAhead); otherwise its loop asks for the replay when a batch
+// reaches since.
+func (h *Hub) checkAhead(sub *Subscription, since codec.ID) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.IOTimeout)
 	last, err := h.log.Last(ctx, sub.room.name)
 	cancel()
@@ -241,47 +292,5 @@ func (h *Hub) checkAhead(sub *Sub, since codec.ID) {
 		h.stats.ReadErrors.Add(1)
 		h.logger.Warn("fanout: cannot check a join's since; reporting a gap", "room", sub.room.name, "err", err)
 	}
-	sub.shard.exec.Execute(func() {
-		if sub.waitFor == nil {
-			return // a batch reached since meanwhile
-		}
-		sub.waitFor = nil
-		sub.activate(&replayed{gap: true, throughSeq: sub.afterSeq})
-	})
-}
-
-// activate makes sub live: it reports the join, sends the replay in frames
-// of at most MaxBatch messages (the deletes with the last), then the live
-// frames gathered meanwhile that the replay does not cover.
-func (sub *Sub) activate(rp *replayed) {
-	if sub.left || sub.live {
-		return
-	}
-	s := sub.shard
-	sub.live = true
-	sub.viewer.Joined(sub.room.name)
-	if sub.left {
-		return // the viewer's connection closed
-	}
-	if len(rp.messages) > 0 || len(rp.deletes) > 0 || rp.gap {
-		_, encoders := s.hub.snapshot()
-		enc := encoders[sub.enc]
-		messages, gap := rp.messages, rp.gap
-		for first := true; !sub.left && (first || len(messages) > 0); first = false {
-			n := min(len(messages), s.hub.cfg.MaxBatch)
-			b := codec.Batch{Room: sub.room.name, Items: messages[:n], Gap: gap}
-			if n == len(messages) {
-				b.Deletes = rp.deletes
-			}
-			s.scratch = enc.AppendBatch(s.scratch[:0], &b)
-			sub.send(s.scratch)
-			messages, gap = messages[n:], false
-		}
-	}
-	for _, f := range sub.buffered {
-		if f.seq > rp.throughSeq && !sub.left {
-			sub.send(f.frame)
-		}
-	}
-	sub.buffered = nil
+	activate(KindAhead, []*Subscription{sub}, &replayed{gap: true, throughSeq: sub.afterSeq})
 }

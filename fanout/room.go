@@ -9,15 +9,15 @@ import (
 	"github.com/danmu-dev/danmu/stream"
 )
 
-// room is one followed stream and the count of its viewers per shard. The
-// viewers themselves live in the shards.
+// room is one followed stream and the count of its viewers per loop and
+// encoding. The viewers themselves live in the loops (Loop).
 type room struct {
 	// Immutable.
 	name string
 	hub  *Hub
 
 	// flushing is held through each flush, from taking the pending entries
-	// to handing the batch to the shards. Flushes run on the flush timer's
+	// to handing the batch to the loops. Flushes run on the flush timer's
 	// goroutine and on the follower's; without it, a batch whose encoding
 	// outlasts the flush window is overtaken by the next one.
 	flushing sync.Mutex
@@ -27,9 +27,9 @@ type room struct {
 		// ready is set once the stream's newest ID is known; until then
 		// the room is not read and joins wait in waiting.
 		ready   bool
-		waiting []*Sub
+		waiting []*Subscription
 		// cursor is the newest entry read from the stream; dispatched the
-		// newest entry handed to the shards, and seq the number of
+		// newest entry handed to the loops, and seq the number of
 		// batches handed to them.
 		cursor     codec.ID
 		dispatched codec.ID
@@ -57,11 +57,33 @@ type room struct {
 
 		viewers    int
 		emptySince time.Time
-		perShard   []int
+		perLoop    []int
 		perEncoder []int
 		// online is the fleet-wide count last sent to the viewers.
 		online int
 	}
+
+	// notices are the room's gap notices, one per encoding (notice).
+	notices struct {
+		sync.Mutex
+		frames [][]byte
+	}
+}
+
+// notice returns the room's gap notice in encoding enc, built on the first
+// call and kept.
+func (r *room) notice(enc int) []byte {
+	_, encoders := r.hub.snapshot()
+	if enc >= len(encoders) {
+		return nil
+	}
+	r.notices.Lock()
+	defer r.notices.Unlock()
+	r.notices.frames = grow(r.notices.frames, enc)
+	if r.notices.frames[enc] == nil {
+		r.notices.frames[enc] = encoders[enc].AppendBatch([]byte{}, &codec.Batch{Room: r.name, Gap: true})
+	}
+	return r.notices.frames[enc]
 }
 
 // cursor returns the position to read the room from, and false while the
@@ -82,11 +104,11 @@ func (r *room) idleSince(now time.Time) time.Duration {
 	return now.Sub(r.mu.emptySince)
 }
 
-// countLocked adds delta to the viewer counts of shard and encoder.
-func (r *room) countLocked(shard, encoder, delta int) {
-	r.mu.perShard = grow(r.mu.perShard, shard)
+// countLocked adds delta to the viewer counts of loop and encoder.
+func (r *room) countLocked(loop, encoder, delta int) {
+	r.mu.perLoop = grow(r.mu.perLoop, loop)
 	r.mu.perEncoder = grow(r.mu.perEncoder, encoder)
-	r.mu.perShard[shard] += delta
+	r.mu.perLoop[loop] += delta
 	r.mu.perEncoder[encoder] += delta
 	r.mu.viewers += delta
 	if r.mu.viewers == 0 {
@@ -94,11 +116,12 @@ func (r *room) countLocked(shard, encoder, delta int) {
 	}
 }
 
-func grow(counts []int, i int) []int {
-	for len(counts) <= i {
-		counts = append(counts, 0)
+func grow[T any](s []T, i int) []T {
+	for len(s) <= i {
+		var zero T
+		s = append(s, zero)
 	}
-	return counts
+	return s
 }
 
 // start finds the newest entry of the room's stream, makes the room ready
@@ -130,8 +153,9 @@ func (r *room) start() {
 	waiting := r.mu.waiting
 	r.mu.waiting = nil
 	r.mu.recent.reset(last)
-	var now, gap []*Sub
+	var now, gap []*Subscription
 	for _, sub := range waiting {
+		sub.waiting = false
 		switch {
 		case sub.since == nil || *sub.since == last:
 			now = append(now, sub)
@@ -217,7 +241,7 @@ func (r *room) dropRetriesLocked(from int) {
 	}
 }
 
-// flush hands the pending entries to every shard with viewers of the room,
+// flush hands the pending entries to every loop with viewers of the room,
 // encoded once per encoding those viewers use.
 func (r *room) flush() {
 	r.flushing.Lock()
@@ -246,28 +270,20 @@ func (r *room) flush() {
 		return
 	}
 	info := batchInfo{messages: len(pending.messages), flushed: flushed.UnixNano()}
+	var first codec.ID
 	if n := len(pending.messages); n > 0 {
+		first = pending.messages[0].ID
 		info.newestMS = pending.messages[n-1].ID.MS
 	}
 	stats := r.hub.stats
 	stats.Batches.Add(1)
 	stats.BatchSize.Observe(int64(info.messages))
 	b.Items = priorityFirst(pending.messages)
-	r.dispatch(targets, need,
-		func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
-		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames, info) })
-}
-
-// Online returns the number of viewers of the subscribed room: the
-// fleet-wide count last sent to them, or this hub's own count when that is
-// higher (before the first count is sent, or after joins since). Protocols
-// whose clients ask for the count, such as the Bilibili-compatible
-// heartbeat, answer with it.
-func (s *Sub) Online() int {
-	r := s.room
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return max(r.mu.online, r.mu.viewers)
+	r.dispatch(targets, need, func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
+		func(f *Frames) {
+			f.Kind, f.Seq, f.First, f.Last = KindBatch, seq, first, last
+			f.stats, f.info = stats, info
+		})
 }
 
 // sendOnline hands the room's fleet-wide viewer count to its viewers.
@@ -276,15 +292,14 @@ func (r *room) sendOnline(count int) {
 	r.mu.online = count
 	targets, need := r.targetsLocked()
 	r.mu.Unlock()
-	r.dispatch(targets, need,
-		func(dst []byte, e Encoder) []byte { return e.AppendOnline(dst, r.name, count) },
-		func(s *Shard, frames [][]byte) { s.deliverEvent(r, frames) })
+	r.dispatch(targets, need, func(dst []byte, e Encoder) []byte { return e.AppendOnline(dst, r.name, count) },
+		func(f *Frames) { f.Kind = KindEvent })
 }
 
-// targetsLocked returns the shards that hold viewers of the room and which
+// targetsLocked returns the loops that hold viewers of the room and which
 // encodings those viewers use.
 func (r *room) targetsLocked() (targets []int, need []bool) {
-	for i, n := range r.mu.perShard {
+	for i, n := range r.mu.perLoop {
 		if n > 0 {
 			targets = append(targets, i)
 		}
@@ -298,27 +313,23 @@ func (r *room) targetsLocked() (targets []int, need []bool) {
 	return targets, need
 }
 
-// dispatch builds one frame per needed encoding with build, then runs
-// deliver once on each target shard with the frames, indexed by encoding.
-func (r *room) dispatch(targets []int, need []bool, build func([]byte, Encoder) []byte, deliver func(*Shard, [][]byte)) {
+// dispatch builds one frame per needed encoding with build into one
+// Frames, which fill labels, and hands it to every target loop.
+func (r *room) dispatch(targets []int, need []bool, build func([]byte, Encoder) []byte, fill func(*Frames)) {
 	if len(targets) == 0 {
 		return
 	}
-	shards, encoders := r.hub.snapshot()
-	fb := newFlushBuffer(len(encoders))
+	loops, encoders := r.hub.snapshot()
+	f := newFrames(len(encoders))
+	f.Room, f.room = r.name, r
+	fill(f)
 	for i, e := range encoders {
 		if i < len(need) && need[i] {
-			start := len(fb.buf)
-			fb.buf = build(fb.buf, e)
-			fb.ends[i] = [2]int{start, len(fb.buf)}
+			f.encode(i, func(dst []byte) []byte { return build(dst, e) })
 		}
 	}
-	fb.seal(len(targets))
+	f.seal(len(targets))
 	for _, i := range targets {
-		s := shards[i]
-		s.exec.Execute(func() {
-			deliver(s, fb.frames)
-			fb.release()
-		})
+		loops[i].Deliver(f)
 	}
 }

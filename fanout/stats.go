@@ -8,10 +8,10 @@ import (
 )
 
 // Stats counts what a hub did. All fields are safe for concurrent use.
-// Delivery counts once per shard per batch, never per viewer beyond an
+// Delivery counts once per loop per batch, never per viewer beyond an
 // atomic add, so counting costs the fan-out nothing it would notice.
 type Stats struct {
-	// Batches counts the batches flushed to the shards; BatchSize records
+	// Batches counts the batches flushed to the loops; BatchSize records
 	// the messages in each.
 	Batches   atomic.Uint64
 	BatchSize *metric.Histogram
@@ -22,11 +22,11 @@ type Stats struct {
 	// viewers counts 10 and 30). Frames a viewer skipped are not counted.
 	FramesDelivered   atomic.Uint64
 	MessagesDelivered atomic.Uint64
-	// FlushToWrite records, per shard and batch, the time from the flush
-	// to the end of writing the batch to the shard's viewers, in
+	// FlushToWrite records, per loop and batch, the time from the flush
+	// to the end of writing the batch to the loop's viewers, in
 	// nanoseconds: how long batches wait for busy event loops.
 	FlushToWrite *metric.Histogram
-	// EndToEnd records, per shard and batch, the time from the stream ID
+	// EndToEnd records, per loop and batch, the time from the stream ID
 	// of the batch's newest message (the moment the log stored it, in
 	// milliseconds) to the end of writing it, in nanoseconds.
 	EndToEnd *metric.Histogram
@@ -51,14 +51,14 @@ func newStats() *Stats {
 	}
 }
 
-// batchInfo is what a shard needs to count its delivery of one batch.
+// batchInfo is what a loop's delivery of one batch is counted with (Frames.Delivered).
 type batchInfo struct {
 	messages int
 	flushed  int64  // Unix ns of the flush
 	newestMS uint64 // the newest message's stream time, Unix ms; zero without messages
 }
 
-// countDelivery counts a batch written to sent viewers of one shard.
+// countDelivery counts a batch written to sent viewers of one loop.
 func (s *Stats) countDelivery(sent int, info batchInfo) {
 	s.FramesDelivered.Add(uint64(sent))
 	s.MessagesDelivered.Add(uint64(sent * info.messages))

@@ -1,4 +1,4 @@
-package fanout_test
+package edge_test
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/edge"
 
 	"github.com/danmu-dev/danmu/codec"
 
@@ -197,7 +199,7 @@ func TestOnline(t *testing.T) {
 	if got := e.online("nobody"); got != 0 {
 		t.Errorf("Online(unknown room) = %d; want 0", got)
 	}
-	var subs []*fanout.Sub
+	var subs []*edge.Member
 	for i := range 5 {
 		subs = append(subs, e.join(i%2, "a", e.viewer(i%2, i%2), nil))
 	}
@@ -296,8 +298,8 @@ func TestRoomLingerDropAndRejoin(t *testing.T) {
 	v.waitIDs(t, 1)
 	e.leave(0, sub)
 
-	waitFor(t, "the idle room to be dropped", func() bool { return !e.hub.Followed("room") })
-	if !e.hub.Followed("kept") {
+	waitFor(t, "the idle room to be dropped", func() bool { return !slices.Contains(e.hub.Followed(), "room") })
+	if !slices.Contains(e.hub.Followed(), "kept") {
 		t.Fatal("a room with a viewer was dropped")
 	}
 	if got := e.online("room"); got != 0 {

@@ -1,4 +1,4 @@
-package fanout_test
+package edge_test
 
 import (
 	"testing"

@@ -1,7 +1,7 @@
-//go:build race
+//go:build !race
 
-package fanout_test
+package edge_test
 
 // raceEnabled reports whether the tests run with the race detector, which
 // makes sync.Pool drop items at random.
-const raceEnabled = true
+const raceEnabled = false

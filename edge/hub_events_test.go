@@ -1,4 +1,4 @@
-package fanout_test
+package edge_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/edge"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
@@ -278,9 +280,9 @@ func TestRetriedCopiesDropped(t *testing.T) {
 // leaver leaves its room, and another viewer's, from inside Send, as a
 // connection whose write fails is closed at once.
 type leaver struct {
-	shard  *fanout.Shard
-	sub    *fanout.Sub
-	others []*fanout.Sub
+	shard  *edge.Shard
+	sub    *edge.Member
+	others []*edge.Member
 	sends  int
 }
 
@@ -315,7 +317,7 @@ func TestLeaveDuringDelivery(t *testing.T) {
 			stay = append(stay, v)
 		}
 		// The first leaver also takes the second one out mid-walk.
-		leavers[0].others = []*fanout.Sub{leavers[1].sub}
+		leavers[0].others = []*edge.Member{leavers[1].sub}
 	})
 	for _, v := range stay {
 		v.waitJoined(t)

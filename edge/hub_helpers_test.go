@@ -1,4 +1,4 @@
-package fanout_test
+package edge_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/edge"
 
 	"github.com/gobwas/ws"
 
@@ -292,7 +294,7 @@ type env struct {
 	mem    *stream.Memory
 	hub    *fanout.Hub
 	loops  []*loop
-	shards []*fanout.Shard
+	shards []*edge.Shard
 	logs   *syncBuffer
 	// jsonEnc and frameEnc are the encoder indexes; counts[i] counts the
 	// calls of encoder i.
@@ -322,7 +324,7 @@ func newEnv(tb testing.TB, cfg fanout.Config, mem *stream.Memory, log stream.Log
 	for range shards {
 		l := newLoop(tb)
 		e.loops = append(e.loops, l)
-		e.shards = append(e.shards, e.hub.NewShard(l))
+		e.shards = append(e.shards, edge.NewShard(e.hub, l))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -351,18 +353,18 @@ func (e *env) viewer(shard, enc int) *viewer {
 }
 
 // join subscribes v (of shard) to room on its loop.
-func (e *env) join(shard int, room string, v *viewer, since *codec.ID) *fanout.Sub {
+func (e *env) join(shard int, room string, v *viewer, since *codec.ID) *edge.Member {
 	enc := e.jsonEnc
 	if v.frame {
 		enc = e.frameEnc
 	}
-	var sub *fanout.Sub
+	var sub *edge.Member
 	e.loops[shard].Do(func() { sub = e.shards[shard].Join(room, v, enc, since) })
 	return sub
 }
 
 // leave ends sub on shard's loop.
-func (e *env) leave(shard int, sub *fanout.Sub) {
+func (e *env) leave(shard int, sub *edge.Member) {
 	e.loops[shard].Do(func() { e.shards[shard].Leave(sub) })
 }
 

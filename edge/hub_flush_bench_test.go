@@ -1,10 +1,13 @@
-package fanout_test
+package edge_test
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/edge"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
@@ -28,11 +31,43 @@ func (s *sink) Send(frame []byte) bool {
 
 func (s *sink) Joined(string) { s.joined = true }
 
+// pageLog is a Memory whose follower reads return the pages a test hands
+// it, one slice per Read, so that the hub flushes a batch when the test
+// says. The follower's next Read reports on pushed that the pages of the
+// one before were pushed.
+type pageLog struct {
+	*stream.Memory
+	pages  chan []stream.Page
+	pushed chan struct{}
+	// taken is set when a Read returned pages; only the follower touches it.
+	taken bool
+}
+
+func newPageLog() *pageLog {
+	return &pageLog{Memory: newMemory(0), pages: make(chan []stream.Page), pushed: make(chan struct{}, 1)}
+}
+
+func (l *pageLog) Read(ctx context.Context, _ []stream.Cursor, _ int, _ time.Duration) ([]stream.Page, error) {
+	if l.taken {
+		l.taken = false
+		l.pushed <- struct{}{}
+	}
+	select {
+	case pages := <-l.pages:
+		l.taken = true
+		return pages, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // flushRig is a Hub with viewers of one room spread over two shards, each
-// on its own loop. Its follower does not run: deliver hands the room one
-// batch and waits until every shard has written it to all its viewers.
+// on its own loop. Its follower reads what deliver hands it: one batch,
+// which deliver waits for every shard to write to all its viewers.
 type flushRig struct {
 	hub     *fanout.Hub
+	log     *pageLog
+	page    []stream.Page
 	loops   []*loop
 	sinks   [][]*sink // per shard
 	entries []stream.Entry
@@ -64,14 +99,26 @@ func sampleEntries(n int) []stream.Entry {
 func newFlushRig(tb testing.TB, viewers int) *flushRig {
 	tb.Helper()
 	// A flush window shorter than any time between two deliveries makes
-	// every push flush at once, on the caller's goroutine.
-	hub := fanout.New(fanout.Config{FlushInterval: time.Nanosecond, MaxFlushInterval: time.Nanosecond}, newMemory(0), nil)
+	// every push flush at once, on the follower's goroutine.
+	log := newPageLog()
+	hub := fanout.New(fanout.Config{FlushInterval: time.Nanosecond, MaxFlushInterval: time.Nanosecond, OnlineInterval: time.Hour}, log, nil)
 	enc := hub.RegisterEncoder(jsonEncoding)
-	rig := &flushRig{hub: hub, entries: sampleEntries(20), done: make(chan struct{}, 2)}
+	rig := &flushRig{hub: hub, log: log, entries: sampleEntries(20), done: make(chan struct{}, 2)}
+	rig.page = []stream.Page{{Room: "room", Entries: rig.entries}}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		hub.Run(ctx)
+		close(stopped)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		<-stopped
+	})
 	rig.barrier = func() { rig.done <- struct{}{} }
 	for s := range 2 {
 		l := newLoop(tb)
-		shard := hub.NewShard(l)
+		shard := edge.NewShard(hub, l)
 		sinks := make([]*sink, viewers/2+s*(viewers%2))
 		l.Do(func() {
 			for i := range sinks {
@@ -99,9 +146,8 @@ func newFlushRig(tb testing.TB, viewers int) *flushRig {
 }
 
 func (r *flushRig) deliver() {
-	if !r.hub.Push("room", r.entries) {
-		panic("room not followed")
-	}
+	r.log.pages <- r.page
+	<-r.log.pushed
 	for _, l := range r.loops {
 		l.Execute(r.barrier)
 	}

@@ -1,0 +1,160 @@
+package fanout
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/danmu-dev/danmu/codec"
+)
+
+// Kind tells what a Frames holds.
+type Kind uint8
+
+// The kinds of Frames.
+const (
+	// KindBatch is one batch of a room: Seq is its number in the room's
+	// sequence, First and Last the IDs of its oldest and newest entries
+	// (Last zero when it holds none: a gap notice alone).
+	KindBatch Kind = iota
+	// KindEvent is outside the room's sequence: an online count, for the
+	// live viewers only.
+	KindEvent
+	// KindReplay is what joining viewers are sent before the live
+	// batches; Seq is the last batch it covers.
+	KindReplay
+	// KindAhead reports a gap to viewers that joined with a since newer
+	// than the room has delivered, when the stream holds no such entry;
+	// Seq is the last batch it covers. A viewer that stopped waiting
+	// meanwhile (a batch reached its since) ignores it.
+	KindAhead
+)
+
+// Frames is one event of a room encoded once per wire format its viewers
+// use: a batch, an online count or a replay. The hub hands the same Frames
+// to every loop concerned (Loop); from then on it is immutable. It is
+// reference counted: each loop calls Release once done with it, and Retain
+// to keep it longer (a batch held back while a viewer's replay is read).
+type Frames struct {
+	Room        string
+	Kind        Kind
+	Seq         uint64
+	First, Last codec.ID
+
+	room   *room
+	stats  *Stats
+	info   batchInfo
+	buf    []byte
+	ends   [][2]int // the frames of encoding i are buf[ends[i][0]:ends[i][1]]
+	frames [][]byte // nil for the encodings no viewer needs
+	// cuts splits a replay's frames of encoding i: the end of each but
+	// the last, from the start of frames[i]. Nil for one frame.
+	cuts [][]int
+	refs atomic.Int32
+}
+
+var framesPool = sync.Pool{New: func() any { return new(Frames) }}
+
+// newFrames returns empty Frames for encoders encodings.
+func newFrames(encoders int) *Frames {
+	f := framesPool.Get().(*Frames)
+	f.buf = f.buf[:0]
+	f.ends = slices.Grow(f.ends[:0], encoders)[:encoders]
+	clear(f.ends)
+	f.frames = slices.Grow(f.frames[:0], encoders)[:encoders]
+	return f
+}
+
+// cut ends a frame of encoding enc, being built by encode, at the end of
+// the buffer: Parts returns it apart from the next.
+func (f *Frames) cut(enc int) {
+	if f.cuts == nil {
+		f.cuts = make([][]int, len(f.ends))
+	}
+	f.cuts[enc] = append(f.cuts[enc], len(f.buf)-f.ends[enc][0])
+}
+
+// encode appends the frames of encoding enc built by build.
+func (f *Frames) encode(enc int, build func([]byte) []byte) {
+	f.ends[enc][0] = len(f.buf)
+	f.buf = build(f.buf)
+	f.ends[enc][1] = len(f.buf)
+}
+
+// seal slices the frames out of the final buffer and sets how many
+// holders will release them.
+func (f *Frames) seal(holders int) {
+	for i, e := range f.ends {
+		if e[1] > e[0] {
+			f.frames[i] = f.buf[e[0]:e[1]:e[1]]
+		}
+	}
+	f.refs.Store(int32(holders))
+}
+
+// Frame returns the frames of encoding enc (an index RegisterEncoder
+// returned), one contiguous run to write, or nil when the event has none in
+// it: no viewer of the room used it, or the format has no such message (a
+// gap notice alone in the Bilibili-compatible protocol). A batch or an
+// event is one frame; a replay may be several (Parts).
+func (f *Frames) Frame(enc int) []byte {
+	if enc >= len(f.frames) {
+		return nil
+	}
+	return f.frames[enc]
+}
+
+// Parts returns the frames of encoding enc one by one: a replay is sent in
+// frames of at most MaxBatch messages.
+func (f *Frames) Parts(enc int) [][]byte {
+	frame := f.Frame(enc)
+	if frame == nil {
+		return nil
+	}
+	var parts [][]byte
+	start := 0
+	if f.cuts != nil {
+		for _, end := range f.cuts[enc] {
+			if end > start {
+				parts = append(parts, frame[start:end:end])
+			}
+			start = end
+		}
+	}
+	if start < len(frame) {
+		parts = append(parts, frame[start:])
+	}
+	return parts
+}
+
+// Notice returns the room's gap notice in encoding enc: what a viewer that
+// skipped a frame is sent before its next one. It may be empty. A room
+// builds each on the first call, which is rare (a viewer fell behind),
+// then keeps it.
+func (f *Frames) Notice(enc int) []byte { return f.room.notice(enc) }
+
+// Delivered counts a batch's frame written to n viewers.
+func (f *Frames) Delivered(n int) {
+	if n > 0 && f.stats != nil {
+		f.stats.countDelivery(n, f.info)
+	}
+}
+
+// Retain adds a holder: it must call Release too.
+func (f *Frames) Retain() { f.refs.Add(1) }
+
+// Release drops a holder's reference. The last one returns the memory to
+// the pool: a holder must not touch f, nor the frames it returned, after
+// its Release.
+func (f *Frames) Release() {
+	switch n := f.refs.Add(-1); {
+	case n == 0:
+		clear(f.frames)
+		f.cuts = nil
+		f.room, f.stats, f.info = nil, nil, batchInfo{}
+		f.Room, f.Seq, f.First, f.Last = "", 0, codec.ID{}, codec.ID{}
+		framesPool.Put(f)
+	case n < 0:
+		panic("fanout: Frames released more often than held")
+	}
+}
