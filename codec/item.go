@@ -2,6 +2,8 @@ package codec
 
 import (
 	"strconv"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // Item is one message of a batch, decoded once from its stored record
@@ -15,7 +17,8 @@ type Item struct {
 	Message Message
 	// JSON is the message object of the native protocol:
 	// {"id":"<id>","prio":N,"cid":"..","uid":"..","name":..,"text":..,"color":..,"mode":..,"ts":N}
-	// with "prio" and "cid" only when set.
+	// with "prio" and "cid" only when set. Message's strings share its
+	// memory: nobody may write to it.
 	JSON []byte
 }
 
@@ -49,6 +52,11 @@ type Entry struct {
 // DecodeEntry decodes the entry id of a room's stream holding data: a
 // stored record (of either version, see EncodeStored) or a control record.
 // The result does not refer to data.
+//
+// A message costs one allocation, more only for strings with escapes: its
+// native JSON is built first, straight from the record, and the message is
+// decoded from that JSON in place, its strings sharing the JSON's memory,
+// which nothing writes after.
 func DecodeEntry(id ID, data []byte) Entry {
 	e := Entry{ID: id}
 	if IsControl(data) {
@@ -57,44 +65,68 @@ func DecodeEntry(id ID, data []byte) Entry {
 		}
 		return e
 	}
-	m, err := DecodeStored(data)
-	if err != nil {
-		return e
+	if item, ok := decodeItem(id, data); ok {
+		e.Kind, e.Item = EntryMessage, item
 	}
-	idText := id.AppendTo(make([]byte, 0, 24))
-	m.ID = string(idText)
-	e.Kind = EntryMessage
-	e.Item = Item{ID: id, Message: m, JSON: appendItemJSON(make([]byte, 0, len(data)+64), idText, &m, data)}
 	return e
 }
 
-// appendItemJSON appends the native message object of m, whose record is
-// data, with id spliced in first. A legacy record's JSON is kept as it is;
-// a version-1 record's body follows the header's fields.
-func appendItemJSON(dst, id []byte, m *Message, data []byte) []byte {
-	dst = append(dst, `{"id":"`...)
-	dst = append(dst, id...)
-	dst = append(dst, '"')
+// decodeItem decodes a stored message, or reports false.
+func decodeItem(id ID, data []byte) (Item, bool) {
+	legacy := len(data) > 0 && data[0] == '{'
+	var h header
 	body := data
-	if data[0] != '{' {
-		_, body, _ = splitRecord(data) // DecodeStored checked it
-		if m.Prio > 0 {
-			dst = append(dst, `,"prio":`...)
-			dst = strconv.AppendInt(dst, int64(m.Prio), 10)
+	if legacy {
+		if !isObject(data) {
+			return Item{}, false
 		}
-		if m.CID != "" {
-			dst = append(dst, `,"cid":"`...)
-			dst = append(dst, m.CID...)
-			dst = append(dst, '"')
+	} else {
+		var err error
+		// sonic checks the JSON of what it decodes, and a body holds
+		// only the message's keys (strictJSON below), but not its UTF-8.
+		if h, body, err = splitRecord(data); err != nil || !isObjectStart(body) || !utf8.Valid(body) {
+			return Item{}, false
 		}
-		dst = append(dst, `,"uid":"`...)
-		dst = append(dst, m.UID...)
-		dst = append(dst, '"')
+	}
+	buf := make([]byte, 0, len(body)+len(h.cid)+len(h.uid)+64)
+	buf = append(buf, `{"id":"`...)
+	buf = id.AppendTo(buf)
+	idEnd := len(buf)
+	buf = append(buf, '"')
+	if !legacy {
+		if h.prio > 0 {
+			buf = append(buf, `,"prio":`...)
+			buf = strconv.AppendInt(buf, int64(h.prio), 10)
+		}
+		if len(h.cid) > 0 {
+			buf = append(buf, `,"cid":"`...)
+			buf = append(buf, h.cid...)
+			buf = append(buf, '"')
+		}
+		buf = append(buf, `,"uid":"`...)
+		buf = append(buf, h.uid...)
+		buf = append(buf, '"')
 	}
 	// body is an object: "{}" or "{" followed by its first key.
 	if len(body) == 2 {
-		return append(dst, '}')
+		buf = append(buf, '}')
+	} else {
+		buf = append(buf, ',')
+		buf = append(buf, body[1:]...)
 	}
-	dst = append(dst, ',')
-	return append(dst, body[1:]...)
+	text := unsafe.String(unsafe.SliceData(buf), len(buf))
+	var m Message
+	decoder := JSON
+	if !legacy {
+		decoder = strictJSON
+	}
+	if decoder.UnmarshalFromString(text, &m) != nil || m.ID != text[len(`{"id":"`):idEnd] {
+		// A second "id" in the record would be the one clients read.
+		return Item{}, false
+	}
+	if !legacy && (m.Prio != h.prio || m.CID != string(h.cid) || m.UID != string(h.uid)) {
+		// The body named a header field again.
+		return Item{}, false
+	}
+	return Item{ID: id, Message: m, JSON: buf}, true
 }

@@ -41,7 +41,7 @@ const recordVersion = 1
 const maxRecordHeader = 4096
 
 // storedBody is the body of a record. A body holding any other key is
-// refused (bodyJSON): the native JSON splices the body after the header's
+// refused (strictJSON): the native JSON splices the body after the header's
 // fields, and a second "uid" there would be the one clients read.
 type storedBody struct {
 	Name  string `json:"name"`
@@ -128,8 +128,9 @@ func cutField(b []byte) (field, rest []byte, ok bool) {
 	return b[size : size+int(n)], b[size+int(n):], true
 }
 
-// bodyJSON decodes bodies: JSON, refusing unknown keys.
-var bodyJSON = sonic.Config{ValidateString: true, DisallowUnknownFields: true}.Froze()
+// strictJSON decodes what holds only a Message's keys, and refuses any
+// other: the body of a record, and its native JSON.
+var strictJSON = sonic.Config{ValidateString: true, DisallowUnknownFields: true}.Froze()
 
 // DecodeStored decodes a stored record, or a record written before the
 // header existed. The ID is not part of the record and is left empty.
@@ -147,7 +148,7 @@ func DecodeStored(data []byte) (Message, error) {
 		return Message{}, fmt.Errorf("%w: body is not a JSON object", ErrInvalidRecord)
 	}
 	var b storedBody
-	if err := bodyJSON.Unmarshal(body, &b); err != nil {
+	if err := strictJSON.Unmarshal(body, &b); err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
 	return Message{
