@@ -51,14 +51,15 @@ var rules = []rule{
 	{pkg: "metric"},
 	{pkg: "policy", imports: []string{"codec", "stream", "auth", "rdb"}},
 	// ingest's tests make a policy.Redis, which takes an rdb.Client.
-	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen"}, testImports: []string{"rdb"}},
+	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen", "internal/proxyproto"}, testImports: []string{"rdb"}},
 	{pkg: "fanout", imports: []string{"codec", "stream", "metric"}},
-	{pkg: "edge", imports: []string{"fanout", "codec", "stream", "auth", "metric", "internal/listen"}},
+	{pkg: "edge", imports: []string{"fanout", "codec", "stream", "auth", "metric", "internal/listen", "internal/proxyproto"}},
 	{pkg: "admin", imports: []string{"metric", "stream", "fanout", "edge", "ingest"}},
 	{pkg: "cmd/danmu", imports: []string{"codec", "rdb", "stream", "presence", "web", "auth", "policy", "ingest", "fanout", "edge", "metric", "admin"}},
 	{pkg: "perf/...", imports: []string{"codec", "stream", "presence", "ingest", "fanout", "edge", "perf/..."}},
 	{pkg: "internal/redistest"},
 	{pkg: "internal/listen"},
+	{pkg: "internal/proxyproto"},
 	{pkg: "internal/lint"},
 }
 
