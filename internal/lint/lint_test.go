@@ -31,7 +31,8 @@ type rule struct {
 // refuse or change a comment, and their state) used by ingest, which runs
 // them, rdb (the one Redis client, its key scheme and its errors) used by
 // stream, policy and presence and importing none of them, presence and web
-// standing alone, metric (lock-free counters, no metrics library) used by
+// standing alone, internal/proxyproto (the PROXY protocol parser) used by
+// edge and ingest, metric (lock-free counters, no metrics library) used by
 // the core packages, admin (Prometheus, probes, pprof) reading their
 // counters for cmd alone, cmd wiring everything, and nothing importing cmd
 // or perf, a module of its own nested in this one (perf/go.mod) whose

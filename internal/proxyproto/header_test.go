@@ -62,7 +62,9 @@ func appendHeader(dst []byte, h Header) []byte {
 // must be an IPv6 one.
 func is6(src, dst netip.AddrPort) bool { return src.Addr().Is6() || dst.Addr().Is6() }
 
-func itoa(p uint16) string { return netip.AddrPortFrom(netip.IPv4Unspecified(), p).String()[len("0.0.0.0:"):] }
+func itoa(p uint16) string {
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), p).String()[len("0.0.0.0:"):]
+}
 
 var (
 	client4 = netip.MustParseAddrPort("203.0.113.7:51234")
