@@ -13,6 +13,7 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/internal/proxyproto"
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -127,6 +128,10 @@ func (l *loop) sweep() {
 	now := time.Now().UnixNano()
 	for cn := range l.conns {
 		switch cn.state {
+		case stateProxy:
+			if now-cn.opened > int64(cfg.HandshakeTimeout) {
+				cn.refuseProxy(proxyproto.ErrIncomplete)
+			}
 		case stateHandshake:
 			if now-cn.opened > int64(cfg.HandshakeTimeout) {
 				cn.rejectHTTP(408, "Request Timeout", "handshake timeout")
@@ -160,6 +165,9 @@ func (l *loop) drainShare(share float64) {
 		l.draining = true
 		for cn := range l.conns {
 			switch cn.state {
+			case stateProxy:
+				cn.state = stateClosing
+				cn.shut()
 			case stateHandshake:
 				cn.rejectHTTP(503, "Service Unavailable", "server shutting down")
 			case stateOpen:
