@@ -2,12 +2,13 @@ package edge
 
 import (
 	"bufio"
-	"encoding/binary"
 	"net"
 	"net/http"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/danmu-dev/danmu/internal/proxyproto"
 )
 
 // balancerAddr is the source address of the test's load balancer; other
@@ -28,25 +29,28 @@ func (e *testEnv) rawConnFrom(t testing.TB, src string) *rawClient {
 	return &rawClient{t: t, conn: conn, br: bufio.NewReader(conn)}
 }
 
-// proxyV1 is a version 1 header for a client at client (IPv4 "a.b.c.d").
+// proxyV1 is a version 1 header for a client at client (IPv4).
 func proxyV1(client string) []byte {
-	return []byte("PROXY TCP4 " + client + " 127.0.0.1 40000 7070\r\n")
+	return proxyproto.AppendHeader(nil, proxyproto.Header{
+		Version:     1,
+		Source:      netip.AddrPortFrom(netip.MustParseAddr(client), 40000),
+		Destination: netip.MustParseAddrPort("127.0.0.1:7070"),
+	})
 }
 
-// proxyV2 is a version 2 header (PROXY command, TCP over IPv4) for a
-// client at client, as HAProxy's send-proxy-v2 writes it.
+// proxyV2 is a version 2 header (PROXY, TCP over IPv4) for a client at
+// client, as HAProxy's send-proxy-v2 writes it.
 func proxyV2(client string) []byte {
-	b := []byte("\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c")
-	src := netip.MustParseAddr(client).As4()
-	b = append(b, src[:]...)
-	b = append(b, 127, 0, 0, 1)
-	b = binary.BigEndian.AppendUint16(b, 40000)
-	return binary.BigEndian.AppendUint16(b, 7070)
+	return proxyproto.AppendHeader(nil, proxyproto.Header{
+		Version:     2,
+		Source:      netip.AddrPortFrom(netip.MustParseAddr(client), 40000),
+		Destination: netip.MustParseAddrPort("127.0.0.1:7070"),
+	})
 }
 
 // proxyLocal is a version 2 LOCAL header: the balancer's own connection,
 // such as a health check.
-var proxyLocal = []byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00")
+var proxyLocal = proxyproto.AppendHeader(nil, proxyproto.Header{Version: 2})
 
 // TestProxyProtocol: behind a trusted balancer, a connection that begins
 // with a version 1 or 2 header, whole or a byte at a time, is upgraded as

@@ -3,7 +3,6 @@ package ingest
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/internal/proxyproto"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -27,12 +27,11 @@ var trustBalancer = []netip.Prefix{netip.MustParsePrefix(balancerAddr + "/32")}
 // proxyV2 is a version 2 header (PROXY, TCP over IPv4) for a client at
 // client, as HAProxy's send-proxy-v2 writes it.
 func proxyV2(client string) []byte {
-	b := []byte("\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c")
-	src := netip.MustParseAddr(client).As4()
-	b = append(b, src[:]...)
-	b = append(b, 127, 0, 0, 1)
-	b = binary.BigEndian.AppendUint16(b, 40000)
-	return binary.BigEndian.AppendUint16(b, 7080)
+	return proxyproto.AppendHeader(nil, proxyproto.Header{
+		Version:     2,
+		Source:      netip.AddrPortFrom(netip.MustParseAddr(client), 40000),
+		Destination: netip.MustParseAddrPort("127.0.0.1:7080"),
+	})
 }
 
 // dialFrom opens a connection to ts from source address src, closed when

@@ -12,8 +12,8 @@ func seedHeaders(f *testing.F) {
 	f.Add([]byte("PROXY TCP4 203.0.113.7 192.0.2.1 51234 7070\r\nGET /ws HTTP/1.1\r\n\r\n"))
 	f.Add([]byte("PROXY TCP6 2001:db8::7 2001:db8::1 51234 443\r\n"))
 	f.Add([]byte("PROXY UNKNOWN\r\n"))
-	f.Add(appendV2(nil, v2Proxy, 0x11, v2Addrs(client4, server4), []byte{0x01, 0x00, 0x02, 'h', '2'}))
-	f.Add(appendV2(nil, v2Proxy, 0x21, v2Addrs(client6, server6), nil))
+	f.Add(appendV2(nil, v2Proxy, 0x11, appendAddrs(nil, client4, server4), []byte{0x01, 0x00, 0x02, 'h', '2'}))
+	f.Add(appendV2(nil, v2Proxy, 0x21, appendAddrs(nil, client6, server6), nil))
 	f.Add(appendV2(nil, v2Local, 0x00, nil, nil))
 	f.Add(appendV2(nil, v2Proxy, 0x31, make([]byte, 216), nil))
 	f.Add([]byte("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"))
@@ -45,9 +45,9 @@ func FuzzParse(f *testing.F) {
 			if h.Source.IsValid() != h.Destination.IsValid() || h.Source.Addr().Is4In6() || h.Source.Addr().Zone() != "" {
 				t.Fatalf("Parse(%q) = %+v: inconsistent addresses", b, h)
 			}
-			round, _, err := Parse(appendHeader(nil, h))
+			round, _, err := Parse(AppendHeader(nil, h))
 			if err != nil || round != h {
-				t.Fatalf("Parse(appendHeader(%+v)) = %+v, %v", h, round, err)
+				t.Fatalf("Parse(AppendHeader(%+v)) = %+v, %v", h, round, err)
 			}
 		case errors.Is(err, ErrIncomplete):
 			if len(b) >= MaxHeaderBytes {

@@ -1,70 +1,11 @@
 package proxyproto
 
 import (
-	"encoding/binary"
 	"errors"
 	"net/netip"
 	"strings"
 	"testing"
 )
-
-// appendV2 appends a version 2 header with command cmd (0x20 LOCAL, 0x21
-// PROXY) and family/transport famProto, whose address block is addrs,
-// followed by tlvs.
-func appendV2(dst []byte, cmd, famProto byte, addrs, tlvs []byte) []byte {
-	dst = append(dst, sigV2...)
-	dst = append(dst, cmd, famProto)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(addrs)+len(tlvs)))
-	dst = append(dst, addrs...)
-	return append(dst, tlvs...)
-}
-
-// v2Addrs returns the address block of src and dst: 12 bytes when both are
-// IPv4, else 36, an IPv4 address mapped to IPv6.
-func v2Addrs(src, dst netip.AddrPort) []byte {
-	var b []byte
-	if is6(src, dst) {
-		s, d := src.Addr().As16(), dst.Addr().As16()
-		b = append(append(b, s[:]...), d[:]...)
-	} else {
-		b = append(append(b, src.Addr().AsSlice()...), dst.Addr().AsSlice()...)
-	}
-	b = binary.BigEndian.AppendUint16(b, src.Port())
-	return binary.BigEndian.AppendUint16(b, dst.Port())
-}
-
-// appendHeader encodes h as Parse reads it: the inverse of Parse for
-// headers without TLVs.
-func appendHeader(dst []byte, h Header) []byte {
-	if h.Version == 1 {
-		if !h.Source.IsValid() {
-			return append(dst, "PROXY UNKNOWN\r\n"...)
-		}
-		proto, from, to := "TCP4", h.Source.Addr().String(), h.Destination.Addr().String()
-		if is6(h.Source, h.Destination) {
-			proto = "TCP6"
-			from, to = netip.AddrFrom16(h.Source.Addr().As16()).String(), netip.AddrFrom16(h.Destination.Addr().As16()).String()
-		}
-		return append(dst, "PROXY "+proto+" "+from+" "+to+" "+
-			itoa(h.Source.Port())+" "+itoa(h.Destination.Port())+"\r\n"...)
-	}
-	if !h.Source.IsValid() {
-		return appendV2(dst, v2Local, 0x00, nil, nil)
-	}
-	fam := byte(0x11)
-	if is6(h.Source, h.Destination) {
-		fam = 0x21
-	}
-	return appendV2(dst, v2Proxy, fam, v2Addrs(h.Source, h.Destination), nil)
-}
-
-// is6 reports whether either address is IPv6, so that a header of both
-// must be an IPv6 one.
-func is6(src, dst netip.AddrPort) bool { return src.Addr().Is6() || dst.Addr().Is6() }
-
-func itoa(p uint16) string {
-	return netip.AddrPortFrom(netip.IPv4Unspecified(), p).String()[len("0.0.0.0:"):]
-}
 
 var (
 	client4 = netip.MustParseAddrPort("203.0.113.7:51234")
@@ -89,12 +30,12 @@ func TestParse(t *testing.T) {
 		{"v1 unknown with addresses", "PROXY UNKNOWN ffff::1 ffff::2 1 2\r\nX", Header{Version: 1}, 35, nil},
 		{"v1 port 0 and 65535", "PROXY TCP4 1.2.3.4 5.6.7.8 0 65535\r\n",
 			Header{1, netip.MustParseAddrPort("1.2.3.4:0"), netip.MustParseAddrPort("5.6.7.8:65535")}, 36, nil},
-		{"v2 inet", string(appendV2(nil, v2Proxy, 0x11, v2Addrs(client4, server4), nil)) + "GET", Header{2, client4, server4}, 28, nil},
-		{"v2 inet6", string(appendV2(nil, v2Proxy, 0x21, v2Addrs(client6, server6), nil)), Header{2, client6, server6}, 52, nil},
-		{"v2 inet6 mapped", string(appendV2(nil, v2Proxy, 0x21, v2Addrs(mapped, server6), nil)), Header{2, client4, server6}, 52, nil},
-		{"v2 inet with TLV", string(appendV2(nil, v2Proxy, 0x11, v2Addrs(client4, server4), ssl)), Header{2, client4, server4}, 36, nil},
+		{"v2 inet", string(appendV2(nil, v2Proxy, 0x11, appendAddrs(nil, client4, server4), nil)) + "GET", Header{2, client4, server4}, 28, nil},
+		{"v2 inet6", string(appendV2(nil, v2Proxy, 0x21, appendAddrs(nil, client6, server6), nil)), Header{2, client6, server6}, 52, nil},
+		{"v2 inet6 mapped", string(appendV2(nil, v2Proxy, 0x21, appendAddrs(nil, mapped, server6), nil)), Header{2, client4, server6}, 52, nil},
+		{"v2 inet with TLV", string(appendV2(nil, v2Proxy, 0x11, appendAddrs(nil, client4, server4), ssl)), Header{2, client4, server4}, 36, nil},
 		{"v2 local", string(appendV2(nil, v2Local, 0x00, nil, nil)), Header{Version: 2}, 16, nil},
-		{"v2 local with addresses", string(appendV2(nil, v2Local, 0x11, v2Addrs(client4, server4), nil)), Header{Version: 2}, 28, nil},
+		{"v2 local with addresses", string(appendV2(nil, v2Local, 0x11, appendAddrs(nil, client4, server4), nil)), Header{Version: 2}, 28, nil},
 		{"v2 proxy unspec", string(appendV2(nil, v2Proxy, 0x00, nil, nil)), Header{Version: 2}, 16, nil},
 		{"v2 proxy unix", string(appendV2(nil, v2Proxy, 0x31, make([]byte, 216), nil)), Header{Version: 2}, 232, nil},
 
@@ -103,7 +44,7 @@ func TestParse(t *testing.T) {
 		{"v1 without CRLF yet", "PROXY TCP4 203.0.113.7 192.0.2.1 51234", Header{}, 0, ErrIncomplete},
 		{"v2 signature start", "\r\n\r\n\x00", Header{}, 0, ErrIncomplete},
 		{"v2 fixed part short", string(sigV2) + "\x21\x11\x00", Header{}, 0, ErrIncomplete},
-		{"v2 addresses short", string(appendV2(nil, v2Proxy, 0x11, v2Addrs(client4, server4), nil)[:20]), Header{}, 0, ErrIncomplete},
+		{"v2 addresses short", string(appendV2(nil, v2Proxy, 0x11, appendAddrs(nil, client4, server4), nil)[:20]), Header{}, 0, ErrIncomplete},
 
 		{"http", "GET /ws HTTP/1.1\r\n", Header{}, 0, ErrMissing},
 		{"POST", "POST /v1/rooms/a/danmaku HTTP/1.1\r\n", Header{}, 0, ErrMissing},
@@ -124,10 +65,10 @@ func TestParse(t *testing.T) {
 		{"v1 port sign", "PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n", Header{}, 0, ErrMalformed},
 		{"v1 address leading zero", "PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n", Header{}, 0, ErrMalformed},
 		{"v1 empty", "PROXY \r\n", Header{}, 0, ErrMalformed},
-		{"v2 version 1", string(appendV2(nil, 0x11, 0x11, v2Addrs(client4, server4), nil)), Header{}, 0, ErrMalformed},
-		{"v2 command 2", string(appendV2(nil, 0x22, 0x11, v2Addrs(client4, server4), nil)), Header{}, 0, ErrMalformed},
-		{"v2 family 4", string(appendV2(nil, v2Proxy, 0x41, v2Addrs(client4, server4), nil)), Header{}, 0, ErrMalformed},
-		{"v2 transport 3", string(appendV2(nil, v2Proxy, 0x13, v2Addrs(client4, server4), nil)), Header{}, 0, ErrMalformed},
+		{"v2 version 1", string(appendV2(nil, 0x11, 0x11, appendAddrs(nil, client4, server4), nil)), Header{}, 0, ErrMalformed},
+		{"v2 command 2", string(appendV2(nil, 0x22, 0x11, appendAddrs(nil, client4, server4), nil)), Header{}, 0, ErrMalformed},
+		{"v2 family 4", string(appendV2(nil, v2Proxy, 0x41, appendAddrs(nil, client4, server4), nil)), Header{}, 0, ErrMalformed},
+		{"v2 transport 3", string(appendV2(nil, v2Proxy, 0x13, appendAddrs(nil, client4, server4), nil)), Header{}, 0, ErrMalformed},
 		{"v2 inet block short", string(appendV2(nil, v2Proxy, 0x11, make([]byte, 11), nil)), Header{}, 0, ErrMalformed},
 		{"v2 inet6 block short", string(appendV2(nil, v2Proxy, 0x21, make([]byte, 35), nil)), Header{}, 0, ErrMalformed},
 		{"v2 too long", string(sigV2) + "\x21\x11\xff\xff", Header{}, 0, ErrMalformed},
@@ -147,7 +88,7 @@ func TestParse(t *testing.T) {
 // incomplete, so that a header split over several reads is waited for.
 func TestParsePrefixes(t *testing.T) {
 	for _, h := range []Header{{1, client4, server4}, {1, client6, server6}, {Version: 1}, {2, client4, server4}, {2, client6, server6}, {Version: 2}} {
-		b := appendHeader(nil, h)
+		b := AppendHeader(nil, h)
 		for k := range len(b) {
 			if _, _, err := Parse(b[:k]); err != ErrIncomplete {
 				t.Errorf("Parse(%q) = %v; want ErrIncomplete", b[:k], err)
@@ -163,7 +104,7 @@ func TestParsePrefixes(t *testing.T) {
 // (send-proxy-v2) and a connection without a header cost no allocation;
 // a version 1 header costs two (its addresses' text).
 func TestParseAllocs(t *testing.T) {
-	v2 := appendV2(nil, v2Proxy, 0x11, v2Addrs(client4, server4), nil)
+	v2 := appendV2(nil, v2Proxy, 0x11, appendAddrs(nil, client4, server4), nil)
 	get := []byte("GET / HTTP/1.1\r\n")
 	trusted := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 	if n := testing.AllocsPerRun(100, func() {
@@ -181,7 +122,7 @@ func BenchmarkParse(b *testing.B) {
 		in   []byte
 	}{
 		{"v1", []byte("PROXY TCP4 203.0.113.7 192.0.2.1 51234 7070\r\n")},
-		{"v2", appendV2(nil, v2Proxy, 0x11, v2Addrs(client4, server4), nil)},
+		{"v2", appendV2(nil, v2Proxy, 0x11, appendAddrs(nil, client4, server4), nil)},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()

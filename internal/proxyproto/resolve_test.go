@@ -11,7 +11,7 @@ func TestResolve(t *testing.T) {
 	mappedBalancer := netip.MustParseAddrPort("[::ffff:10.0.0.5]:40000")
 	stranger := netip.MustParseAddrPort("198.51.100.9:5555")
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("2001:db8:1::1/128")}
-	v2 := appendV2(nil, v2Proxy, 0x11, v2Addrs(client4, server4), nil)
+	v2 := appendV2(nil, v2Proxy, 0x11, appendAddrs(nil, client4, server4), nil)
 	local := appendV2(nil, v2Local, 0x00, nil, nil)
 	v1 := []byte("PROXY TCP4 203.0.113.7 192.0.2.1 51234 7070\r\n")
 	for _, tc := range []struct {
