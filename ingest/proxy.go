@@ -160,6 +160,9 @@ func (l *proxyListener) readHeader(c net.Conn) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
+	if r.Proxied {
+		l.server.logger.Debug("ingest: connection through a load balancer", "client", r.Client.Addr(), "balancer", peer.Addr().Unmap())
+	}
 	pc := &proxiedConn{Conn: c, remote: net.TCPAddrFromAddrPort(r.Client), pending: buf[r.Length:]}
 	select {
 	case l.ready <- pc:
