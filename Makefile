@@ -84,12 +84,13 @@ bench-load: build baseline ## Run one load scenario (SCENARIO, TARGET=danmu|base
 	bin/loadgen $(SCENARIO) --target $(TARGET) --spawn --json-out perf/out/runs.jsonl $(LOAD_ARGS)
 
 .PHONY: test-deps
-test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, the npm packages of web/ and web/client/, the npm clients of Bilibili's protocol in cmd/danmu/testdata/bili-client, Chromium) are there.
+test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, the npm packages of web/ and web/client/, the npm clients of Bilibili's protocol in cmd/danmu/testdata/bili-client, Chromium, HAProxy and openssl for the test behind a TLS-terminating balancer) are there.
 	scripts/ensure-redis.sh
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	cd web/client && npm ci --no-audit --no-fund --loglevel=error
 	cd cmd/danmu/testdata/bili-client && npm ci --no-audit --no-fund --loglevel=error
 	[ -x "$(CHROMIUM)" ] || { apt-get update && apt-get install -y chromium; }
+	command -v haproxy >/dev/null && command -v openssl >/dev/null || { apt-get update && apt-get install -y haproxy openssl; }
 
 .PHONY: tidy-check
 tidy-check: ## Fail when go mod tidy would change go.mod or go.sum, of the server's module or perf's (make test runs it first).

@@ -20,7 +20,11 @@ type connState uint8
 
 // A connection moves through these states in order, never back.
 const (
-	stateHandshake connState = iota
+	// stateProxy: the connection comes through a load balancer that
+	// speaks the PROXY protocol (Config.ProxyProtocol), and its header
+	// has not been read yet (proxy.go).
+	stateProxy connState = iota
+	stateHandshake
 	stateOpen
 	// stateClosing: the server sent its close (a close frame or an HTTP
 	// error) and asked gnet to close; nothing more is written.
@@ -37,10 +41,18 @@ type conn struct {
 	// Immutable after OnOpen.
 	c      gnet.Conn
 	loop   *loop
-	opened int64      // Unix ns
-	peer   netip.Addr // the client's address, as admission counts it
+	opened int64 // Unix ns
 
 	// Owned by the loop.
+	// peer is the client's address: the TCP peer's, then, once a PROXY
+	// protocol header is read, the one it carries. Limits, logs and
+	// metrics use it.
+	peer netip.Addr
+	// counted is the address under which admission holds a per-address
+	// place for the connection, or the zero Addr while it holds none (a
+	// trusted load balancer's connection before its header is read).
+	counted netip.Addr
+
 	state    connState
 	lastSeen int64 // Unix ns of the last bytes received
 	lastPing int64
@@ -80,6 +92,9 @@ type conn struct {
 func (cn *conn) onTraffic() {
 	l := cn.loop
 	cn.lastSeen = time.Now().UnixNano()
+	if cn.state == stateProxy && !cn.readProxy() {
+		return
+	}
 	if cn.state == stateHandshake && !cn.handshake() {
 		return
 	}

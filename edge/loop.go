@@ -12,6 +12,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/internal/proxyproto"
 )
 
 // loop is the state of one event loop.
@@ -126,6 +127,10 @@ func (l *loop) sweep() {
 	now := time.Now().UnixNano()
 	for cn := range l.conns {
 		switch cn.state {
+		case stateProxy:
+			if now-cn.opened > int64(cfg.HandshakeTimeout) {
+				cn.refuseProxy(proxyproto.ErrIncomplete)
+			}
 		case stateHandshake:
 			if now-cn.opened > int64(cfg.HandshakeTimeout) {
 				cn.rejectHTTP(408, "Request Timeout", "handshake timeout")
@@ -159,6 +164,9 @@ func (l *loop) drainShare(share float64) {
 		l.draining = true
 		for cn := range l.conns {
 			switch cn.state {
+			case stateProxy:
+				cn.state = stateClosing
+				cn.shut()
 			case stateHandshake:
 				cn.rejectHTTP(503, "Service Unavailable", "server shutting down")
 			case stateOpen:

@@ -99,6 +99,16 @@ type Config struct {
 	// not an address ends the search: the client is then the nearest
 	// address found before it. Unused without ClientIPHeader.
 	TrustedProxies []netip.Prefix
+	// ProxyProtocol lists the load balancers (addresses and CIDR
+	// prefixes) that begin each connection with a PROXY protocol header,
+	// version 1 or 2. A connection from one of them must begin with one,
+	// and the address it carries is the TCP peer's from then on: for
+	// MaxConnsPerIP, the per-address rate limits and the logs, and as the
+	// peer that ClientIPHeader and TrustedProxies start from. A
+	// connection from any other address must not. A connection whose
+	// header is refused, or not complete within ReadTimeout, is closed
+	// without an answer. Empty means no PROXY protocol.
+	ProxyProtocol []netip.Prefix
 	// HookTimeout bounds the hook chain of one post, Before and After
 	// each: a chain that takes longer gets 503 unavailable. Default 2s.
 	HookTimeout time.Duration

@@ -110,9 +110,15 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve serves HTTP on ln until Shutdown, after which it returns nil. An
 // accept that fails, as when the process runs out of file descriptors, is
-// retried after a back-off: fasthttp would otherwise stop serving.
+// retried after a back-off: fasthttp would otherwise stop serving. With
+// Config.ProxyProtocol, each connection's PROXY protocol header is read
+// first (proxy.go).
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(&listen.Retrying{Listener: ln, OnError: s.acceptFailed})
+	ln = &listen.Retrying{Listener: ln, OnError: s.acceptFailed}
+	if len(s.cfg.ProxyProtocol) > 0 {
+		ln = newProxyListener(ln, s)
+	}
+	return s.srv.Serve(ln)
 }
 
 // acceptFailed counts a failed accept and logs it when it is noteworthy

@@ -30,6 +30,10 @@ type Config struct {
 	// connects to the host it was loaded from. Nil means that host at
 	// DefaultEdgePort.
 	EdgeAddr func() net.Addr
+	// WebSocketURL is the public URL of the edges' /ws the page connects
+	// to (wss://live.example.com/ws), as the load balancer in front
+	// serves it. Empty derives it from EdgeAddr, with ws://.
+	WebSocketURL string
 }
 
 // Names of the embedded files: the page, and the assets it loads from
@@ -131,6 +135,9 @@ func contentSecurityPolicy(scriptHash, wsURL string) string {
 // webSocketURL returns the URL of the edge's /ws for a page loaded by the
 // request ctx.
 func (c Config) webSocketURL(ctx *fasthttp.RequestCtx) string {
+	if c.WebSocketURL != "" {
+		return c.WebSocketURL
+	}
 	host, port := "", strconv.Itoa(DefaultEdgePort)
 	if c.EdgeAddr != nil {
 		addr := c.EdgeAddr()

@@ -153,7 +153,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		api = ingest.New(o.ingest, log, online, logger)
 		api.Use(hooks.hooks()...)
 		ops.Register(admin.IngestCollector(api.Stats()))
-		var page web.Config
+		page := web.Config{WebSocketURL: o.public.pageWebSocket()}
 		if ws != nil {
 			page.EdgeAddr = ws.Addr
 		}
@@ -162,7 +162,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	}
 	opsAddr, stopOps := serveAdmin(ops, opsLn, logger)
 	defer stopOps()
-	printBanner(stdout, logger, o.logFormat, banner{ws: ws, api: ln, ops: opsAddr, redis: fleet != nil})
+	printBanner(stdout, logger, o.logFormat, banner{ws: ws, api: ln, ops: opsAddr, redis: fleet != nil, public: o.public})
 
 	var failure error
 	select {
@@ -195,6 +195,11 @@ func openRedis(o options) (*rdb.Client, error) {
 	if len(o.redis.Addrs) == 0 {
 		return nil, nil
 	}
+	tlsConfig, err := o.redisTLS.config()
+	if err != nil {
+		return nil, err
+	}
+	o.redis.TLS = tlsConfig
 	return rdb.New(o.redis)
 }
 

@@ -31,7 +31,8 @@ type rule struct {
 // refuse or change a comment, and their state) used by ingest, which runs
 // them, rdb (the one Redis client, its key scheme and its errors) used by
 // stream, policy and presence and importing none of them, presence and web
-// standing alone, metric (lock-free counters, no metrics library) used by
+// standing alone, internal/proxyproto (the PROXY protocol parser) used by
+// edge and ingest, metric (lock-free counters, no metrics library) used by
 // the core packages, admin (Prometheus, probes, pprof) reading their
 // counters for cmd alone, cmd wiring everything, and nothing importing cmd
 // or perf, a module of its own nested in this one (perf/go.mod) whose
@@ -51,16 +52,19 @@ var rules = []rule{
 	{pkg: "metric"},
 	{pkg: "policy", imports: []string{"codec", "stream", "auth", "rdb"}},
 	// ingest's tests make a policy.Redis, which takes an rdb.Client.
-	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen"}, testImports: []string{"rdb"}},
+	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen", "internal/proxyproto"}, testImports: []string{"rdb"}},
 	{pkg: "fanout", imports: []string{"codec", "stream", "metric"}},
 	// The edge knows nothing of storage; its tests build a hub on the
 	// embedded stream.
-	{pkg: "edge", imports: []string{"fanout", "codec", "auth", "metric", "internal/listen"}, testImports: []string{"stream"}},
+	{pkg: "edge", imports: []string{"fanout", "codec", "auth", "metric", "internal/listen", "internal/proxyproto"}, testImports: []string{"stream"}},
 	{pkg: "admin", imports: []string{"metric", "stream", "fanout", "edge", "ingest"}},
-	{pkg: "cmd/danmu", imports: []string{"codec", "rdb", "stream", "presence", "web", "auth", "policy", "ingest", "fanout", "edge", "metric", "admin"}},
+	// cmd/danmu's tests build the PROXY headers they send straight to the
+	// nodes with the parser's encoder.
+	{pkg: "cmd/danmu", imports: []string{"codec", "rdb", "stream", "presence", "web", "auth", "policy", "ingest", "fanout", "edge", "metric", "admin"}, testImports: []string{"internal/proxyproto"}},
 	{pkg: "perf/...", imports: []string{"codec", "stream", "presence", "ingest", "fanout", "edge", "perf/..."}},
 	{pkg: "internal/redistest"},
 	{pkg: "internal/listen"},
+	{pkg: "internal/proxyproto"},
 	{pkg: "internal/lint"},
 }
 
