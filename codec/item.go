@@ -2,6 +2,7 @@ package codec
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -89,6 +90,7 @@ func decodeItem(id ID, data []byte) (Item, bool) {
 		}
 	}
 	buf := make([]byte, 0, len(body)+len(h.cid)+len(h.uid)+64)
+	var cid, uid [2]int // where the header's cid and uid are in buf
 	buf = append(buf, `{"id":"`...)
 	buf = id.AppendTo(buf)
 	idEnd := len(buf)
@@ -100,11 +102,15 @@ func decodeItem(id ID, data []byte) (Item, bool) {
 		}
 		if len(h.cid) > 0 {
 			buf = append(buf, `,"cid":"`...)
+			cid[0] = len(buf)
 			buf = append(buf, h.cid...)
+			cid[1] = len(buf)
 			buf = append(buf, '"')
 		}
 		buf = append(buf, `,"uid":"`...)
+		uid[0] = len(buf)
 		buf = append(buf, h.uid...)
+		uid[1] = len(buf)
 		buf = append(buf, '"')
 	}
 	// body is an object: "{}" or "{" followed by its first key.
@@ -115,18 +121,88 @@ func decodeItem(id ID, data []byte) (Item, bool) {
 		buf = append(buf, body[1:]...)
 	}
 	text := unsafe.String(unsafe.SliceData(buf), len(buf))
-	var m Message
+	m := Message{ID: text[len(`{"id":"`):idEnd]}
+	if !legacy {
+		m.Prio, m.CID, m.UID = h.prio, text[cid[0]:cid[1]], text[uid[0]:uid[1]]
+		if len(body) > 2 && parseBody(text[len(text)-len(body)+1:], &m) {
+			return Item{ID: id, Message: m, JSON: buf}, true
+		}
+	}
+	var decoded Message
 	decoder := JSON
 	if !legacy {
 		decoder = strictJSON
 	}
-	if decoder.UnmarshalFromString(text, &m) != nil || m.ID != text[len(`{"id":"`):idEnd] {
+	if decoder.UnmarshalFromString(text, &decoded) != nil || decoded.ID != m.ID {
 		// A second "id" in the record would be the one clients read.
 		return Item{}, false
 	}
-	if !legacy && (m.Prio != h.prio || m.CID != string(h.cid) || m.UID != string(h.uid)) {
+	if !legacy && (decoded.Prio != m.Prio || decoded.CID != m.CID || decoded.UID != m.UID) {
 		// The body named a header field again.
 		return Item{}, false
 	}
-	return Item{ID: id, Message: m, JSON: buf}, true
+	return Item{ID: id, Message: decoded, JSON: buf}, true
+}
+
+// parseBody reads the body of a record, less its opening brace, when it is
+// in the form EncodeStored writes: the five keys in order, no string with
+// an escape. It reports false for anything else, which the general decoder
+// then reads: this is only the fast way through the common case. The
+// strings of m alias s. s is valid UTF-8.
+func parseBody(s string, m *Message) bool {
+	fields := [...]struct {
+		key string
+		val *string
+	}{{`"name":`, &m.Name}, {`,"text":`, &m.Text}, {`,"color":`, &m.Color}, {`,"mode":`, &m.Mode}}
+	var ok bool
+	for _, f := range fields {
+		if s, ok = strings.CutPrefix(s, f.key); !ok {
+			return false
+		}
+		if *f.val, s, ok = cutPlainString(s); !ok {
+			return false
+		}
+	}
+	if s, ok = strings.CutPrefix(s, `,"ts":`); !ok {
+		return false
+	}
+	digits, ok := strings.CutSuffix(s, "}")
+	if !ok || !canonicalInt(digits) {
+		return false
+	}
+	ts, err := strconv.ParseInt(digits, 10, 64)
+	m.TS = ts
+	return err == nil
+}
+
+// cutPlainString cuts a JSON string with no escape and no control
+// character from the front of s, and returns its value.
+func cutPlainString(s string) (value, rest string, ok bool) {
+	if len(s) == 0 || s[0] != '"' {
+		return "", "", false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[1:i], s[i+1:], true
+		case c == '\\' || c < 0x20:
+			return "", "", false
+		}
+	}
+	return "", "", false
+}
+
+// canonicalInt reports whether s is an integer as JSON writes it: an
+// optional minus, then 0 or digits not starting with 0.
+func canonicalInt(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" || s[0] == '0' && len(s) > 1 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
