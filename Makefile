@@ -78,8 +78,12 @@ run: build ## Run bin/danmu serve in the foreground (embedded stream, 127.0.0.1;
 baseline: ## Build bin/baseline, the reference gorilla/websocket server of perf/baseline.
 	$(GO) -C perf build -o ../bin/baseline ./cmd/baseline
 
+.PHONY: floor
+floor: ## Build bin/floor, the bare HTTP server of perf/floor that answers every POST with 201 (the HTTP floor).
+	$(GO) -C perf build -o ../bin/floor ./cmd/floor
+
 .PHONY: bench-load
-bench-load: build baseline ## Run one load scenario (SCENARIO, TARGET=danmu|baseline, LOAD_ARGS); results in perf/out/.
+bench-load: build baseline floor ## Run one load scenario (SCENARIO, TARGET=danmu|baseline|floor, LOAD_ARGS); results in perf/out/.
 	$(GO) -C perf build -o ../bin/loadgen ./cmd/loadgen
 	bin/loadgen $(SCENARIO) --target $(TARGET) --spawn --json-out perf/out/runs.jsonl $(LOAD_ARGS)
 

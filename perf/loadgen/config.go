@@ -26,6 +26,10 @@ var Scenarios = []string{ScenarioIdle, ScenarioHotRoom, ScenarioManyRooms, Scena
 const (
 	TargetDanmu    = "danmu"
 	TargetBaseline = "baseline"
+	// TargetFloor is perf/floor's bare HTTP server (bin/floor), which
+	// answers every POST with 201: the ingest scenario only, without
+	// viewers.
+	TargetFloor = "floor"
 )
 
 var errConfig = errors.New("loadgen: invalid configuration")
@@ -34,8 +38,8 @@ var errConfig = errors.New("loadgen: invalid configuration")
 // which depend on the scenario.
 type Config struct {
 	Scenario string
-	// Target names the server kind: TargetDanmu or TargetBaseline. It
-	// chooses the spawned binary and its arguments.
+	// Target names the server kind: TargetDanmu, TargetBaseline or
+	// TargetFloor. It chooses the spawned binary and its arguments.
 	Target string
 	// Command is the generator's command line, recorded in the result.
 	Command []string
@@ -119,8 +123,12 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 	case "":
 		c.Target = TargetDanmu
 	case TargetDanmu, TargetBaseline:
+	case TargetFloor:
+		if c.Scenario != ScenarioIngest || c.Viewers > 0 {
+			return c, fmt.Errorf("%w: target %s serves the ingest scenario only, without viewers", errConfig, TargetFloor)
+		}
 	default:
-		return c, fmt.Errorf("%w: target %q: want %s or %s", errConfig, c.Target, TargetDanmu, TargetBaseline)
+		return c, fmt.Errorf("%w: target %q: want %s, %s or %s", errConfig, c.Target, TargetDanmu, TargetBaseline, TargetFloor)
 	}
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -198,7 +206,7 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		if _, err := os.Stat(c.ServerBin); err != nil {
 			return c, fmt.Errorf("%w: server binary: %v (make build baseline)", errConfig, err)
 		}
-	} else if c.WSAddr == "" || c.HTTPAddr == "" {
+	} else if c.HTTPAddr == "" || (c.WSAddr == "" && c.Target != TargetFloor) {
 		return c, fmt.Errorf("%w: give --ws-addr and --http-addr of a running server, or --spawn", errConfig)
 	}
 	if len(c.WorkerCommand) == 0 {

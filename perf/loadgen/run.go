@@ -120,8 +120,12 @@ func (r *run) spawn(ctx context.Context) error {
 			*addr = free
 		}
 	}
+	listening := []string{r.wsAddr, r.httpAddr}
+	if r.cfg.Target == TargetFloor {
+		listening = listening[1:]
+	}
 	s, err := startServer(ctx, r.cfg.ServerBin, serverArgs(r.cfg.Target, r.wsAddr, r.httpAddr, r.cfg.ServerArgs),
-		filepath.Join(r.cfg.OutDir, "server.log"), r.wsAddr, r.httpAddr)
+		filepath.Join(r.cfg.OutDir, "server.log"), listening...)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/perf/baseline"
+	"github.com/danmu-dev/danmu/perf/floor"
 )
 
 // workerEnv makes the test binary a worker: TestMain runs RunWorker
@@ -183,6 +186,31 @@ func TestIdleAndIngestAgainstBaselineIntegration(t *testing.T) {
 	checkClean(t, res, err)
 	if pb := res.Publish; pb.Accepted == 0 || pb.Accepted != pb.Sent || pb.PerSec <= 0 || pb.Service.Count != pb.Sent {
 		t.Errorf("ingest: %+v; want every sent comment accepted and timed", pb)
+	}
+}
+
+// TestIngestAgainstFloorIntegration drives perf/floor's bare HTTP server
+// as `loadgen ingest --target floor` does, served in this process.
+func TestIngestAgainstFloorIntegration(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := floor.NewServer()
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	cfg := testConfig(t, ScenarioIngest)
+	cfg.Target, cfg.HTTPAddr, cfg.ServerPIDs = TargetFloor, ln.Addr().String(), []int{os.Getpid()}
+	cfg.Lanes, cfg.Duration = 4, 300*time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	checkClean(t, res, err)
+	if pb := res.Publish; pb.Accepted == 0 || pb.Accepted != pb.Sent {
+		t.Errorf("ingest against the floor: %+v; want every sent comment accepted", pb)
+	}
+	cfg.Viewers = 10
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, errConfig) {
+		t.Errorf("the floor with viewers: %v; want %v", err, errConfig)
 	}
 }
 
