@@ -82,6 +82,10 @@ type Config struct {
 	Lanes int
 	// RequestTimeout bounds each POST. Default 10s.
 	RequestTimeout time.Duration
+	// Batch, above 1, makes each request of the ingest scenario carry
+	// Batch comments to POST .../danmaku:batch (danmu, one room only).
+	// Default 1: one comment per POST .../danmaku.
+	Batch int
 
 	// SourceIPs spreads viewers over 127.0.0.1..127.0.0.SourceIPs.
 	// Default 16; at most 254.
@@ -160,12 +164,19 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		}
 	case ScenarioIngest:
 		def(&c.Rooms, 1)
+		if c.Batch > 1 && (c.Rooms != 1 || c.Target != TargetDanmu) {
+			return c, fmt.Errorf("%w: --batch needs one room and target danmu", errConfig)
+		}
 		def(&c.Lanes, 64)
 		defDuration(&c.Duration, 10*time.Second)
 		c.Rate = 0
 	default:
 		return c, fmt.Errorf("%w: scenario %q: want one of %v", errConfig, c.Scenario, Scenarios)
 	}
+	if c.Scenario != ScenarioIngest && c.Batch > 1 {
+		return c, fmt.Errorf("%w: --batch is for the ingest scenario", errConfig)
+	}
+	def(&c.Batch, 1)
 	if c.Viewers < 0 {
 		return c, fmt.Errorf("%w: %d viewers", errConfig, c.Viewers)
 	}

@@ -55,6 +55,7 @@ type Params struct {
 	RatePerRoom    float64  `json:"rate_per_room,omitempty"`
 	Duration       float64  `json:"duration_s"`
 	Lanes          int      `json:"lanes,omitempty"`
+	Batch          int      `json:"batch,omitempty"` // comments per request, above 1
 	Workers        int      `json:"workers,omitempty"`
 	SourceIPs      int      `json:"source_ips,omitempty"`
 	SamplePerRoom  int      `json:"sample_per_room,omitempty"`
@@ -220,6 +221,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "%s against %s (%s, %d CPUs, %s)\n", r.Scenario, r.Target, r.Started.Format(time.RFC3339), r.Host.CPUs, r.Host.Kernel)
 	p := r.Params
 	row("params", "viewers %d, rooms %d, rate %g/s per room, duration %gs, lanes %d, workers %d", p.Viewers, p.Rooms, p.RatePerRoom, p.Duration, p.Lanes, p.Workers)
+	if p.Batch > 1 {
+		row("batch", "%d comments per request (POST .../danmaku:batch)", p.Batch)
+	}
 	if len(p.ServerArgs) > 0 {
 		row("server args", "%s", strings.Join(p.ServerArgs, " "))
 	}

@@ -76,6 +76,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		WSAddr: r.wsAddr, HTTPAddr: r.httpAddr, DialConcurrent: cfg.DialConcurrency,
 	}
 
+	if cfg.Batch > 1 {
+		r.res.Params.Batch = cfg.Batch
+	}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	var sampling sync.WaitGroup
 	sampling.Go(func() { r.sample(sampleCtx) })
@@ -190,6 +193,7 @@ func (r *run) publish(ctx context.Context, rate float64) publishOutcome {
 		Rooms:    r.layout.Rooms,
 		Rate:     rate,
 		Lanes:    r.cfg.Lanes,
+		Batch:    r.cfg.Batch,
 		Start:    start,
 		Stop:     start.Add(r.cfg.Duration),
 		Timeout:  r.cfg.RequestTimeout,

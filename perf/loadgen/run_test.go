@@ -155,6 +155,25 @@ func TestHotRoomAgainstSpawnedDanmuIntegration(t *testing.T) {
 	}
 }
 
+// TestIngestBatchAgainstSpawnedDanmuIntegration posts batches to a
+// spawned danmu. (Viewers of one room flooded as fast as batches go would
+// see the fan-out's per-frame cap drop comments, by design.)
+func TestIngestBatchAgainstSpawnedDanmuIntegration(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, ScenarioIngest)
+	cfg.Spawn, cfg.ServerBin = true, buildDanmu(t)
+	cfg.Lanes, cfg.Batch, cfg.Duration = 2, 10, 300*time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	checkClean(t, res, err)
+	pb := res.Publish
+	if pb.Accepted == 0 || pb.Accepted != pb.Sent || pb.Accepted%10 != 0 || res.Params.Batch != 10 {
+		t.Errorf("publish %+v, batch %d; want every comment of whole batches of 10 accepted", pb, res.Params.Batch)
+	}
+	if res.Server.CPUMsPer1000 <= 0 {
+		t.Errorf("server %+v; want CPU per 1000 comments", res.Server)
+	}
+}
+
 func TestManyRoomsAgainstBaselineIntegration(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, ScenarioManyRooms)
