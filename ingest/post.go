@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"strconv"
 	"time"
 
@@ -60,7 +59,7 @@ func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Mes
 // returns the entry ID once stored, or the answer to give. Every way of
 // posting goes through it, so every post meets the same rules.
 func (s *Server) publish(c *policy.Comment) (stream.ID, *Error) {
-	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	hookCtx, cancel := withTimeout(s.cfg.HookTimeout)
 	apiErr := s.runBefore(hookCtx, c)
 	cancel()
 	if apiErr != nil {
@@ -72,7 +71,7 @@ func (s *Server) publish(c *policy.Comment) (stream.ID, *Error) {
 		s.logger.Error("ingest: encoding a validated comment failed", "room", c.Room, "err", err)
 		return stream.ID{}, errInternal
 	}
-	appendCtx, cancel := context.WithTimeout(context.Background(), s.cfg.AppendTimeout)
+	appendCtx, cancel := withTimeout(s.cfg.AppendTimeout)
 	id, err := s.log.Append(appendCtx, c.Room, data)
 	cancel()
 	if err != nil {
@@ -80,7 +79,7 @@ func (s *Server) publish(c *policy.Comment) (stream.ID, *Error) {
 		s.logger.Warn("ingest: append failed", "room", c.Room, "err", err)
 		return stream.ID{}, appendError(err)
 	}
-	hookCtx, cancel = context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	hookCtx, cancel = withTimeout(s.cfg.HookTimeout)
 	s.runAfter(hookCtx, c, id)
 	cancel()
 	return id, nil
