@@ -271,6 +271,12 @@ func (r *run) window(begin, end mark, finals []workerReport) {
 	r.res.WindowSeconds = secs
 	r.res.Server = procStats(r.serverPIDs(), begin.server, end.server, secs)
 	r.res.Generator = procStats(append([]int{os.Getpid()}, workerPIDs(finals)...), begin.gen, end.gen, secs)
+	if workers := workerPIDs(finals); len(workers) > 0 {
+		r.res.GeneratorSplit = &GeneratorSplit{
+			PublisherCPUSeconds: end.gen.cpuOf(begin.gen, os.Getpid()).Seconds(),
+			ViewersCPUSeconds:   end.gen.cpuOf(begin.gen, workers...).Seconds(),
+		}
+	}
 	r.res.MachineBusy = machinePercent(begin.machine, end.machine, r.res.Host.CPUs)
 	r.mu.Lock()
 	for _, p := range r.mu.series {
@@ -334,6 +340,9 @@ func (r *run) deliveries(out publishOutcome, finals []workerReport, window time.
 	if c.Msgs > 0 {
 		r.res.Server.CPUMsPer1000 = 1e6 * r.res.Server.CPUSeconds / float64(c.Msgs)
 		r.res.Generator.CPUMsPer1000 = 1e6 * r.res.Generator.CPUSeconds / float64(c.Msgs)
+		if g := r.res.GeneratorSplit; g != nil {
+			g.ViewersCPUMsPer1000 = 1e6 * g.ViewersCPUSeconds / float64(c.Msgs)
+		}
 	}
 	r.chartLatency, r.chartLatencyTitle = latency, "end-to-end latency (sampled viewers)"
 }

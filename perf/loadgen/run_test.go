@@ -133,6 +133,9 @@ func TestHotRoomAgainstSpawnedDanmuIntegration(t *testing.T) {
 	if res.Server.CPUSeconds <= 0 || res.Server.RSSMax <= 0 || res.Generator.CPUSeconds <= 0 {
 		t.Errorf("server %+v, generator %+v; want CPU and memory sampled", res.Server, res.Generator)
 	}
+	if g := res.GeneratorSplit; g == nil || g.ViewersCPUSeconds <= 0 || g.ViewersCPUMsPer1000 <= 0 {
+		t.Errorf("generator split %+v; want the workers' CPU per delivery", g)
+	}
 	for _, name := range []string{"result.json", "server.log", "latency.svg", "throughput.svg", "cpu.svg", "rss.svg"} {
 		if _, err := os.Stat(filepath.Join(cfg.OutDir, name)); err != nil {
 			t.Errorf("output: %v", err)
