@@ -22,9 +22,9 @@ func closedWithin(done <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-func TestWithTimeoutExpires(t *testing.T) {
+func TestDeadlineExpires(t *testing.T) {
 	for _, waitFirst := range []bool{true, false} {
-		ctx, cancel := withTimeout(20 * time.Millisecond)
+		ctx := startDeadline(20 * time.Millisecond)
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > 20*time.Millisecond {
 			t.Errorf("Deadline() = %v, %v; want within 20ms", dl, ok)
 		}
@@ -49,23 +49,23 @@ func TestWithTimeoutExpires(t *testing.T) {
 		if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Err() after the deadline = %v; want DeadlineExceeded", err)
 		}
-		cancel()
+		ctx.cancel()
 		if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Err() after the deadline and cancel = %v; want DeadlineExceeded", err)
 		}
 	}
 }
 
-func TestWithTimeoutCancel(t *testing.T) {
+func TestDeadlineCancel(t *testing.T) {
 	for _, waitFirst := range []bool{true, false} {
-		ctx, cancel := withTimeout(time.Hour)
+		ctx := startDeadline(time.Hour)
 		var done <-chan struct{}
 		if waitFirst {
 			done = ctx.Done()
 		}
 		child, stop := context.WithCancel(ctx) // propagation waits on Done
 		defer stop()
-		cancel()
+		ctx.cancel()
 		if done == nil {
 			done = ctx.Done()
 		}
@@ -79,28 +79,28 @@ func TestWithTimeoutCancel(t *testing.T) {
 }
 
 // TestWithTimeoutAllocs locks in that a step nobody waits on costs no
-// timer: the context and its cancel func only.
-func TestWithTimeoutAllocs(t *testing.T) {
+// timer: one allocation, the context.
+func TestDeadlineAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
-		ctx, cancel := withTimeout(time.Second)
+		ctx := startDeadline(time.Second)
 		_ = ctx.Err()
-		cancel()
+		ctx.cancel()
 	})
-	if allocs > 2 {
-		t.Errorf("withTimeout, Err and cancel allocate %v times; want at most 2", allocs)
+	if allocs > 1 {
+		t.Errorf("startDeadline, Err and cancel allocate %v times; want at most 1", allocs)
 	}
 }
 
-// BenchmarkTimeout compares withTimeout with context.WithTimeout for a
+// BenchmarkTimeout compares startDeadline with context.WithTimeout for a
 // step that only checks Err, as the built-in hooks and the embedded
 // stream do.
 func BenchmarkTimeout(b *testing.B) {
-	b.Run("withTimeout", func(b *testing.B) {
+	b.Run("startDeadline", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ctx, cancel := withTimeout(time.Second)
+			ctx := startDeadline(time.Second)
 			_ = ctx.Err()
-			cancel()
+			ctx.cancel()
 		}
 	})
 	b.Run("context.WithTimeout", func(b *testing.B) {
