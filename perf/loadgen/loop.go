@@ -21,6 +21,14 @@ import (
 // their wake-ups.
 const loopsPerWorker = 2
 
+// coalesce is how long a loop pauses after a wait that found only a few
+// sockets ready, so that the next wait finds more: a room's frame reaches
+// its thousands of viewers over a few milliseconds, and one epoll_wait
+// per socket or two cost as much as the reads (28 % of a worker's CPU in
+// a hot room of 10 000 viewers). It adds at most this much to the
+// latencies measured.
+const coalesce = 500 * time.Microsecond
+
 // loopWait bounds each epoll_wait: how late a loop notices a command, a
 // retry that is due or a connect that timed out.
 const loopWait = 50 * time.Millisecond
@@ -162,6 +170,9 @@ func (l *loop) run() {
 			if v := l.byFD[fd]; v != nil {
 				l.onReady(v, ev.Events)
 			}
+		}
+		if n > 0 && n < len(l.events)/4 {
+			time.Sleep(coalesce)
 		}
 		now := time.Now()
 		l.dueRetries(now)
