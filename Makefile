@@ -41,7 +41,8 @@ CHROMIUM ?= /usr/bin/chromium
 WEB_TEST = node --test web/test/ web/client/test/ && CHROMIUM=$(CHROMIUM) node --test web/e2e/
 # SCENARIO, TARGET and LOAD_ARGS drive `make bench-load`: one scenario of
 # perf/cmd/loadgen against a spawned bin/danmu or bin/baseline; LOAD_ARGS
-# adds loadgen flags, e.g. LOAD_ARGS='--viewers 10000 --rate 1000'.
+# adds loadgen flags, e.g. LOAD_ARGS='--viewers 10000 --rate 1000', or
+# SCENARIO=ingest LOAD_ARGS='--batch 100'; TARGET=floor is perf/floor's bare HTTP server.
 SCENARIO ?= hot-room
 TARGET ?= danmu
 LOAD_ARGS ?=
