@@ -66,7 +66,7 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, apiErr)
 		return
 	}
-	deadline := time.Now().Add(2*s.cfg.HookTimeout + s.cfg.AppendTimeout)
+	giveUpAt := time.Now().Add(2*s.cfg.HookTimeout + s.cfg.AppendTimeout)
 	b := make([]byte, 0, 64*len(comments)+16)
 	b = append(b, `{"results":[`...)
 	var failed bool // a comment was answered 5xx: try no more
@@ -74,7 +74,7 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if failed || time.Now().After(deadline) {
+		if failed || time.Now().After(giveUpAt) {
 			b = appendBatchError(b, errUnavailable)
 			continue
 		}
