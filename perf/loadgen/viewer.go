@@ -116,6 +116,10 @@ func (v *viewer) decode(payload []byte, readAt int64) {
 // isProtocolError reports whether err means the server broke RFC 6455,
 // as opposed to the connection ending.
 func isProtocolError(err error) bool {
+	var frameErr *codec.FrameError
+	if errors.As(err, &frameErr) {
+		return true
+	}
 	for _, target := range []error{errMaskedFrame, errReservedBits, errReservedOpcode, errBadControlFrame, errBadFragment, errMessageTooLarge} {
 		if errors.Is(err, target) {
 			return true
