@@ -15,6 +15,8 @@ const (
 	DefaultMaxTextRunes    = 100
 	DefaultMaxNameRunes    = 32
 	DefaultMaxBodyBytes    = 4096
+	DefaultMaxBatch        = 100
+	DefaultMaxBatchBytes   = 128 << 10
 	DefaultAppendTimeout   = 2 * time.Second
 	DefaultQueryTimeout    = 2 * time.Second
 	DefaultReadTimeout     = 10 * time.Second
@@ -42,6 +44,14 @@ type Config struct {
 	// MaxBodyBytes is the largest POST body; larger ones get
 	// 413 body_too_large. Default 4096.
 	MaxBodyBytes int
+	// MaxBatch is the most comments one POST .../danmaku:batch may carry;
+	// more get 400 invalid_batch. Default 100.
+	MaxBatch int
+	// MaxBatchBytes is the largest body of POST .../danmaku:batch; larger
+	// ones get 413 body_too_large. Each comment in it is still held to
+	// MaxBodyBytes. Default 128 KiB: 100 comments of the longest text in
+	// CJK, with every field, fit.
+	MaxBatchBytes int
 
 	// AppendTimeout bounds each append to the stream. A comment whose
 	// append fails or takes longer gets 503 unavailable. Default 2s.
@@ -130,6 +140,8 @@ func (c Config) withDefaults() Config {
 	c.MaxTextRunes = positiveOr(c.MaxTextRunes, DefaultMaxTextRunes)
 	c.MaxNameRunes = positiveOr(c.MaxNameRunes, DefaultMaxNameRunes)
 	c.MaxBodyBytes = positiveOr(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.MaxBatch = positiveOr(c.MaxBatch, DefaultMaxBatch)
+	c.MaxBatchBytes = positiveOr(c.MaxBatchBytes, DefaultMaxBatchBytes)
 	c.AppendTimeout = positiveOr(c.AppendTimeout, DefaultAppendTimeout)
 	c.QueryTimeout = positiveOr(c.QueryTimeout, DefaultQueryTimeout)
 	c.ReadTimeout = positiveOr(c.ReadTimeout, DefaultReadTimeout)

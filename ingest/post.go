@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"strconv"
 	"time"
 
@@ -59,9 +58,9 @@ func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Mes
 // returns the entry ID once stored, or the answer to give. Every way of
 // posting goes through it, so every post meets the same rules.
 func (s *Server) publish(c *policy.Comment) (codec.ID, *Error) {
-	hookCtx, cancel := context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	hookCtx := startDeadline(s.cfg.HookTimeout)
 	apiErr := s.runBefore(hookCtx, c)
-	cancel()
+	hookCtx.cancel()
 	if apiErr != nil {
 		return codec.ID{}, apiErr
 	}
@@ -71,17 +70,17 @@ func (s *Server) publish(c *policy.Comment) (codec.ID, *Error) {
 		s.logger.Error("ingest: encoding a validated comment failed", "room", c.Room, "err", err)
 		return codec.ID{}, errInternal
 	}
-	appendCtx, cancel := context.WithTimeout(context.Background(), s.cfg.AppendTimeout)
+	appendCtx := startDeadline(s.cfg.AppendTimeout)
 	id, err := s.log.Append(appendCtx, c.Room, data)
-	cancel()
+	appendCtx.cancel()
 	if err != nil {
 		s.stats.AppendErrors.Add(1)
 		s.logger.Warn("ingest: append failed", "room", c.Room, "err", err)
 		return codec.ID{}, appendError(err)
 	}
-	hookCtx, cancel = context.WithTimeout(context.Background(), s.cfg.HookTimeout)
+	hookCtx = startDeadline(s.cfg.HookTimeout)
 	s.runAfter(hookCtx, c, id)
-	cancel()
+	hookCtx.cancel()
 	return id, nil
 }
 

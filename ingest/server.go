@@ -14,7 +14,8 @@ import (
 	"github.com/danmu-dev/danmu/stream"
 )
 
-// bodySlack is how far fasthttp's own body limit sits above MaxBodyBytes:
+// bodySlack is how far fasthttp's own body limit sits above MaxBodyBytes
+// (MaxBatchBytes when larger, for POST .../danmaku:batch):
 // a body a little too large is still read, so the handler answers
 // 413 body_too_large on a connection that stays open. Larger bodies are
 // refused by fasthttp from their Content-Length, and readError gives them
@@ -80,7 +81,7 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		WriteTimeout:       cfg.WriteTimeout,
 		IdleTimeout:        cfg.IdleTimeout,
 		MaxConnsPerIP:      cfg.MaxConnsPerIP,
-		MaxRequestBodySize: cfg.MaxBodyBytes + bodySlack,
+		MaxRequestBodySize: max(cfg.MaxBodyBytes, cfg.MaxBatchBytes) + bodySlack,
 		// Only POST /msg/send reads a multipart form, and answers a
 		// broken one itself.
 		DisablePreParseMultipartForm: true,
