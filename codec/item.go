@@ -17,6 +17,11 @@ type Item struct {
 	// {"id":"<id>","prio":N,"cid":"..","uid":"..","name":..,"text":..,"color":..,"mode":..,"ts":N}
 	// with "prio" and "cid" only when set.
 	JSON []byte
+	// Trace is the trace context of the post that stored the message, or
+	// nil when its record has none (tracing was off at ingest, or the post
+	// was not sampled) or a broken one: a trace context is never a reason
+	// to drop a comment.
+	Trace *TraceContext
 }
 
 // Priority reports whether the message has a priority above zero: it is
@@ -57,7 +62,7 @@ func DecodeEntry(id ID, data []byte) Entry {
 		}
 		return e
 	}
-	m, err := DecodeStored(data)
+	m, h, err := decodeRecord(data)
 	if err != nil {
 		return e
 	}
@@ -65,6 +70,9 @@ func DecodeEntry(id ID, data []byte) Entry {
 	m.ID = string(idText)
 	e.Kind = EntryMessage
 	e.Item = Item{ID: id, Message: m, JSON: appendItemJSON(make([]byte, 0, len(data)+64), idText, &m, data)}
+	if h.trace != nil {
+		e.Item.Trace, _ = parseTrace(h.trace)
+	}
 	return e
 }
 
