@@ -62,9 +62,9 @@ func TestFromEnv(t *testing.T) {
 // wraps it) and the exporter its spans end in.
 func newTestTracer(t *testing.T, sampler sdktrace.Sampler) (*Tracer, *tracetest.InMemoryExporter) {
 	exp := tracetest.NewInMemoryExporter()
-	provider := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithSampler(linkSampler{sampler}))
-	t.Cleanup(func() { _ = provider.Shutdown(context.Background()) })
-	return newTracer(provider), exp
+	tr := New(sampler, sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+	return tr, exp
 }
 
 type headers map[string]string

@@ -71,17 +71,16 @@ func Setup(ctx context.Context, role string, logger *slog.Logger) (*Tracer, erro
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		logger.Warn("telemetry: exporting spans failed", "err", err)
 	}))
-	provider := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exporter),
-		sdktrace.WithResource(res),
-		sdktrace.WithSampler(linkSampler{settings.Sampler}),
-	)
 	logger.Info("tracing on", "protocol", settings.Protocol, "sampler", settings.Sampler.Description())
-	return &Tracer{provider: provider, tracer: provider.Tracer(scope)}, nil
+	return New(settings.Sampler, sdktrace.WithBatcher(exporter), sdktrace.WithResource(res)), nil
 }
 
-// newTracer returns a Tracer on provider, for tests.
-func newTracer(provider *sdktrace.TracerProvider) *Tracer {
+// New returns a Tracer whose spans opts send on (an exporter and a
+// resource), sampled by sampler, except that a root span linked to a
+// sampled span is always sampled. Setup calls it; tests pass an exporter
+// that keeps the spans in memory.
+func New(sampler sdktrace.Sampler, opts ...sdktrace.TracerProviderOption) *Tracer {
+	provider := sdktrace.NewTracerProvider(append(opts, sdktrace.WithSampler(linkSampler{sampler}))...)
 	return &Tracer{provider: provider, tracer: provider.Tracer(scope)}
 }
 
