@@ -4,7 +4,8 @@
 // format. Viewers are sharded by the goroutine that owns them (an event
 // loop); fanout hands each batch to each shard once, never once per viewer.
 //
-// It imports codec and stream, and never the edge: it declares the small
+// It imports codec, stream and internal/telemetry (a span per traced
+// batch), and never the edge: it declares the small
 // interfaces it needs (Executor, Viewer, Encoder) and the edge satisfies
 // them.
 package fanout

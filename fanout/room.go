@@ -241,6 +241,7 @@ func (r *room) flush() {
 	flushed := time.Now()
 	r.mu.lastFlush = flushed
 	targets, need := r.targetsLocked()
+	viewers := r.mu.viewers
 	r.mu.Unlock()
 	if len(targets) == 0 {
 		return
@@ -253,9 +254,11 @@ func (r *room) flush() {
 	stats.Batches.Add(1)
 	stats.BatchSize.Observe(int64(info.messages))
 	b.Items = priorityFirst(pending.messages)
+	// The batch's span ends once every target shard has written it.
+	bt := r.startBatchTrace(b.Items, len(targets), need, viewers)
 	r.dispatch(targets, need,
 		func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
-		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames, info) })
+		func(s *Shard, frames [][]byte) { s.deliver(r, seq, last, frames, info); bt.written() })
 }
 
 // Online returns the number of viewers of the subscribed room: the
