@@ -63,9 +63,17 @@ func sampleEntries(n int) []stream.Entry {
 
 func newFlushRig(tb testing.TB, viewers int) *flushRig {
 	tb.Helper()
+	return newFlushRigConfig(tb, viewers, fanout.Config{})
+}
+
+// newFlushRigConfig is newFlushRig with the hub's config cfg, whose flush
+// windows it sets.
+func newFlushRigConfig(tb testing.TB, viewers int, cfg fanout.Config) *flushRig {
+	tb.Helper()
 	// A flush window shorter than any time between two deliveries makes
 	// every push flush at once, on the caller's goroutine.
-	hub := fanout.New(fanout.Config{FlushInterval: time.Nanosecond, MaxFlushInterval: time.Nanosecond}, newMemory(0), nil)
+	cfg.FlushInterval, cfg.MaxFlushInterval = time.Nanosecond, time.Nanosecond
+	hub := fanout.New(cfg, newMemory(0), nil)
 	enc := hub.RegisterEncoder(jsonEncoding)
 	rig := &flushRig{hub: hub, entries: sampleEntries(20), done: make(chan struct{}, 2)}
 	rig.barrier = func() { rig.done <- struct{}{} }

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"slices"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/internal/telemetry"
+	"github.com/danmu-dev/danmu/internal/telemetry/telemetrytest"
 	"github.com/danmu-dev/danmu/stream"
 )
 
@@ -168,5 +171,30 @@ func TestPostUnsampled(t *testing.T) {
 	}
 	if tc := storedEntry(t, mem, "u").Item.Trace; tc != nil {
 		t.Errorf("stored %+v; want no trace context", tc)
+	}
+}
+
+// BenchmarkPostCommentTraced is BenchmarkPostComment with tracing on as
+// an operator would run it: OTLP/HTTP to a collector on loopback,
+// parentbased_traceidratio at 1 %, posts without a traceparent.
+func BenchmarkPostCommentTraced(b *testing.B) {
+	collector := telemetrytest.Start(b)
+	telemetrytest.Setenv(b, collector.URL, "parentbased_traceidratio", "0.01")
+	tr, err := telemetry.Setup(context.Background(), "ingest", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || tr == nil {
+		b.Fatalf("telemetry.Setup = %v, %v", tr, err)
+	}
+	b.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+	srv := New(Config{Tracer: tr}, stream.NewMemory(stream.MemoryConfig{MaxLen: 1024}), fixedPresence{}, nil)
+	h := srv.Handler()
+	ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/bench/danmaku", "application/json", benchBody)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchBody)))
+	for b.Loop() {
+		h(ctx)
+		if ctx.Response.StatusCode() != fasthttp.StatusCreated {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		ctx.Response.Reset()
 	}
 }
