@@ -90,6 +90,7 @@ func BenchmarkFlush10kViewersTraced(b *testing.B) {
 	const viewers = 10000
 	collector := telemetrytest.Start(b)
 	telemetrytest.Setenv(b, collector.URL, "parentbased_traceidratio", "0.01")
+	b.Setenv("OTEL_BSP_SCHEDULE_DELAY", "") // the default (5 s), as in production
 	tr, err := telemetry.Setup(context.Background(), "edge", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil || tr == nil {
 		b.Fatalf("telemetry.Setup = %v, %v", tr, err)

@@ -180,6 +180,7 @@ func TestPostUnsampled(t *testing.T) {
 func BenchmarkPostCommentTraced(b *testing.B) {
 	collector := telemetrytest.Start(b)
 	telemetrytest.Setenv(b, collector.URL, "parentbased_traceidratio", "0.01")
+	b.Setenv("OTEL_BSP_SCHEDULE_DELAY", "") // the default (5 s), as in production
 	tr, err := telemetry.Setup(context.Background(), "ingest", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil || tr == nil {
 		b.Fatalf("telemetry.Setup = %v, %v", tr, err)
