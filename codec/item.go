@@ -21,6 +21,11 @@ type Item struct {
 	// with "prio" and "cid" only when set. Message's strings share its
 	// memory: nobody may write to it.
 	JSON []byte
+	// Trace is the trace context of the post that stored the message, or
+	// nil: none was stored (tracing was off, or the post was not
+	// sampled) or a broken one: a trace context is never a reason to drop
+	// a comment.
+	Trace *TraceContext
 }
 
 // Priority reports whether the message has a priority above zero: it is
@@ -73,9 +78,14 @@ func DecodeEntry(id ID, data []byte) Entry {
 }
 
 // decodeItem decodes a stored message, or reports false.
-func decodeItem(id ID, data []byte) (Item, bool) {
+func decodeItem(id ID, data []byte) (item Item, ok bool) {
 	legacy := len(data) > 0 && data[0] == '{'
 	var h header
+	defer func() {
+		if ok && h.trace != nil {
+			item.Trace, _ = parseTrace(h.trace)
+		}
+	}()
 	body := data
 	if legacy {
 		if !isObject(data) {

@@ -98,10 +98,18 @@ func sampleEntries(n int) []stream.Entry {
 
 func newFlushRig(tb testing.TB, viewers int) *flushRig {
 	tb.Helper()
+	return newFlushRigConfig(tb, viewers, fanout.Config{})
+}
+
+// newFlushRigConfig is newFlushRig with the hub's config cfg, whose flush
+// windows it sets.
+func newFlushRigConfig(tb testing.TB, viewers int, cfg fanout.Config) *flushRig {
+	tb.Helper()
 	// A flush window shorter than any time between two deliveries makes
 	// every push flush at once, on the follower's goroutine.
 	log := newPageLog()
-	hub := fanout.New(fanout.Config{FlushInterval: time.Nanosecond, MaxFlushInterval: time.Nanosecond, OnlineInterval: time.Hour}, log, nil)
+	cfg.FlushInterval, cfg.MaxFlushInterval, cfg.OnlineInterval = time.Nanosecond, time.Nanosecond, time.Hour
+	hub := fanout.New(cfg, log, nil)
 	enc := hub.RegisterEncoder(jsonEncoding)
 	rig := &flushRig{hub: hub, log: log, entries: sampleEntries(20), done: make(chan struct{}, 2)}
 	rig.page = []stream.Page{{Room: "room", Entries: rig.entries}}
@@ -146,6 +154,7 @@ func newFlushRig(tb testing.TB, viewers int) *flushRig {
 }
 
 func (r *flushRig) deliver() {
+	r.page[0].Entries = r.entries
 	r.log.pages <- r.page
 	<-r.log.pushed
 	for _, l := range r.loops {

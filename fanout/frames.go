@@ -44,6 +44,7 @@ type Frames struct {
 	room   *room
 	stats  *Stats
 	info   batchInfo
+	trace  *batchTrace // nil unless the batch is traced
 	buf    []byte
 	ends   [][2]int // the frames of encoding i are buf[ends[i][0]:ends[i][1]]
 	frames [][]byte // nil for the encodings no viewer needs
@@ -133,8 +134,10 @@ func (f *Frames) Parts(enc int) [][]byte {
 // then keeps it.
 func (f *Frames) Notice(enc int) []byte { return f.room.notice(enc) }
 
-// Delivered counts a batch's frame written to n viewers.
+// Delivered reports that a loop wrote a batch's frame to its n viewers (n
+// may be zero). Each loop the batch was handed to calls it once.
 func (f *Frames) Delivered(n int) {
+	f.trace.written()
 	if n > 0 && f.stats != nil {
 		f.stats.countDelivery(n, f.info)
 	}
@@ -151,7 +154,7 @@ func (f *Frames) Release() {
 	case n == 0:
 		clear(f.frames)
 		f.cuts = nil
-		f.room, f.stats, f.info = nil, nil, batchInfo{}
+		f.room, f.stats, f.info, f.trace = nil, nil, batchInfo{}, nil
 		f.Room, f.Seq, f.First, f.Last = "", 0, codec.ID{}, codec.ID{}
 		framesPool.Put(f)
 	case n < 0:

@@ -265,6 +265,7 @@ func (r *room) flush() {
 	flushed := time.Now()
 	r.mu.lastFlush = flushed
 	targets, need := r.targetsLocked()
+	viewers := r.mu.viewers
 	r.mu.Unlock()
 	if len(targets) == 0 {
 		return
@@ -279,10 +280,12 @@ func (r *room) flush() {
 	stats.Batches.Add(1)
 	stats.BatchSize.Observe(int64(info.messages))
 	b.Items = priorityFirst(pending.messages)
+	// The batch's span ends once every target loop has written it.
+	bt := r.startBatchTrace(b.Items, len(targets), need, viewers)
 	r.dispatch(targets, need, func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
 		func(f *Frames) {
 			f.Kind, f.Seq, f.First, f.Last = KindBatch, seq, first, last
-			f.stats, f.info = stats, info
+			f.stats, f.info, f.trace = stats, info, bt
 		})
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/valyala/fasthttp"
 )
 
@@ -56,6 +57,8 @@ func decodeBatch(body []byte, cfg *Config, errs *limitErrors) ([]json.RawMessage
 // not a batch is answered as a single post's would be (415, 413
 // body_too_large, 400 invalid_json), or 400 invalid_batch.
 func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
+	tctx, span := s.startPost(ctx, spanBatch, routeBatch)
+	defer endPost(ctx, span)
 	if !isJSON(ctx.Request.Header.ContentType()) {
 		writeError(ctx, errUnsupportedMediaType)
 		return
@@ -77,13 +80,15 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 			b = appendBatchError(b, errUnavailable)
 			continue
 		}
+		_, validate := telemetry.Start(tctx, spanValidate, telemetry.Internal)
 		msg, apiErr := decodeComment(raw, &s.cfg, &s.limitErrors)
+		endRefused(validate, apiErr)
 		if apiErr != nil {
 			b = appendBatchError(b, apiErr)
 			continue
 		}
 		c := s.newComment(ctx, room, msg)
-		id, apiErr := s.publish(c)
+		id, apiErr := s.publish(tctx, c)
 		if apiErr != nil {
 			failed = apiErr.status >= fasthttp.StatusInternalServerError
 			b = appendBatchError(b, apiErr)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -130,6 +131,13 @@ type Config struct {
 	// Bili configures the Bilibili-compatible routes: the calls its
 	// clients make before they connect, and POST /msg/send.
 	Bili BiliConfig
+
+	// Tracer traces posts: a server span continuing the request's
+	// traceparent, with spans for validation, each hook and the append,
+	// and the trace context in the stored record of a sampled post
+	// (docs/operations.md, "Tracing"). Nil means tracing off, which costs
+	// a post nothing.
+	Tracer *telemetry.Tracer
 }
 
 // withDefaults returns c with every unset field at its default.

@@ -6,22 +6,26 @@ import (
 	"time"
 )
 
-// startDeadline returns what context.WithTimeout(context.Background(), d)
-// would, for the steps of one post (the hooks, the append), without a
-// timer unless something waits on Done. The built-in hooks and the
+// startDeadline returns what context.WithTimeout(parent, d) would, for the
+// steps of one post (the hooks, the append), without a timer unless
+// something waits on Done. It takes parent's values (the post's trace
+// span), not its cancellation: a post's parent is never cancelled before
+// its steps end. The built-in hooks and the
 // embedded stream only check Err, and the timer of context.WithTimeout
 // (allocated, added to the runtime's timer heap and taken out again,
 // three times per post) was a third of the server's CPU with batches of
 // 100 comments (see "Ingest CPU" in docs/performance.md). Call cancel
 // once the step is done, as with context.WithTimeout; a method, not a
 // returned func, saves an allocation.
-func startDeadline(d time.Duration) *deadline {
-	return &deadline{at: time.Now().Add(d)}
+func startDeadline(parent context.Context, d time.Duration) *deadline {
+	return &deadline{parent: parent, at: time.Now().Add(d)}
 }
 
 // deadline is the context.Context of startDeadline.
 type deadline struct {
-	at time.Time // immutable
+	// Immutable.
+	parent context.Context
+	at     time.Time
 
 	mu struct {
 		sync.Mutex
@@ -33,7 +37,7 @@ type deadline struct {
 
 func (c *deadline) Deadline() (time.Time, bool) { return c.at, true }
 
-func (c *deadline) Value(any) any { return nil }
+func (c *deadline) Value(key any) any { return c.parent.Value(key) }
 
 // Done returns a channel closed at the deadline or on cancel; the first
 // call starts the timer that closes it.

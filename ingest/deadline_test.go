@@ -24,7 +24,7 @@ func closedWithin(done <-chan struct{}, d time.Duration) bool {
 
 func TestDeadlineExpires(t *testing.T) {
 	for _, waitFirst := range []bool{true, false} {
-		ctx := startDeadline(20 * time.Millisecond)
+		ctx := startDeadline(context.Background(), 20*time.Millisecond)
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > 20*time.Millisecond {
 			t.Errorf("Deadline() = %v, %v; want within 20ms", dl, ok)
 		}
@@ -58,7 +58,7 @@ func TestDeadlineExpires(t *testing.T) {
 
 func TestDeadlineCancel(t *testing.T) {
 	for _, waitFirst := range []bool{true, false} {
-		ctx := startDeadline(time.Hour)
+		ctx := startDeadline(context.Background(), time.Hour)
 		var done <-chan struct{}
 		if waitFirst {
 			done = ctx.Done()
@@ -82,7 +82,7 @@ func TestDeadlineCancel(t *testing.T) {
 // timer: one allocation, the context.
 func TestDeadlineAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
-		ctx := startDeadline(time.Second)
+		ctx := startDeadline(context.Background(), time.Second)
 		_ = ctx.Err()
 		ctx.cancel()
 	})
@@ -98,7 +98,7 @@ func BenchmarkTimeout(b *testing.B) {
 	b.Run("startDeadline", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ctx := startDeadline(time.Second)
+			ctx := startDeadline(context.Background(), time.Second)
 			_ = ctx.Err()
 			ctx.cancel()
 		}

@@ -96,11 +96,11 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 // modes are set through the admin API, so they are checked only when it
 // is on.
 func builtinChain(cfg *Config, store policy.Store) []link {
-	chain := []link{{hook: authHook{verifier: cfg.Auth, maxNameRunes: cfg.MaxNameRunes}}}
+	chain := []link{newLink(authHook{verifier: cfg.Auth, maxNameRunes: cfg.MaxNameRunes}, false)}
 	rules := cfg.Policy
 	rules.Store = store
 	for _, h := range policy.Hooks(rules, cfg.Auth != nil) {
-		chain = append(chain, link{hook: h})
+		chain = append(chain, newLink(h, false))
 	}
 	return chain
 }
