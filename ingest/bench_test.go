@@ -19,8 +19,12 @@ const benchBody = `{"text":"这个太好笑了 lol","color":"#ff8800","mode":"sc
 // BenchmarkPostComment runs the POST handler in-process, without a
 // network: routing, decoding, validation, encoding, the append to an
 // embedded Memory log and the 201 answer.
-func BenchmarkPostComment(b *testing.B) {
-	srv := New(Config{}, stream.NewMemory(stream.MemoryConfig{MaxLen: 1024}), fixedPresence{}, nil)
+func BenchmarkPostComment(b *testing.B) { benchmarkPost(b, Config{}) }
+
+// benchmarkPost posts benchBody to a server of cfg on an embedded log,
+// in-process, once per iteration.
+func benchmarkPost(b *testing.B, cfg Config) {
+	srv := New(cfg, stream.NewMemory(stream.MemoryConfig{MaxLen: 1024}), fixedPresence{}, nil)
 	h := srv.Handler()
 	ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/bench/danmaku", "application/json", benchBody)
 	b.ReportAllocs()

@@ -186,16 +186,5 @@ func BenchmarkPostCommentTraced(b *testing.B) {
 		b.Fatalf("telemetry.Setup = %v, %v", tr, err)
 	}
 	b.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
-	srv := New(Config{Tracer: tr}, stream.NewMemory(stream.MemoryConfig{MaxLen: 1024}), fixedPresence{}, nil)
-	h := srv.Handler()
-	ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/bench/danmaku", "application/json", benchBody)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(benchBody)))
-	for b.Loop() {
-		h(ctx)
-		if ctx.Response.StatusCode() != fasthttp.StatusCreated {
-			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-		}
-		ctx.Response.Reset()
-	}
+	benchmarkPost(b, Config{Tracer: tr})
 }
