@@ -1,12 +1,14 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/internal/telemetry"
+	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,7 +44,12 @@ func decodeBatch(body []byte, cfg *Config, errs *limitErrors) ([]json.RawMessage
 // relay comments in bulk: {"comments":[{...},...]}, each comment the body
 // POST .../danmaku takes. Each is decoded, checked and published in order
 // as a single post is (decodeComment, then publish: the same hooks, the
-// same append), and answered 200
+// same append), and answered 200. On a log that appends a batch in one
+// round trip (stream.BatchAppender: Redis), the comments pass the Before
+// hooks one after the other (stage), are appended together, in order, and
+// pass the After hooks (finish): one round trip for the batch, where each
+// would have had its own. The rules keep their state in Before, so they
+// judge each comment with the ones before it in the batch counted.
 //
 //	{"results":[{"status":201,"id":"<ms>-<seq>","ts":<unix ms>},
 //	            {"status":429,"error":{"code":"...","message":"..."},"retry_after":3}, ...]}
@@ -69,37 +76,78 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		return
 	}
 	giveUpAt := time.Now().Add(2*s.cfg.HookTimeout + s.cfg.AppendTimeout)
-	b := make([]byte, 0, 64*len(comments)+16)
-	b = append(b, `{"results":[`...)
-	var failed bool // a comment was answered 5xx: try no more
+	batcher, pipelined := s.log.(stream.BatchAppender)
+	results := make([]outcome, len(comments))
+	var waiting []int // staged comments whose append is to come, in order
+	failed := false   // a comment was answered 5xx: try no more
 	for i, raw := range comments {
-		if i > 0 {
-			b = append(b, ',')
-		}
 		if failed || time.Now().After(giveUpAt) {
-			b = appendBatchError(b, errUnavailable)
+			results[i].err = errUnavailable
 			continue
 		}
 		_, validate := telemetry.Start(tctx, spanValidate, telemetry.Internal)
 		msg, apiErr := decodeComment(raw, &s.cfg, &s.limitErrors)
 		endRefused(validate, apiErr)
-		if apiErr != nil {
-			b = appendBatchError(b, apiErr)
-			continue
+		if apiErr == nil {
+			c := s.newComment(ctx, room, msg)
+			if pipelined {
+				if results[i].staged, apiErr = s.stage(tctx, c); apiErr == nil {
+					waiting = append(waiting, i)
+				}
+			} else {
+				results[i].id, apiErr = s.publish(tctx, c)
+				results[i].ts = c.Message.TS
+			}
 		}
-		c := s.newComment(ctx, room, msg)
-		id, apiErr := s.publish(tctx, c)
 		if apiErr != nil {
+			results[i].err = apiErr
 			failed = apiErr.status >= fasthttp.StatusInternalServerError
-			b = appendBatchError(b, apiErr)
-			continue
 		}
-		b = appendBatchCreated(b, id, c.Message.TS)
+	}
+	if len(waiting) > 0 {
+		s.appendStaged(tctx, batcher, room, results, waiting)
+	}
+	b := make([]byte, 0, 64*len(comments)+16)
+	b = append(b, `{"results":[`...)
+	for i := range results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if r := &results[i]; r.err != nil {
+			b = appendBatchError(b, r.err)
+		} else {
+			b = appendBatchCreated(b, r.id, r.ts)
+		}
 	}
 	b = append(b, "]}"...)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.Response.SetBodyRaw(b)
+}
+
+// outcome is what became of one comment of a batch.
+type outcome struct {
+	staged *staged // passed the Before hooks; its append is to come
+	id     codec.ID
+	ts     int64
+	err    *Error
+}
+
+// appendStaged appends the staged comments of results listed in waiting
+// with one round trip, and finishes each as publish would have.
+func (s *Server) appendStaged(ctx context.Context, batcher stream.BatchAppender, room string, results []outcome, waiting []int) {
+	data := make([][]byte, len(waiting))
+	for k, i := range waiting {
+		data[k] = results[i].staged.data
+	}
+	appendDeadline := startDeadline(ctx, s.cfg.AppendTimeout)
+	ids, errs := batcher.AppendBatch(appendDeadline, room, data)
+	appendDeadline.cancel()
+	for k, i := range waiting {
+		r := &results[i]
+		r.id, r.err = s.finish(ctx, r.staged, ids[k], errs[k])
+		r.ts = r.staged.comment.Message.TS
+	}
 }
 
 // appendBatchCreated appends the result of a stored comment.

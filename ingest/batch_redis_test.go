@@ -13,7 +13,7 @@ import (
 // TestPostBatchRedisIntegration posts a full batch into a Redis stream,
 // with the policy state in Redis too, and reads the stream back: every
 // accepted comment is there, in order, under the ID it was answered
-// with, and the refused one is not.
+// with, and the refused one is not; the batch is one round trip.
 func TestPostBatchRedisIntegration(t *testing.T) {
 	prefix := "ingestbatch:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	deleteKeys(t, prefix)
@@ -31,7 +31,12 @@ func TestPostBatchRedisIntegration(t *testing.T) {
 		comments[i] = `{"text":"c` + strconv.Itoa(i) + `","uid":"relay"}`
 	}
 	comments[50] = comments[49] // the spam rule refuses the repeat
+	trips := log.Stats().RoundTrip.Snapshot().Count
 	results := ts.postBatch(t, "room", batchOf(comments...))
+	// The stream's calls for the batch: one pipelined append.
+	if got := log.Stats().RoundTrip.Snapshot().Count - trips; got != 1 {
+		t.Errorf("the batch made %d round trips to the stream; want 1", got)
+	}
 	if len(results) != len(comments) {
 		t.Fatalf("%d results for %d comments", len(results), len(comments))
 	}

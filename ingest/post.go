@@ -64,16 +64,39 @@ func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Mes
 // filter, ... and the hooks added with Use), stamps it with the ingest
 // time and appends it to the room's stream, then runs the After hooks. It
 // returns the entry ID once stored, or the answer to give. Every way of
-// posting goes through it, so every post meets the same rules. ctx holds
-// the post's span when it is traced (startPost); the hooks and the append
-// are its children, and a sampled post's record carries the append's
-// trace context, for the batches that deliver it to link to.
+// posting goes through it (or through stage and finish, which it is), so
+// every post meets the same rules. ctx holds the post's span when it is
+// traced (startPost); the hooks and the append are its children, and a
+// sampled post's record carries the append's trace context, for the
+// batches that deliver it to link to.
 func (s *Server) publish(ctx context.Context, c *policy.Comment) (codec.ID, *Error) {
+	st, apiErr := s.stage(ctx, c)
+	if apiErr != nil {
+		return codec.ID{}, apiErr
+	}
+	appendDeadline := startDeadline(st.appendCtx, s.cfg.AppendTimeout)
+	id, err := s.log.Append(appendDeadline, c.Room, st.data)
+	appendDeadline.cancel()
+	return s.finish(ctx, st, id, err)
+}
+
+// staged is a comment the Before hooks passed, stamped and encoded, whose
+// append is to come.
+type staged struct {
+	comment   *policy.Comment
+	data      []byte          // its stored record
+	appendCtx context.Context // holds span
+	span      telemetry.Span  // the append's
+}
+
+// stage runs the Before hooks over c, stamps it and encodes its record:
+// publish up to the append.
+func (s *Server) stage(ctx context.Context, c *policy.Comment) (*staged, *Error) {
 	hookCtx := startDeadline(ctx, s.cfg.HookTimeout)
 	apiErr := s.runBefore(hookCtx, c)
 	hookCtx.cancel()
 	if apiErr != nil {
-		return codec.ID{}, apiErr
+		return nil, apiErr
 	}
 	c.Message.TS = time.Now().UnixMilli()
 	appendCtx, span := telemetry.Start(ctx, spanAppend, telemetry.Producer)
@@ -90,11 +113,15 @@ func (s *Server) publish(ctx context.Context, c *policy.Comment) (codec.ID, *Err
 		span.Fail(err)
 		span.End()
 		s.logger.ErrorContext(ctx, "ingest: encoding a validated comment failed", "room", c.Room, "err", err)
-		return codec.ID{}, errInternal
+		return nil, errInternal
 	}
-	appendDeadline := startDeadline(appendCtx, s.cfg.AppendTimeout)
-	id, err := s.log.Append(appendDeadline, c.Room, data)
-	appendDeadline.cancel()
+	return &staged{comment: c, data: data, appendCtx: appendCtx, span: span}, nil
+}
+
+// finish takes a staged comment past its append, which returned id or
+// err: publish from the append on.
+func (s *Server) finish(ctx context.Context, st *staged, id codec.ID, err error) (codec.ID, *Error) {
+	c, span := st.comment, st.span
 	if err != nil {
 		span.Fail(err)
 		span.End()
@@ -106,7 +133,7 @@ func (s *Server) publish(ctx context.Context, c *policy.Comment) (codec.ID, *Err
 		span.SetAttributes(attribute.String("danmu.message.id", id.String()))
 	}
 	span.End()
-	hookCtx = startDeadline(ctx, s.cfg.HookTimeout)
+	hookCtx := startDeadline(ctx, s.cfg.HookTimeout)
 	s.runAfter(hookCtx, c, id)
 	hookCtx.cancel()
 	return id, nil

@@ -181,8 +181,7 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID,
 	ctx, cancel := r.bound(ctx, 0)
 	defer cancel()
 	key := r.key(room)
-	xadd := r.client.B().Xadd().Key(key).Maxlen().Almost().Threshold(r.maxLen).
-		Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
+	xadd := r.xadd(key, data)
 	// A traced post sees the round trip as a span of its own.
 	ctx, span := telemetry.Start(ctx, spanXadd, telemetry.Client)
 	defer span.End()
@@ -213,6 +212,12 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID,
 
 // spanXadd names the span of an Append's round trip.
 const spanXadd = "redis XADD"
+
+// xadd returns the XADD MAXLEN ~ of data to the stream key.
+func (r *Redis) xadd(key string, data []byte) rueidis.Completed {
+	return r.client.B().Xadd().Key(key).Maxlen().Almost().Threshold(r.maxLen).
+		Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
+}
 
 // Last returns the newest ID Redis generated for room (XINFO STREAM
 // last-generated-id), or the zero ID when the room's stream does not exist.
