@@ -23,13 +23,15 @@ type sink struct {
 	joined bool
 }
 
-func (s *sink) Send(frame []byte) bool {
+func (s *sink) Send(frame []byte, _ bool) bool {
 	s.buf = append(s.buf[:0], frame...)
 	s.frames++
 	return true
 }
 
 func (s *sink) Joined(string) { s.joined = true }
+
+func (s *sink) Drained() bool { return true }
 
 // pageLog is a Memory whose follower reads return the pages a test hands
 // it, one slice per Read, so that the hub flushes a batch when the test

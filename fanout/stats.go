@@ -17,6 +17,11 @@ type Stats struct {
 	BatchSize *metric.Histogram
 	// Dropped counts the messages left out of batches by MaxBatch.
 	Dropped atomic.Uint64
+	// Encoded counts the frames the encoders built for batches and
+	// online counts: one per encoding and tier in use per event (tiers
+	// whose batches are the same share one), whatever the number of
+	// viewers.
+	Encoded atomic.Uint64
 	// FramesDelivered counts the batch frames written to viewers, and
 	// MessagesDelivered the messages in them (a batch of 3 written to 10
 	// viewers counts 10 and 30). Frames a viewer skipped are not counted.
