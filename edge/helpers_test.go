@@ -143,8 +143,13 @@ func (e *testEnv) stop() error {
 // appendComment stores a comment with text in room as ingest does and
 // returns its ID.
 func (e *testEnv) appendComment(room, text string) (codec.ID, error) {
+	return e.appendPrio(room, text, 0)
+}
+
+// appendPrio stores a comment with text and priority prio in room.
+func (e *testEnv) appendPrio(room, text string, prio int) (codec.ID, error) {
 	data, err := codec.EncodeStored(codec.Message{
-		UID: "tester", Name: "tester", Text: text,
+		UID: "tester", Name: "tester", Text: text, Prio: prio,
 		Color: codec.DefaultColor, Mode: codec.ModeScroll, TS: time.Now().UnixMilli(),
 	})
 	if err != nil {

@@ -60,9 +60,8 @@ type room struct {
 		perLoop    []int
 		// perVariant counts the viewers per encoding and tier (variant).
 		perVariant []int
-		// budgets are the thinned tiers' budgets (rateBudget), indexed
-		// by tier.
-		budgets [Tiers]rateBudget
+		// tiers are the tiers' budgets and counts (tierState).
+		tiers [Tiers]tierState
 		// online is the fleet-wide count last sent to the viewers.
 		online int
 	}
@@ -273,16 +272,26 @@ func (r *room) flush() {
 	targets, need := r.targetsLocked()
 	b.Items = priorityFirst(pending.messages)
 	prio := countPriority(b.Items)
-	// What each tier keeps of the batch, its budgets spent under the
-	// room's lock; the batches themselves are built after.
-	var keep [Tiers]int
+	// What each tier keeps of the batch, its budget spent and what it
+	// left out counted under the room's lock; the batches themselves are
+	// built after.
+	var keep, owed [Tiers]int
+	normal := len(b.Items) - prio
 	for t := range Tiers {
-		switch tier := Tier(t); {
+		tier, state := Tier(t), &r.mu.tiers[t]
+		switch {
 		case !usedLocked(need, tier):
+			state.owed = 0
+			continue
 		case tier == TierFull:
-			keep[t] = len(b.Items) - prio
+			keep[t] = normal
 		case tier.Thinned():
-			keep[t] = r.mu.budgets[t].take(tier.Rate(), len(b.Items)-prio, flushed)
+			keep[t] = state.take(tier.Rate(), normal, flushed)
+		}
+		if silent(&b, prio, keep[t]) {
+			state.owed += normal
+		} else {
+			owed[t], state.owed = state.owed, 0
 		}
 	}
 	r.mu.Unlock()
@@ -301,7 +310,7 @@ func (r *room) flush() {
 	var tiers [Tiers]*codec.Batch
 	for t := range Tiers {
 		if usedLocked(need, Tier(t)) {
-			tiers[t] = thin(&b, prio, keep[t])
+			tiers[t] = thin(&b, prio, keep[t], owed[t])
 		}
 	}
 	r.dispatch(targets, need, func(dst []byte, e Encoder, t Tier) []byte {

@@ -83,18 +83,22 @@ func (t Tier) String() string {
 // Frames and in a room's counts.
 func variant(enc int, t Tier) int { return enc*Tiers + int(t) }
 
-// rateBudget is how many normal comments a thinned tier of one room may
-// still send: a token bucket filled at the tier's rate, holding at most a
-// second's worth. It lives in the room, under its mu, and is spent once
-// per batch for every viewer of the tier.
-type rateBudget struct {
+// tierState is what a room keeps of a tier between batches, under its mu,
+// updated once per batch for every viewer of the tier.
+type tierState struct {
+	// tokens is how many normal comments a thinned tier may still send:
+	// a token bucket filled at the tier's rate, holding at most a
+	// second's worth, last updated at last.
 	tokens float64
 	last   time.Time
+	// owed counts the normal comments of the batches the tier had no
+	// frame for: the next frame counts them in "dropped".
+	owed int
 }
 
 // take returns how many of n normal comments a batch flushed at now
 // keeps for a tier of rate comments a second, and spends them.
-func (b *rateBudget) take(rate, n int, now time.Time) int {
+func (b *tierState) take(rate, n int, now time.Time) int {
 	limit := float64(rate)
 	if b.last.IsZero() {
 		b.tokens = limit
@@ -107,20 +111,25 @@ func (b *rateBudget) take(rate, n int, now time.Time) int {
 	return keep
 }
 
+// silent reports whether a tier keeping keep of b's normal comments, b
+// holding prio priority ones first, has nothing to send of b.
+func silent(b *codec.Batch, prio, keep int) bool {
+	return keep < len(b.Items)-prio && prio == 0 && keep == 0 && len(b.Deletes) == 0 && !b.Gap
+}
+
 // thin returns the batch of a tier for b, whose Items hold the priority
 // comments first (priorityFirst), prio of them: all of b's priority
 // comments, and keep of the normal ones spread evenly over the batch, the
-// rest counted in Dropped. With keep at zero and nothing else to tell
-// (no priority comment, delete or gap), it returns nil: the tier has no
-// frame for b.
-func thin(b *codec.Batch, prio, keep int) *codec.Batch {
+// rest counted in Dropped with owed more left out of earlier batches. It
+// returns nil when the tier has nothing to send of b (silent).
+func thin(b *codec.Batch, prio, keep, owed int) *codec.Batch {
 	normal := len(b.Items) - prio
 	keep = min(keep, normal)
-	if keep == normal {
-		return b
-	}
-	if prio == 0 && keep == 0 && len(b.Deletes) == 0 && !b.Gap {
+	switch {
+	case silent(b, prio, keep):
 		return nil
+	case keep == normal && owed == 0:
+		return b
 	}
 	t := *b
 	t.Items = make([]codec.Item, prio, prio+keep)
@@ -129,6 +138,6 @@ func thin(b *codec.Batch, prio, keep int) *codec.Batch {
 		// The middle of each of keep equal spans of the normal comments.
 		t.Items = append(t.Items, b.Items[prio+(2*i+1)*normal/(2*keep)])
 	}
-	t.Dropped += normal - keep
+	t.Dropped += normal - keep + owed
 	return &t
 }
