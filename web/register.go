@@ -44,7 +44,7 @@ const staticPlaceholder = "{{static}}"
 // Register adds the page and its assets to r for GET and HEAD:
 //
 //	/                          the demo page (?room=R picks the room; "demo" by default)
-//	/config.json               {"ws": URL of the edge's /ws}, for the page
+//	/config.json               {"ws": URL of the edge's /ws, "sse": its /sse}, for the page
 //	/danmu.js                  the client, at a stable URL other pages may import
 //	/static/<version>/<file>   danmu.js, demo.js, demo.css, favicon.svg
 //
@@ -66,12 +66,14 @@ func Register(r Registrar, cfg Config) {
 		r.Handle(fasthttp.MethodHead, path, h)
 	}
 	handle("/", func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(scriptHash, cfg.webSocketURL(ctx)))
+		edge := cfg.edgeHost(ctx)
+		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(scriptHash, webSocketURL(edge), sseURL(edge)))
 		ctx.Response.Header.Set("Referrer-Policy", "no-referrer")
 		page.serve(ctx)
 	})
 	handle("/config.json", func(ctx *fasthttp.RequestCtx) {
-		body, err := json.Marshal(pageConfig{WebSocket: cfg.webSocketURL(ctx)})
+		edge := cfg.edgeHost(ctx)
+		body, err := json.Marshal(pageConfig{WebSocket: webSocketURL(edge), SSE: sseURL(edge)})
 		if err != nil {
 			panic("web: encode config: " + err.Error())
 		}
@@ -94,6 +96,7 @@ func Register(r Registrar, cfg Config) {
 // pageConfig is the body of /config.json.
 type pageConfig struct {
 	WebSocket string `json:"ws"`
+	SSE       string `json:"sse"`
 }
 
 // importMapOpen and scriptClose delimit the page's import map, its one
@@ -121,16 +124,22 @@ func importMapHash(index []byte) string {
 
 // contentSecurityPolicy lets the page load its own assets, run the inline
 // script whose hash is scriptHash (the import map) and talk to its own
-// origin and to the edge at wsURL, and nothing else: the page makes no
-// request to any other host.
-func contentSecurityPolicy(scriptHash, wsURL string) string {
+// origin and to the edge at wsURL and sseURL, and nothing else: the page
+// makes no request to any other host.
+func contentSecurityPolicy(scriptHash, wsURL, sseURL string) string {
 	return "default-src 'none'; script-src 'self' " + scriptHash + "; style-src 'self'; img-src 'self'; " +
-		"connect-src 'self' " + wsURL + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+		"connect-src 'self' " + wsURL + " " + sseURL + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
-// webSocketURL returns the URL of the edge's /ws for a page loaded by the
+// webSocketURL returns the URL of the /ws of the edge at host (edgeHost).
+func webSocketURL(host string) string { return "ws://" + host + "/ws" }
+
+// sseURL returns the URL of the /sse of the edge at host (edgeHost).
+func sseURL(host string) string { return "http://" + host + "/sse" }
+
+// edgeHost returns the host and port of the edge for a page loaded by the
 // request ctx.
-func (c Config) webSocketURL(ctx *fasthttp.RequestCtx) string {
+func (c Config) edgeHost(ctx *fasthttp.RequestCtx) string {
 	host, port := "", strconv.Itoa(DefaultEdgePort)
 	if c.EdgeAddr != nil {
 		addr := c.EdgeAddr()
@@ -146,7 +155,7 @@ func (c Config) webSocketURL(ctx *fasthttp.RequestCtx) string {
 	if host == "" {
 		host = pageHost(ctx.Host())
 	}
-	return "ws://" + net.JoinHostPort(host, port) + "/ws"
+	return net.JoinHostPort(host, port)
 }
 
 // pageHost returns the host name of a Host header value (without its

@@ -239,7 +239,9 @@ test('the page resumes after the server is killed and restarted, and shows what 
   await flying(viewer.page, after).waitFor({ timeout: WAIT_MS });
   await viewer.page.screenshot({ path: path.join(out, 'after-restart.png') });
 
-  // Nothing was shown twice.
+  // Nothing was shown twice. The recent list is refreshed a few times a
+  // second: wait for the last comment to be in it.
+  await viewer.page.locator('#recent li', { hasText: after }).waitFor({ timeout: WAIT_MS });
   const ids = await viewer.page.$$eval('#recent li', (items) => items.map((li) => li.dataset.id));
   assert.equal(new Set(ids).size, ids.length, `duplicates in the recent list: ${ids}`);
   for (const text of [before, during, after]) {
