@@ -51,14 +51,17 @@ test("the browser's EventSource resumes with Last-Event-ID across an edge restar
   await page.evaluate((url) => {
     window.got = [];
     window.opens = 0;
+    window.joins = 0;
     const source = new EventSource(url);
     source.onopen = () => window.opens++;
     source.onmessage = (e) => {
       const frame = JSON.parse(e.data);
+      if (frame.type === 'joined') window.joins++;
       if (frame.type === 'batch') window.got.push(...frame.msgs.map((m) => m.id));
     };
   }, `${edge.sseURL}?room=${room}`);
-  await waitFor(() => page.evaluate(() => window.opens === 1), { what: 'the event stream to open' });
+  // Live once joined: comments posted from then on reach it.
+  await waitFor(() => page.evaluate(() => window.joins === 1), { what: 'the event stream to join' });
   const ids = async (server, texts) => {
     const out = [];
     for (const text of texts) out.push((await server.post(room, { text })).id);
