@@ -94,6 +94,15 @@ func TestThinnedTiers(t *testing.T) {
 		t.Logf("%v: %d of %d normal comments in %v", tier, normal, len(all)-len(prio), elapsed)
 	}
 	st := e.hub.Stats()
+	received := 0
+	for _, list := range viewers {
+		for _, v := range list {
+			received += len(v.ids(t))
+		}
+	}
+	if got := st.MessagesDelivered.Load(); got != uint64(received) {
+		t.Errorf("Stats().MessagesDelivered = %d; want %d, what the viewers received", got, received)
+	}
 	if batches, encoded := st.Batches.Load(), st.Encoded.Load(); encoded > uint64(len(tiers))*batches || encoded < batches {
 		t.Errorf("%d batches encoded %d times; want at most once per tier in use (%d), whatever the %d viewers",
 			batches, encoded, len(tiers), len(tiers)*perTier)

@@ -219,7 +219,7 @@ func (s *shard) deliver(f *fanout.Frames) {
 		})
 		return
 	}
-	sent := 0
+	sent, messages := 0, 0
 	s.walk(f.Room, func(m *member) {
 		if f.Seq <= m.afterSeq {
 			return
@@ -243,12 +243,13 @@ func (s *shard) deliver(f *fanout.Frames) {
 			f.Retain()
 			m.buffered = append(m.buffered, f)
 		default:
-			if m.sendBatch(f) {
+			if ok, t := m.sendBatch(f); ok {
 				sent++
+				messages += f.Messages(t)
 			}
 		}
 	})
-	f.Delivered(sent)
+	f.Delivered(sent, messages)
 }
 
 // activate makes m live: it reports the join, sends the replay f, then the
@@ -297,11 +298,11 @@ func (m *member) send(f *fanout.Frames, frame []byte) bool {
 }
 
 // sendBatch writes the batch f to the viewer in the tier f was built for
-// it and reports whether a frame was written. A viewer too slow for its
+// it and reports whether a frame was written, and of which tier. A viewer too slow for its
 // tier moves to the priority-only one, where a frame is skipped only when
 // the viewer cannot take even that (past HardOutbound, which cuts it); it
 // returns to its tier, told of the gap, once its backlog drains.
-func (m *member) sendBatch(f *fanout.Frames) bool {
+func (m *member) sendBatch(f *fanout.Frames) (bool, fanout.Tier) {
 	if m.tier == fanout.TierPriority && f.Seq > m.tierSeq && m.viewer.Drained() {
 		m.setTier(m.want)
 		m.shard.stats.TierReturns.Add(1)
@@ -315,19 +316,19 @@ func (m *member) sendBatch(f *fanout.Frames) bool {
 	switch {
 	case frame == nil:
 		// The tier has nothing of this batch.
-		return false
+		return false, built
 	case built == fanout.TierPriority:
-		return m.sendUrgent(built, frame)
+		return m.sendUrgent(built, frame), built
 	case m.tier == fanout.TierPriority:
 		// Built for the viewer's own tier before it moved: only what
 		// every tier gets is worth writing past SoftOutbound.
 		m.missed = true
-		return f.Priority && m.sendUrgent(built, frame)
+		return f.Priority && m.sendUrgent(built, frame), built
 	case m.send(f, frame):
 		m.shard.stats.countSent(built, 1)
-		return true
+		return true, built
 	case m.left:
-		return false
+		return false, built
 	}
 	// Too slow for its tier. The frame skipped may hold what every tier
 	// gets: it is written all the same, within HardOutbound.
@@ -335,7 +336,7 @@ func (m *member) sendBatch(f *fanout.Frames) bool {
 		m.setTier(fanout.TierPriority)
 		m.shard.stats.TierMoves.Add(1)
 	}
-	return f.Priority && m.sendUrgent(built, frame)
+	return f.Priority && m.sendUrgent(built, frame), built
 }
 
 // sendUrgent writes a frame of tier t that only a viewer past

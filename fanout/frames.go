@@ -47,7 +47,9 @@ type Frames struct {
 	room  *room
 	stats *Stats
 	info  batchInfo
-	buf   []byte
+	// messages counts the messages of a batch's frames in each tier.
+	messages [Tiers]int32
+	buf      []byte
 	// ends[v] bounds the frames of variant v (variant: an encoding and a
 	// tier) in buf; frames[v] is nil for the variants no viewer needs.
 	ends   [][2]int
@@ -152,10 +154,19 @@ func (f *Frames) Parts(enc int) [][]byte {
 // then keeps it.
 func (f *Frames) Notice(enc int) []byte { return f.room.notice(enc) }
 
-// Delivered counts a batch's frame written to n viewers.
-func (f *Frames) Delivered(n int) {
-	if n > 0 && f.stats != nil {
-		f.stats.countDelivery(n, f.info)
+// Messages returns the number of messages in a batch's frame of tier t.
+func (f *Frames) Messages(t Tier) int {
+	if int(t) >= Tiers {
+		return 0
+	}
+	return int(f.messages[t])
+}
+
+// Delivered counts a batch's frames written to viewers of one loop: frames
+// of them, holding messages messages in all (Messages).
+func (f *Frames) Delivered(frames, messages int) {
+	if frames > 0 && f.stats != nil {
+		f.stats.countDelivery(frames, messages, f.info)
 	}
 }
 
@@ -170,7 +181,7 @@ func (f *Frames) Release() {
 	case n == 0:
 		clear(f.frames)
 		f.cuts = nil
-		f.room, f.stats, f.info = nil, nil, batchInfo{}
+		f.room, f.stats, f.info, f.messages = nil, nil, batchInfo{}, [Tiers]int32{}
 		f.Room, f.Seq, f.First, f.Last, f.Priority = "", 0, codec.ID{}, codec.ID{}, false
 		framesPool.Put(f)
 	case n < 0:

@@ -323,6 +323,11 @@ func (r *room) flush() {
 			f.Kind, f.Seq, f.First, f.Last = KindBatch, seq, first, last
 			f.Priority = prio > 0 || len(b.Deletes) > 0 || b.Gap
 			f.stats, f.info = stats, info
+			for t, tb := range tiers {
+				if tb != nil {
+					f.messages[t] = int32(len(tb.Items))
+				}
+			}
 		})
 }
 

@@ -24,7 +24,8 @@ type Stats struct {
 	Encoded atomic.Uint64
 	// FramesDelivered counts the batch frames written to viewers, and
 	// MessagesDelivered the messages in them (a batch of 3 written to 10
-	// viewers counts 10 and 30). Frames a viewer skipped are not counted.
+	// viewers counts 10 and 30; a thinned frame counts the messages it
+	// holds). Frames a viewer skipped are not counted.
 	FramesDelivered   atomic.Uint64
 	MessagesDelivered atomic.Uint64
 	// FlushToWrite records, per loop and batch, the time from the flush
@@ -63,10 +64,11 @@ type batchInfo struct {
 	newestMS uint64 // the newest message's stream time, Unix ms; zero without messages
 }
 
-// countDelivery counts a batch written to sent viewers of one loop.
-func (s *Stats) countDelivery(sent int, info batchInfo) {
+// countDelivery counts a batch written to sent viewers of one loop,
+// messages messages in all.
+func (s *Stats) countDelivery(sent, messages int, info batchInfo) {
 	s.FramesDelivered.Add(uint64(sent))
-	s.MessagesDelivered.Add(uint64(sent * info.messages))
+	s.MessagesDelivered.Add(uint64(messages))
 	now := time.Now().UnixNano()
 	s.FlushToWrite.Observe(now - info.flushed)
 	if info.newestMS > 0 {
