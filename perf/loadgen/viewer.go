@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -165,7 +166,11 @@ func (v *viewer) upgrade(conn *net.TCPConn) (*wsReader, error) {
 	binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
 	key := base64.StdEncoding.EncodeToString(raw[:])
-	v.out = appendUpgradeRequest(v.out[:0], w.plan.WSAddr, "/ws?room="+v.room, key)
+	target := "/ws?room=" + v.room
+	if rate := w.plan.Layout.maxRate(v.index); rate > 0 {
+		target += "&max_rate=" + strconv.Itoa(rate)
+	}
+	v.out = appendUpgradeRequest(v.out[:0], w.plan.WSAddr, target, key)
 	if _, err := conn.Write(v.out); err != nil {
 		return nil, err
 	}
