@@ -41,7 +41,8 @@ CHROMIUM ?= /usr/bin/chromium
 WEB_TEST = node --test web/test/ web/client/test/ && CHROMIUM=$(CHROMIUM) node --test web/e2e/
 # SCENARIO, TARGET and LOAD_ARGS drive `make bench-load`: one scenario of
 # perf/cmd/loadgen against a spawned bin/danmu or bin/baseline; LOAD_ARGS
-# adds loadgen flags, e.g. LOAD_ARGS='--viewers 10000 --rate 1000'.
+# adds loadgen flags, e.g. LOAD_ARGS='--viewers 10000 --rate 1000', or
+# SCENARIO=ingest LOAD_ARGS='--batch 100'; TARGET=floor is perf/floor's bare HTTP server.
 SCENARIO ?= hot-room
 TARGET ?= danmu
 LOAD_ARGS ?=
@@ -78,18 +79,23 @@ run: build ## Run bin/danmu serve in the foreground (embedded stream, 127.0.0.1;
 baseline: ## Build bin/baseline, the reference gorilla/websocket server of perf/baseline.
 	$(GO) -C perf build -o ../bin/baseline ./cmd/baseline
 
+.PHONY: floor
+floor: ## Build bin/floor, the bare HTTP server of perf/floor that answers every POST with 201 (the HTTP floor).
+	$(GO) -C perf build -o ../bin/floor ./cmd/floor
+
 .PHONY: bench-load
-bench-load: build baseline ## Run one load scenario (SCENARIO, TARGET=danmu|baseline, LOAD_ARGS); results in perf/out/.
+bench-load: build baseline floor ## Run one load scenario (SCENARIO, TARGET=danmu|baseline|floor, LOAD_ARGS); results in perf/out/.
 	$(GO) -C perf build -o ../bin/loadgen ./cmd/loadgen
 	bin/loadgen $(SCENARIO) --target $(TARGET) --spawn --json-out perf/out/runs.jsonl $(LOAD_ARGS)
 
 .PHONY: test-deps
-test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, the npm packages of web/ and web/client/, the npm clients of Bilibili's protocol in cmd/danmu/testdata/bili-client, Chromium) are there.
+test-deps: ## Make sure the tests' outside dependencies (Redis on 127.0.0.1:6379, the npm packages of web/ and web/client/, the npm clients of Bilibili's protocol in cmd/danmu/testdata/bili-client, Chromium, HAProxy and openssl for the test behind a TLS-terminating balancer) are there.
 	scripts/ensure-redis.sh
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	cd web/client && npm ci --no-audit --no-fund --loglevel=error
 	cd cmd/danmu/testdata/bili-client && npm ci --no-audit --no-fund --loglevel=error
 	[ -x "$(CHROMIUM)" ] || { apt-get update && apt-get install -y chromium; }
+	command -v haproxy >/dev/null && command -v openssl >/dev/null || { apt-get update && apt-get install -y haproxy openssl; }
 
 .PHONY: tidy-check
 tidy-check: ## Fail when go mod tidy would change go.mod or go.sum, of the server's module or perf's (make test runs it first).

@@ -74,7 +74,7 @@ func EdgeCollector(s *edge.Server) prometheus.Collector {
 		"Connections ended, by reason (peer, drain, idle, slow, policy, protocol, handshake, dropped) and the close code sent (none without a close frame).",
 		"reason", "code")
 	refused := c.desc(sub, "connections_refused_total",
-		"Connections refused (503) before their handshake, by reason (max_conns, max_conns_per_ip, draining, register).", "reason")
+		"Connections refused (503) before their handshake, by reason (max_conns, max_conns_per_ip, draining, register, proxy_untrusted, proxy_missing, proxy_malformed); the PROXY protocol refusals are closed without an answer.", "reason")
 	acceptErrors := c.desc(sub, "accept_errors_total", "Failed accepts (such as running out of file descriptors), after each of which the edge backs off and retries.")
 	sent := c.desc(sub, "frames_sent_total", "Frames of batches and online counts written to viewers.")
 	skipped := c.desc(sub, "frames_skipped_total", "Frames (batches and replies) skipped for clients whose backlog passed --soft-outbound-bytes.")
@@ -199,6 +199,7 @@ func IngestCollector(s *ingest.Stats) prometheus.Collector {
 	duration := c.desc(sub, "request_duration_seconds", "Time to answer a request, by method.", "method")
 	appendErrors := c.desc("stream", "append_errors_total", "Comments whose append to the stream failed or timed out (answered 503).")
 	acceptErrors := c.desc(sub, "accept_errors_total", "Failed accepts (such as running out of file descriptors), after each of which the HTTP API backs off and retries.")
+	proxyRefused := c.desc(sub, "proxy_refused_total", "Connections closed for their PROXY protocol header: from an address not in --proxy-protocol, missing, malformed or late.")
 	c.collect = func(ch chan<- prometheus.Metric) {
 		for key, n := range s.Requests() {
 			ch <- counter(requests, n, strconv.Itoa(key.Status), key.Code)
@@ -208,6 +209,7 @@ func IngestCollector(s *ingest.Stats) prometheus.Collector {
 		}
 		ch <- counter(appendErrors, s.AppendErrors.Load())
 		ch <- counter(acceptErrors, s.AcceptErrors.Load())
+		ch <- counter(proxyRefused, s.ProxyRefused.Load())
 	}
 	return c
 }

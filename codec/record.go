@@ -24,7 +24,10 @@ var ErrInvalidRecord = errors.New("codec: invalid stored record")
 //	  uvarint n, n bytes  CID (n may be 0)
 //	  uvarint n, n bytes  UID, the author
 //	  extensions          each a tag byte, a uvarint length and as many
-//	                      bytes; a reader skips the tags it does not know
+//	                      bytes; a reader skips the tags it does not know:
+//	    0x01              the trace context (TraceContext): 16 bytes of
+//	                      trace ID, 8 of span ID, 1 of flags, then the
+//	                      tracestate's bytes (maybe none)
 //	body                  a JSON object: {"name":..,"text":..,"color":..,"mode":..,"ts":..}
 //
 // The header's fields are ids (ValidCID, ValidUID) and a number, so they
@@ -36,12 +39,15 @@ var ErrInvalidRecord = errors.New("codec: invalid stored record")
 // first byte tells the two apart: a JSON object opens with '{'.
 const recordVersion = 1
 
+// extTrace tags the trace context extension.
+const extTrace = 0x01
+
 // maxRecordHeader bounds the header's length: its fields are two ids of at
 // most MaxIDLen bytes and a number, with room for extensions.
 const maxRecordHeader = 4096
 
 // storedBody is the body of a record. A body holding any other key is
-// refused (bodyJSON): the native JSON splices the body after the header's
+// refused (strictJSON): the native JSON splices the body after the header's
 // fields, and a second "uid" there would be the one clients read.
 type storedBody struct {
 	Name  string `json:"name"`
@@ -51,10 +57,18 @@ type storedBody struct {
 	TS    int64  `json:"ts"`
 }
 
+// StoreOptions are the optional parts of a stored record.
+type StoreOptions struct {
+	// Trace is the trace context of the post, or nil. One whose IDs are
+	// all zeros is left out.
+	Trace *TraceContext
+}
+
 // EncodeStored returns the stored record of m (its ID is the stream's and
-// left out). m's ids must be valid (ValidUID, and ValidCID when it has a
-// CID) and Prio not negative: ingest validates every comment first.
-func EncodeStored(m Message) ([]byte, error) {
+// left out), with the extensions of opts (at most one StoreOptions is
+// read). m's ids must be valid (ValidUID, and ValidCID when it has a CID)
+// and Prio not negative: ingest validates every comment first.
+func EncodeStored(m Message, opts ...StoreOptions) ([]byte, error) {
 	if !ValidUID(m.UID) || m.CID != "" && !ValidCID(m.CID) || m.Prio < 0 {
 		return nil, fmt.Errorf("%w: uid %s cid %s prio %d", ErrInvalidRecord, quoteShort(m.UID), quoteShort(m.CID), m.Prio)
 	}
@@ -62,10 +76,13 @@ func EncodeStored(m Message) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
-	var header [2*MaxIDLen + 3*binary.MaxVarintLen64]byte
+	var header [2*MaxIDLen + 4*binary.MaxVarintLen64 + 1 + traceFixed + MaxTraceState]byte
 	h := binary.AppendUvarint(header[:0], uint64(m.Prio))
 	h = appendField(h, m.CID)
 	h = appendField(h, m.UID)
+	if len(opts) > 0 && opts[0].Trace != nil && opts[0].Trace.valid() {
+		h = appendTrace(h, opts[0].Trace)
+	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(h)+len(body))
 	out = append(out, recordVersion)
 	out = binary.AppendUvarint(out, uint64(len(h)))
@@ -78,10 +95,13 @@ func appendField(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// header is the decoded header of a record. cid and uid alias the record.
+// header is the decoded header of a record. cid, uid and trace alias the
+// record.
 type header struct {
 	prio     int
 	cid, uid []byte
+	// trace is the value of the trace extension, or nil.
+	trace []byte
 }
 
 // splitRecord returns the header and the body of a version-1 record.
@@ -111,9 +131,13 @@ func splitRecord(data []byte) (header, []byte, error) {
 		return bad("uid")
 	}
 	for len(fields) > 0 {
-		// An extension: skipped, none is known yet.
-		if _, fields, ok = cutField(fields[1:]); !ok {
+		tag := fields[0]
+		var value []byte
+		if value, fields, ok = cutField(fields[1:]); !ok {
 			return bad("extension")
+		}
+		if tag == extTrace {
+			h.trace = value
 		}
 	}
 	return h, body, nil
@@ -128,8 +152,9 @@ func cutField(b []byte) (field, rest []byte, ok bool) {
 	return b[size : size+int(n)], b[size+int(n):], true
 }
 
-// bodyJSON decodes bodies: JSON, refusing unknown keys.
-var bodyJSON = sonic.Config{ValidateString: true, DisallowUnknownFields: true}.Froze()
+// strictJSON decodes what holds only a Message's keys, and refuses any
+// other: the body of a record, and its native JSON.
+var strictJSON = sonic.Config{ValidateString: true, DisallowUnknownFields: true}.Froze()
 
 // DecodeStored decodes a stored record, or a record written before the
 // header existed. The ID is not part of the record and is left empty.
@@ -142,12 +167,12 @@ func DecodeStored(data []byte) (Message, error) {
 		return Message{}, err
 	}
 	// sonic checks the JSON of what it decodes, and the body holds
-	// nothing else (bodyJSON), but not its UTF-8.
+	// nothing else (strictJSON), but not its UTF-8.
 	if !isObjectStart(body) || !utf8.Valid(body) {
 		return Message{}, fmt.Errorf("%w: body is not a JSON object", ErrInvalidRecord)
 	}
 	var b storedBody
-	if err := bodyJSON.Unmarshal(body, &b); err != nil {
+	if err := strictJSON.Unmarshal(body, &b); err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
 	return Message{

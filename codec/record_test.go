@@ -159,6 +159,8 @@ func FuzzDecodeStored(f *testing.F) {
 		f.Add(legacy)
 	}
 	f.Add(record(appendField(appendField([]byte{1, 't', 1, 'x'}, "c"), "u"), `{}`))
+	traced, _ := EncodeStored(sampleMessages[1], StoreOptions{Trace: &sampleTrace})
+	f.Add(traced)
 	f.Add([]byte(`{"op":"delete","id":"1-0"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := DecodeEntry(ID{MS: 9, Seq: 2}, data)
@@ -177,12 +179,16 @@ func FuzzDecodeStored(f *testing.F) {
 		if got != m || e.Item.Message != m {
 			t.Fatalf("native JSON of %q decodes to %+v; entry %+v; want %+v", data, got, e.Item.Message, m)
 		}
-		again, err := EncodeStored(m)
+		again, err := EncodeStored(m, StoreOptions{Trace: e.Item.Trace})
 		if err != nil {
 			return // a legacy record may hold ids ingest would refuse
 		}
 		if back, err := DecodeStored(again); err != nil || back.ID != "" || func() bool { back.ID = m.ID; return back != m }() {
 			t.Fatalf("EncodeStored(%+v) reads back %+v, %v", m, back, err)
+		}
+		if back := DecodeEntry(ID{MS: 9, Seq: 2}, again); (back.Item.Trace == nil) != (e.Item.Trace == nil) ||
+			e.Item.Trace != nil && *back.Item.Trace != *e.Item.Trace {
+			t.Fatalf("trace %+v of %q reads back as %+v", e.Item.Trace, data, back.Item.Trace)
 		}
 	})
 }

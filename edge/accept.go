@@ -11,6 +11,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/internal/listen"
+	"github.com/danmu-dev/danmu/internal/proxyproto"
 )
 
 // The edge accepts connections itself and hands them to gnet's event loops
@@ -48,26 +49,47 @@ func newAdmission(maxConns, maxPerIP int) *admission {
 }
 
 // admit takes a place for a connection from ip, or returns the reason it
-// is refused.
+// is refused. The zero Addr takes a place in the total alone: the
+// connection of a trusted load balancer, whose client is not known until
+// its PROXY protocol header is read (admitAddr then).
 func (a *admission) admit(ip netip.Addr) (Refusal, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.mu.total >= a.maxConns {
 		return RefusedMaxConns, false
 	}
-	if a.maxPerIP > 0 && a.mu.perIP[ip] >= a.maxPerIP {
+	if ip.IsValid() && a.maxPerIP > 0 && a.mu.perIP[ip] >= a.maxPerIP {
 		return RefusedMaxConnsPerIP, false
 	}
 	a.mu.total++
-	a.mu.perIP[ip]++
+	if ip.IsValid() {
+		a.mu.perIP[ip]++
+	}
 	return 0, true
 }
 
-// release gives back the place of a connection from ip.
+// admitAddr takes a per-address place for a connection admitted with the
+// zero Addr, now known to come from ip, or reports that ip holds
+// MaxConnsPerIP already.
+func (a *admission) admitAddr(ip netip.Addr) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.maxPerIP > 0 && a.mu.perIP[ip] >= a.maxPerIP {
+		return false
+	}
+	a.mu.perIP[ip]++
+	return true
+}
+
+// release gives back the place of a connection admitted under ip (the
+// zero Addr: in the total alone).
 func (a *admission) release(ip netip.Addr) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.mu.total--
+	if !ip.IsValid() {
+		return
+	}
 	if n := a.mu.perIP[ip] - 1; n > 0 {
 		a.mu.perIP[ip] = n
 	} else {
@@ -75,8 +97,18 @@ func (a *admission) release(ip netip.Addr) {
 	}
 }
 
-// peerIP returns the client address of a connection, IPv4 unmapped, the
-// key of the per-address count.
+// countedAt returns the address a connection from peer is counted under
+// when it is accepted: peer itself, or the zero Addr for a load balancer
+// trusted to send a PROXY protocol header, whose connections are counted
+// under their clients' addresses once the header is read.
+func (s *Server) countedAt(peer netip.Addr) netip.Addr {
+	if proxyproto.Trusted(peer, s.cfg.ProxyProtocol) {
+		return netip.Addr{}
+	}
+	return peer
+}
+
+// peerIP returns the address of a connection's TCP peer, IPv4 unmapped.
 func peerIP(addr net.Addr) netip.Addr {
 	if tcp, ok := addr.(*net.TCPAddr); ok {
 		ip, _ := netip.AddrFromSlice(tcp.IP)
@@ -105,7 +137,7 @@ func (s *Server) acceptLoop(ln *net.TCPListener) {
 			return // closed
 		}
 		c := conn.(*net.TCPConn)
-		ip := peerIP(c.RemoteAddr())
+		ip := s.countedAt(peerIP(c.RemoteAddr()))
 		if s.draining.Load() {
 			s.refuse(c, RefusedDraining)
 			continue
@@ -152,6 +184,7 @@ func (s *Server) reapRegistrations(pending <-chan registration) {
 // cannot block for long: the socket is new and its send buffer empty.
 func (s *Server) refuse(c *net.TCPConn, why Refusal) {
 	s.stats.countRefused(why)
+	s.logger.Debug("edge: connection refused", "client", peerIP(c.RemoteAddr()), "reason", why)
 	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
 	_, _ = c.Write(refusal)
 	_ = c.Close()

@@ -1,6 +1,9 @@
 package edge
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Defaults for Config's zero values.
 const (
@@ -60,6 +63,15 @@ type Config struct {
 	// means no cap: behind a load balancer or a carrier-grade NAT many
 	// viewers share an address, so only the operator can pick it.
 	MaxConnsPerIP int
+	// ProxyProtocol lists the load balancers (addresses and CIDR
+	// prefixes) that begin each connection with a PROXY protocol header,
+	// version 1 or 2, carrying the client's address. A connection from
+	// one of them must begin with a header (one without is closed), and
+	// the address it carries is the client's for MaxConnsPerIP, logs and
+	// metrics; a connection from any other address must not (one with a
+	// header is closed). HandshakeTimeout covers the header too. Empty
+	// means no PROXY protocol: the client is the TCP peer.
+	ProxyProtocol []netip.Prefix
 	// MaxRooms caps the rooms one connection watches. Zero means
 	// DefaultMaxRooms.
 	MaxRooms int

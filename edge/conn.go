@@ -21,7 +21,11 @@ type connState uint8
 
 // A connection moves through these states in order, never back.
 const (
-	stateHandshake connState = iota
+	// stateProxy: the connection comes through a load balancer that
+	// speaks the PROXY protocol (Config.ProxyProtocol), and its header
+	// has not been read yet (proxy.go).
+	stateProxy connState = iota
+	stateHandshake
 	stateOpen
 	// stateClosing: the server sent its close (a close frame or an HTTP
 	// error) and asked gnet to close; nothing more is written.
@@ -38,10 +42,18 @@ type conn struct {
 	// Immutable after OnOpen.
 	c      gnet.Conn
 	loop   *loop
-	opened int64      // Unix ns
-	peer   netip.Addr // the client's address, as admission counts it
+	opened int64 // Unix ns
 
 	// Owned by the loop.
+	// peer is the client's address: the TCP peer's, then, once a PROXY
+	// protocol header is read, the one it carries. Limits, logs and
+	// metrics use it.
+	peer netip.Addr
+	// counted is the address under which admission holds a per-address
+	// place for the connection, or the zero Addr while it holds none (a
+	// trusted load balancer's connection before its header is read).
+	counted netip.Addr
+
 	state    connState
 	lastSeen int64 // Unix ns of the last bytes received
 	lastPing int64
@@ -76,8 +88,10 @@ type conn struct {
 	// transport is set at the handshake; tier is the one the viewer's
 	// subscriptions ask for (max_rate).
 	transport Transport
-	counted   bool // counted open in its transport (establish)
-	tier      fanout.Tier
+	// inTransport is set once the connection is counted open in its
+	// transport (establish).
+	inTransport bool
+	tier        fanout.Tier
 	// sse is the state of a /sse connection (sse.go).
 	sse sseState
 }
@@ -88,6 +102,9 @@ type conn struct {
 func (cn *conn) onTraffic() {
 	l := cn.loop
 	cn.lastSeen = time.Now().UnixNano()
+	if cn.state == stateProxy && !cn.readProxy() {
+		return
+	}
 	if cn.state == stateHandshake && !cn.handshake() {
 		return
 	}
@@ -443,14 +460,14 @@ func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 // establish counts the connection open in transport t once its handshake
 // succeeded.
 func (cn *conn) establish(t Transport) {
-	cn.transport, cn.counted = t, true
+	cn.transport, cn.inTransport = t, true
 	cn.loop.server.stats.open[t].Add(1)
 }
 
 // release marks the connection closed and ends its subscriptions. OnClose
 // calls it, and nothing touches the gnet.Conn afterwards.
 func (cn *conn) release() {
-	if cn.counted {
+	if cn.inTransport {
 		cn.loop.server.stats.open[cn.transport].Add(-1)
 	}
 	cn.state = stateClosed

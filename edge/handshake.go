@@ -2,7 +2,9 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"log/slog"
 	"strconv"
 	"time"
 )
@@ -64,6 +66,9 @@ func (cn *conn) handshake() bool {
 		return false // the peer is gone: OnClose ran inside the write
 	}
 	l.server.stats.Upgraded.Add(1)
+	if l.server.logger.Enabled(context.Background(), slog.LevelDebug) {
+		l.server.logger.Debug("edge: upgraded", "client", cn.peer)
+	}
 	target := l.target
 	l.target = upgradeTarget{}
 	cn.expires, cn.tier = target.expires, target.tier

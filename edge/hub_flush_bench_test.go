@@ -113,17 +113,32 @@ func sampleEntries(n, prioEvery int) []stream.Entry {
 
 func newFlushRig(tb testing.TB, viewers int) *flushRig {
 	tb.Helper()
-	return newTierRig(tb, viewers, sampleEntries(20, 0), fanout.TierFull)
+	return newFlushRigConfig(tb, viewers, fanout.Config{})
+}
+
+// newFlushRigConfig is newFlushRig with the hub's config cfg, whose flush
+// windows it sets.
+func newFlushRigConfig(tb testing.TB, viewers int, cfg fanout.Config) *flushRig {
+	tb.Helper()
+	return newTierRigConfig(tb, viewers, sampleEntries(20, 0), cfg, fanout.TierFull)
 }
 
 // newTierRig is a flushRig whose batches hold entries, its viewers spread
 // evenly over tiers.
 func newTierRig(tb testing.TB, viewers int, entries []stream.Entry, tiers ...fanout.Tier) *flushRig {
 	tb.Helper()
+	return newTierRigConfig(tb, viewers, entries, fanout.Config{}, tiers...)
+}
+
+// newTierRigConfig is newTierRig with the hub's config cfg, whose flush
+// windows it sets.
+func newTierRigConfig(tb testing.TB, viewers int, entries []stream.Entry, cfg fanout.Config, tiers ...fanout.Tier) *flushRig {
+	tb.Helper()
 	// A flush window shorter than any time between two deliveries makes
 	// every push flush at once, on the follower's goroutine.
 	log := newPageLog()
-	hub := fanout.New(fanout.Config{FlushInterval: time.Nanosecond, MaxFlushInterval: time.Nanosecond, OnlineInterval: time.Hour}, log, nil)
+	cfg.FlushInterval, cfg.MaxFlushInterval, cfg.OnlineInterval = time.Nanosecond, time.Nanosecond, time.Hour
+	hub := fanout.New(cfg, log, nil)
 	enc := hub.RegisterEncoder(jsonEncoding)
 	rig := &flushRig{hub: hub, log: log, entries: entries, done: make(chan struct{}, 2), tiers: tiers}
 	rig.page = []stream.Page{{Room: "room", Entries: rig.entries}}
@@ -169,6 +184,7 @@ func newTierRig(tb testing.TB, viewers int, entries []stream.Entry, tiers ...fan
 }
 
 func (r *flushRig) deliver() {
+	r.page[0].Entries = r.entries
 	r.log.pages <- r.page
 	<-r.log.pushed
 	for _, l := range r.loops {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
+	"github.com/danmu-dev/danmu/internal/proxyproto"
 )
 
 // loop is the state of one event loop.
@@ -58,9 +59,6 @@ type upgradeTarget struct {
 	deflate bool  // permessage-deflate was negotiated
 	// tier is what max_rate asked for: full or a thinned tier.
 	tier fanout.Tier
-	// lastEventID is the Last-Event-ID header of a /sse request, which
-	// takes the place of since.
-	lastEventID string
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
@@ -158,6 +156,10 @@ func (l *loop) sweep() {
 	now := time.Now().UnixNano()
 	for cn := range l.conns {
 		switch cn.state {
+		case stateProxy:
+			if now-cn.opened > int64(cfg.HandshakeTimeout) {
+				cn.refuseProxy(proxyproto.ErrIncomplete)
+			}
 		case stateHandshake:
 			if now-cn.opened > int64(cfg.HandshakeTimeout) {
 				cn.rejectHTTP(408, "Request Timeout", "handshake timeout")
@@ -193,6 +195,9 @@ func (l *loop) drainShare(share float64) {
 		l.draining = true
 		for cn := range l.conns {
 			switch cn.state {
+			case stateProxy:
+				cn.state = stateClosing
+				cn.shut()
 			case stateHandshake:
 				cn.rejectHTTP(503, "Service Unavailable", "server shutting down")
 			case stateOpen:

@@ -202,15 +202,20 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 
 // OnOpen registers a new connection with its loop.
 func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	peer := peerIP(c.RemoteAddr())
+	counted := s.countedAt(peer)
 	if s.draining.Load() {
 		// OnClose will not know the connection: give its place back now.
-		s.admission.release(peerIP(c.RemoteAddr()))
+		s.admission.release(counted)
 		s.stats.countRefused(RefusedDraining)
 		return nil, gnet.Close
 	}
 	l := s.loopOf(c.EventLoop())
 	now := time.Now().UnixNano()
-	cn := &conn{c: c, loop: l, opened: now, lastSeen: now, peer: peerIP(c.RemoteAddr())}
+	cn := &conn{c: c, loop: l, opened: now, lastSeen: now, peer: peer, counted: counted, state: stateHandshake}
+	if len(s.cfg.ProxyProtocol) > 0 {
+		cn.state = stateProxy
+	}
 	c.SetContext(cn)
 	l.conns[cn] = struct{}{}
 	s.stats.Accepted.Add(1)
@@ -222,7 +227,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if cn, ok := c.Context().(*conn); ok {
 		cn.release()
-		s.admission.release(cn.peer)
+		s.admission.release(cn.counted)
 		delete(cn.loop.conns, cn)
 		s.stats.Open.Add(-1)
 		s.stats.countClose(cn.closeReason, cn.closeCode)

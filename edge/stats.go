@@ -56,7 +56,9 @@ type Stats struct {
 	closed [closeReasons][len(closeCodes) + 1]atomic.Uint64
 }
 
-// Refusal says why a connection was refused before its handshake.
+// Refusal says why a connection was refused before its handshake. The
+// refusals of the PROXY protocol close the connection without an answer:
+// its bytes are not HTTP.
 type Refusal uint8
 
 // Reasons a connection is refused.
@@ -70,11 +72,20 @@ const (
 	// RefusedRegister: no event loop could take it (out of file
 	// descriptors for the moment, or shutting down).
 	RefusedRegister
+	// RefusedProxyUntrusted: a PROXY protocol header came from an address
+	// not in Config.ProxyProtocol.
+	RefusedProxyUntrusted
+	// RefusedProxyMissing: a trusted load balancer's connection did not
+	// begin with a PROXY protocol header, or not within
+	// HandshakeTimeout.
+	RefusedProxyMissing
+	// RefusedProxyMalformed: its PROXY protocol header was not valid.
+	RefusedProxyMalformed
 	// Refusals is the number of reasons.
 	Refusals
 )
 
-var refusalNames = [Refusals]string{"max_conns", "max_conns_per_ip", "draining", "register"}
+var refusalNames = [Refusals]string{"max_conns", "max_conns_per_ip", "draining", "register", "proxy_untrusted", "proxy_missing", "proxy_malformed"}
 
 // String returns the reason's name, as metrics label it.
 func (r Refusal) String() string {

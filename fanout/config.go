@@ -1,6 +1,10 @@
 package fanout
 
-import "time"
+import (
+	"time"
+
+	"github.com/danmu-dev/danmu/internal/telemetry"
+)
 
 // Defaults for Config's zero values.
 const (
@@ -86,6 +90,10 @@ type Config struct {
 	// hub's own viewers: right for a single node, while a fleet counts
 	// through Redis (package presence).
 	Counter Counter
+	// Tracer traces batches: one span per room batch on this node, linked
+	// to the traces of the posts in it (docs/operations.md, "Tracing").
+	// Nil means tracing off, which costs a batch nothing.
+	Tracer *telemetry.Tracer
 }
 
 func (c Config) withDefaults() Config {

@@ -28,5 +28,6 @@
 // reference count is atomic. A loop's calls (Subscribe and the rest) take
 // Hub.mu and room.mu briefly and never block on I/O.
 //
-// It imports codec and stream, and never the edge.
+// It imports codec, stream and internal/telemetry (a span per traced
+// batch, linked to the traces of its comments), and never the edge.
 package fanout

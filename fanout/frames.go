@@ -47,6 +47,7 @@ type Frames struct {
 	room  *room
 	stats *Stats
 	info  batchInfo
+	trace *batchTrace // nil unless the batch is traced
 	// messages counts the messages of a batch's frames in each tier.
 	messages [Tiers]int32
 	buf      []byte
@@ -162,9 +163,11 @@ func (f *Frames) Messages(t Tier) int {
 	return int(f.messages[t])
 }
 
-// Delivered counts a batch's frames written to viewers of one loop: frames
-// of them, holding messages messages in all (Messages).
+// Delivered reports that a loop wrote a batch's frames to its viewers:
+// frames of them (may be zero), holding messages messages in all
+// (Messages). Each loop the batch was handed to calls it once.
 func (f *Frames) Delivered(frames, messages int) {
+	f.trace.written()
 	if frames > 0 && f.stats != nil {
 		f.stats.countDelivery(frames, messages, f.info)
 	}
@@ -181,7 +184,7 @@ func (f *Frames) Release() {
 	case n == 0:
 		clear(f.frames)
 		f.cuts = nil
-		f.room, f.stats, f.info, f.messages = nil, nil, batchInfo{}, [Tiers]int32{}
+		f.room, f.stats, f.info, f.trace, f.messages = nil, nil, batchInfo{}, nil, [Tiers]int32{}
 		f.Room, f.Seq, f.First, f.Last, f.Priority = "", 0, codec.ID{}, codec.ID{}, false
 		framesPool.Put(f)
 	case n < 0:

@@ -294,6 +294,7 @@ func (r *room) flush() {
 			owed[t], state.owed = state.owed, 0
 		}
 	}
+	viewers := r.mu.viewers
 	r.mu.Unlock()
 	if len(targets) == 0 {
 		return
@@ -307,6 +308,8 @@ func (r *room) flush() {
 	stats := r.hub.stats
 	stats.Batches.Add(1)
 	stats.BatchSize.Observe(int64(info.messages))
+	// The batch's span ends once every target loop has written it.
+	bt := r.startBatchTrace(b.Items, len(targets), need, viewers)
 	var tiers [Tiers]*codec.Batch
 	for t := range Tiers {
 		if usedLocked(need, Tier(t)) {
@@ -322,7 +325,7 @@ func (r *room) flush() {
 		func(f *Frames) {
 			f.Kind, f.Seq, f.First, f.Last = KindBatch, seq, first, last
 			f.Priority = prio > 0 || len(b.Deletes) > 0 || b.Gap
-			f.stats, f.info = stats, info
+			f.stats, f.info, f.trace = stats, info, bt
 			for t, tb := range tiers {
 				if tb != nil {
 					f.messages[t] = int32(len(tb.Items))

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/valyala/fasthttp"
 )
 
@@ -32,18 +33,22 @@ type biliSendForm struct {
 // "N" for roomid N. It answers in Bilibili's envelope (biliSendError maps
 // the errors); the comment's ID is the id_str in data.mode_info.extra.
 func (s *Server) biliSend(ctx *fasthttp.RequestCtx) {
+	tctx, span := s.startPost(ctx, spanBili, routeBili)
+	defer endPost(ctx, span)
 	form, apiErr := s.readBiliSendForm(ctx)
 	if apiErr != nil {
 		s.biliSendError(ctx, apiErr)
 		return
 	}
+	_, validate := telemetry.Start(tctx, spanValidate, telemetry.Internal)
 	room, msg, apiErr := decodeBiliSend(form, &s.cfg, &s.limitErrors)
+	endRefused(validate, apiErr)
 	if apiErr != nil {
 		s.biliSendError(ctx, apiErr)
 		return
 	}
 	c := s.newComment(ctx, room, msg)
-	id, apiErr := s.publish(c)
+	id, apiErr := s.publish(tctx, c)
 	if apiErr != nil {
 		s.biliSendError(ctx, apiErr)
 		return

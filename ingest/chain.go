@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -16,6 +17,12 @@ type link struct {
 	// added marks a hook added with Use: its changes to the comment are
 	// checked, since it may come from anywhere.
 	added bool
+	// spanBefore and spanAfter name the spans of the hook's calls.
+	spanBefore, spanAfter string
+}
+
+func newLink(h policy.Hook, added bool) link {
+	return link{hook: h, added: added, spanBefore: "hook " + h.Name(), spanAfter: "hook " + h.Name() + " after"}
 }
 
 // Use appends hooks to the chain, after the built-in ones and those added
@@ -26,7 +33,7 @@ func (s *Server) Use(hooks ...policy.Hook) {
 		if h == nil {
 			panic("ingest: Use: nil hook")
 		}
-		s.chain = append(s.chain, link{hook: h, added: true})
+		s.chain = append(s.chain, newLink(h, true))
 	}
 }
 
@@ -42,17 +49,19 @@ func (s *Server) runBefore(ctx context.Context, c *policy.Comment) *Error {
 }
 
 func (s *Server) before(ctx context.Context, l *link, c *policy.Comment) (answer *Error) {
+	ctx, span := telemetry.Start(ctx, l.spanBefore, telemetry.Internal)
 	defer func() {
 		if v := recover(); v != nil {
-			s.logger.Error("ingest: hook panicked in Before", "hook", l.hook.Name(), "room", c.Room,
+			s.logger.ErrorContext(ctx, "ingest: hook panicked in Before", "hook", l.hook.Name(), "room", c.Room,
 				"panic", v, "stack", string(debug.Stack()))
 			answer = errInternal
 		}
+		endRefused(span, answer)
 	}()
 	err := l.hook.Before(ctx, c)
 	if err == nil {
 		if err := c.Message.Check(s.cfg.limits(&c.Message)); l.added && err != nil {
-			s.logger.Error("ingest: hook left an invalid comment", "hook", l.hook.Name(), "room", c.Room, "err", err)
+			s.logger.ErrorContext(ctx, "ingest: hook left an invalid comment", "hook", l.hook.Name(), "room", c.Room, "err", err)
 			return errInternal
 		}
 		return nil
@@ -62,10 +71,11 @@ func (s *Server) before(ctx context.Context, l *link, c *policy.Comment) (answer
 	}
 	switch {
 	case errors.Is(err, policy.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		s.logger.Warn("ingest: hook unavailable", "hook", l.hook.Name(), "room", c.Room, "err", err)
+		s.logger.WarnContext(ctx, "ingest: hook unavailable", "hook", l.hook.Name(), "room", c.Room, "err", err)
 		return errUnavailable
 	default:
-		s.logger.Error("ingest: hook failed", "hook", l.hook.Name(), "room", c.Room, "err", err)
+		span.Fail(err)
+		s.logger.ErrorContext(ctx, "ingest: hook failed", "hook", l.hook.Name(), "room", c.Room, "err", err)
 		return errInternal
 	}
 }
@@ -78,11 +88,14 @@ func (s *Server) runAfter(ctx context.Context, c *policy.Comment, id codec.ID) {
 }
 
 func (s *Server) after(ctx context.Context, l *link, c *policy.Comment, id codec.ID) {
+	ctx, span := telemetry.Start(ctx, l.spanAfter, telemetry.Internal)
 	defer func() {
 		if v := recover(); v != nil {
-			s.logger.Error("ingest: hook panicked in After", "hook", l.hook.Name(), "room", c.Room,
+			s.logger.ErrorContext(ctx, "ingest: hook panicked in After", "hook", l.hook.Name(), "room", c.Room,
 				"id", id.String(), "panic", v, "stack", string(debug.Stack()))
+			span.Refuse("panic")
 		}
+		span.End()
 	}()
 	l.hook.After(ctx, c, id)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/danmu-dev/danmu/policy"
 )
 
@@ -15,6 +16,8 @@ const (
 	DefaultMaxTextRunes    = 100
 	DefaultMaxNameRunes    = 32
 	DefaultMaxBodyBytes    = 4096
+	DefaultMaxBatch        = 100
+	DefaultMaxBatchBytes   = 128 << 10
 	DefaultAppendTimeout   = 2 * time.Second
 	DefaultQueryTimeout    = 2 * time.Second
 	DefaultReadTimeout     = 10 * time.Second
@@ -42,6 +45,14 @@ type Config struct {
 	// MaxBodyBytes is the largest POST body; larger ones get
 	// 413 body_too_large. Default 4096.
 	MaxBodyBytes int
+	// MaxBatch is the most comments one POST .../danmaku:batch may carry;
+	// more get 400 invalid_batch. Default 100.
+	MaxBatch int
+	// MaxBatchBytes is the largest body of POST .../danmaku:batch; larger
+	// ones get 413 body_too_large. Each comment in it is still held to
+	// MaxBodyBytes. Default 128 KiB: 100 comments of the longest text in
+	// CJK, with every field, fit.
+	MaxBatchBytes int
 
 	// AppendTimeout bounds each append to the stream. A comment whose
 	// append fails or takes longer gets 503 unavailable. Default 2s.
@@ -99,6 +110,16 @@ type Config struct {
 	// not an address ends the search: the client is then the nearest
 	// address found before it. Unused without ClientIPHeader.
 	TrustedProxies []netip.Prefix
+	// ProxyProtocol lists the load balancers (addresses and CIDR
+	// prefixes) that begin each connection with a PROXY protocol header,
+	// version 1 or 2. A connection from one of them must begin with one,
+	// and the address it carries is the TCP peer's from then on: for
+	// MaxConnsPerIP, the per-address rate limits and the logs, and as the
+	// peer that ClientIPHeader and TrustedProxies start from. A
+	// connection from any other address must not. A connection whose
+	// header is refused, or not complete within ReadTimeout, is closed
+	// without an answer. Empty means no PROXY protocol.
+	ProxyProtocol []netip.Prefix
 	// HookTimeout bounds the hook chain of one post, Before and After
 	// each: a chain that takes longer gets 503 unavailable. Default 2s.
 	HookTimeout time.Duration
@@ -110,6 +131,13 @@ type Config struct {
 	// Bili configures the Bilibili-compatible routes: the calls its
 	// clients make before they connect, and POST /msg/send.
 	Bili BiliConfig
+
+	// Tracer traces posts: a server span continuing the request's
+	// traceparent, with spans for validation, each hook and the append,
+	// and the trace context in the stored record of a sampled post
+	// (docs/operations.md, "Tracing"). Nil means tracing off, which costs
+	// a post nothing.
+	Tracer *telemetry.Tracer
 }
 
 // withDefaults returns c with every unset field at its default.
@@ -120,6 +148,8 @@ func (c Config) withDefaults() Config {
 	c.MaxTextRunes = positiveOr(c.MaxTextRunes, DefaultMaxTextRunes)
 	c.MaxNameRunes = positiveOr(c.MaxNameRunes, DefaultMaxNameRunes)
 	c.MaxBodyBytes = positiveOr(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.MaxBatch = positiveOr(c.MaxBatch, DefaultMaxBatch)
+	c.MaxBatchBytes = positiveOr(c.MaxBatchBytes, DefaultMaxBatchBytes)
 	c.AppendTimeout = positiveOr(c.AppendTimeout, DefaultAppendTimeout)
 	c.QueryTimeout = positiveOr(c.QueryTimeout, DefaultQueryTimeout)
 	c.ReadTimeout = positiveOr(c.ReadTimeout, DefaultReadTimeout)

@@ -13,6 +13,8 @@ func TestConfigDefaults(t *testing.T) {
 		MaxTextRunes:    100,
 		MaxNameRunes:    32,
 		MaxBodyBytes:    4096,
+		MaxBatch:        100,
+		MaxBatchBytes:   128 << 10,
 		AppendTimeout:   2 * time.Second,
 		QueryTimeout:    2 * time.Second,
 		ReadTimeout:     10 * time.Second,

@@ -8,7 +8,7 @@
 // serves a room's recent history and online count, and the admin API:
 // deleting comments, bans, slow mode and reloading the word list.
 //
-// It imports codec, stream, auth (tokens) and policy (the rules and their
-// state) only; it must not import fanout, edge or rdb (the online count
+// It imports codec, stream, auth (tokens), policy (the rules and their
+// state) and internal/telemetry (tracing posts) only; it must not import fanout, edge or rdb (the online count
 // comes through the Presence interface declared here).
 package ingest

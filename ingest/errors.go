@@ -20,7 +20,7 @@ import (
 const (
 	CodeInvalidRoom          = "invalid_room"           // 400: room id not 1–64 of [A-Za-z0-9_.:-]
 	CodeUnsupportedMediaType = "unsupported_media_type" // 415: POST body not application/json
-	CodeBodyTooLarge         = "body_too_large"         // 413: POST body above MaxBodyBytes
+	CodeBodyTooLarge         = "body_too_large"         // 413: POST body above MaxBodyBytes (a batch's above MaxBatchBytes)
 	CodeInvalidJSON          = "invalid_json"           // 400: body not a JSON object, or not UTF-8
 	CodeEmptyText            = "empty_text"             // 400: text missing or empty
 	CodeTextTooLong          = "text_too_long"          // 400: text above MaxTextRunes
@@ -33,6 +33,7 @@ const (
 	CodeInvalidSince         = "invalid_since"          // 400: since not an entry ID "<ms>-<seq>"
 	CodeInvalidForm          = "invalid_form"           // 400: POST /msg/send: the body is not a valid form
 	CodeInvalidLimit         = "invalid_limit"          // 400: limit not 1..MaxHistoryLimit
+	CodeInvalidBatch         = "invalid_batch"          // 400: POST .../danmaku:batch: "comments" missing, empty or above MaxBatch
 	CodeBadRequest           = "bad_request"            // 400: malformed HTTP request
 	CodeRequestTimeout       = "request_timeout"        // 408: request not read within ReadTimeout
 	CodeHeaderTooLarge       = "header_too_large"       // 431: request headers too large
@@ -238,6 +239,8 @@ type limitErrors struct {
 	invalidLimit    *Error
 	invalidSlowMode *Error
 	invalidBan      *Error
+	batchTooLarge   *Error
+	invalidBatch    *Error
 }
 
 func newLimitErrors(cfg *Config) limitErrors {
@@ -255,6 +258,10 @@ func newLimitErrors(cfg *Config) limitErrors {
 			`body must be {"seconds":N} with N from 0 (off) to `+itoa(int(cfg.MaxSlowMode/time.Second))),
 		invalidBan: NewError(fasthttp.StatusBadRequest, CodeInvalidSeconds,
 			`body must be {"seconds":N} with N from 1 to `+itoa(int(cfg.MaxBan/time.Second))),
+		batchTooLarge: NewError(fasthttp.StatusRequestEntityTooLarge, CodeBodyTooLarge,
+			"a batch body must be at most "+itoa(cfg.MaxBatchBytes)+" bytes"),
+		invalidBatch: NewError(fasthttp.StatusBadRequest, CodeInvalidBatch,
+			`body must be {"comments":[...]} with 1 to `+itoa(cfg.MaxBatch)+" comments"),
 	}
 }
 
@@ -273,8 +280,7 @@ const contentTypeJSON = "application/json"
 func writeError(ctx *fasthttp.RequestCtx, e *Error) {
 	ctx.SetUserValue(errorKey{}, e)
 	if e.retryAfter > 0 {
-		seconds := (e.retryAfter + time.Second - 1) / time.Second
-		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.FormatInt(int64(seconds), 10))
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(e.retryAfter)))
 	}
 	if e.authenticate != "" {
 		ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, e.authenticate)
@@ -282,6 +288,12 @@ func writeError(ctx *fasthttp.RequestCtx, e *Error) {
 	ctx.SetStatusCode(e.status)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.SetBody(e.body)
+}
+
+// retryAfterSeconds returns d in whole seconds, rounded up, as
+// Retry-After gives it.
+func retryAfterSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
 
 // readError answers a request fasthttp could not read (it calls this

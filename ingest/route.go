@@ -11,12 +11,14 @@ import (
 )
 
 // Paths of the API. Room routes are /v1/rooms/{room},
-// /v1/rooms/{room}/danmaku, /v1/rooms/{room}/danmaku/{id},
+// /v1/rooms/{room}/danmaku, /v1/rooms/{room}/danmaku:batch,
+// /v1/rooms/{room}/danmaku/{id},
 // /v1/rooms/{room}/slowmode and /v1/rooms/{room}/bans/{uid}.
 const (
 	apiPrefix       = "/v1/"
 	roomsPrefix     = "/v1/rooms/"
 	danmakuSegment  = "danmaku"
+	batchSegment    = "danmaku:batch"
 	slowModeSegment = "slowmode"
 	bansSegment     = "bans"
 	reloadPath      = "/v1/admin/filter/reload"
@@ -26,6 +28,7 @@ const (
 const (
 	allowRoom     = "GET, OPTIONS"
 	allowDanmaku  = "GET, POST, OPTIONS"
+	allowBatch    = "POST, OPTIONS"
 	allowComment  = "DELETE, OPTIONS"
 	allowSlowMode = "PUT, OPTIONS"
 	allowBan      = "PUT, DELETE, OPTIONS"
@@ -115,6 +118,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	switch {
 	case !hasItem && string(segment) == danmakuSegment:
 		s.serveDanmaku(ctx, room)
+	case !hasItem && string(segment) == batchSegment:
+		s.serveBatch(ctx, room)
 	case !hasItem && string(segment) == slowModeSegment:
 		s.serveSlowMode(ctx, room)
 	case !hasItem || len(item) == 0 || bytes.IndexByte(item, '/') >= 0:
@@ -155,6 +160,19 @@ func (s *Server) serveDanmaku(ctx *fasthttp.RequestCtx, room []byte) {
 		preflight(ctx, allowDanmaku)
 	default:
 		methodNotAllowed(ctx, allowDanmaku)
+	}
+}
+
+func (s *Server) serveBatch(ctx *fasthttp.RequestCtx, room []byte) {
+	switch {
+	case ctx.IsPost():
+		if r, ok := checkRoom(ctx, room); ok {
+			s.postBatch(ctx, r)
+		}
+	case ctx.IsOptions():
+		preflight(ctx, allowBatch)
+	default:
+		methodNotAllowed(ctx, allowBatch)
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 	"github.com/danmu-dev/danmu/stream"
 )
 
-// bodySlack is how far fasthttp's own body limit sits above MaxBodyBytes:
+// bodySlack is how far fasthttp's own body limit sits above MaxBodyBytes
+// (MaxBatchBytes when larger, for POST .../danmaku:batch):
 // a body a little too large is still read, so the handler answers
 // 413 body_too_large on a connection that stays open. Larger bodies are
 // refused by fasthttp from their Content-Length, and readError gives them
@@ -80,7 +81,7 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		WriteTimeout:       cfg.WriteTimeout,
 		IdleTimeout:        cfg.IdleTimeout,
 		MaxConnsPerIP:      cfg.MaxConnsPerIP,
-		MaxRequestBodySize: cfg.MaxBodyBytes + bodySlack,
+		MaxRequestBodySize: max(cfg.MaxBodyBytes, cfg.MaxBatchBytes) + bodySlack,
 		// Only POST /msg/send reads a multipart form, and answers a
 		// broken one itself.
 		DisablePreParseMultipartForm: true,
@@ -95,11 +96,11 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 // modes are set through the admin API, so they are checked only when it
 // is on.
 func builtinChain(cfg *Config, store policy.Store) []link {
-	chain := []link{{hook: authHook{verifier: cfg.Auth, maxNameRunes: cfg.MaxNameRunes}}}
+	chain := []link{newLink(authHook{verifier: cfg.Auth, maxNameRunes: cfg.MaxNameRunes}, false)}
 	rules := cfg.Policy
 	rules.Store = store
 	for _, h := range policy.Hooks(rules, cfg.Auth != nil) {
-		chain = append(chain, link{hook: h})
+		chain = append(chain, newLink(h, false))
 	}
 	return chain
 }
@@ -110,9 +111,15 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve serves HTTP on ln until Shutdown, after which it returns nil. An
 // accept that fails, as when the process runs out of file descriptors, is
-// retried after a back-off: fasthttp would otherwise stop serving.
+// retried after a back-off: fasthttp would otherwise stop serving. With
+// Config.ProxyProtocol, each connection's PROXY protocol header is read
+// first (proxy.go).
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(&listen.Retrying{Listener: ln, OnError: s.acceptFailed})
+	ln = &listen.Retrying{Listener: ln, OnError: s.acceptFailed}
+	if len(s.cfg.ProxyProtocol) > 0 {
+		ln = newProxyListener(ln, s)
+	}
+	return s.srv.Serve(ln)
 }
 
 // acceptFailed counts a failed accept and logs it when it is noteworthy

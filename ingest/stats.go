@@ -26,6 +26,11 @@ type Stats struct {
 	// AcceptErrors counts failed accepts (running out of file
 	// descriptors), after each of which the server backs off and retries.
 	AcceptErrors atomic.Uint64
+	// ProxyRefused counts the connections closed for their PROXY
+	// protocol header (Config.ProxyProtocol): one from an untrusted
+	// address, a missing or malformed one, one that did not come within
+	// ReadTimeout.
+	ProxyRefused atomic.Uint64
 
 	// requests maps a status and error code to its counter. It is
 	// replaced, under mu, when a pair is seen for the first time: there

@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,6 +32,9 @@ type Config struct {
 	// must not contain braces, which would make a hash tag of their own.
 	// Empty means DefaultKeyPrefix.
 	KeyPrefix string
+	// TLS, when set, makes every connection to Redis a TLS one with this
+	// configuration (CA, client certificate). Nil means plain TCP.
+	TLS *tls.Config
 }
 
 // Client is the connection of a process to a Redis server or a Redis
@@ -63,6 +67,7 @@ func New(cfg Config) (*Client, error) {
 		InitAddress: cfg.Addrs,
 		Username:    cfg.Username,
 		Password:    cfg.Password,
+		TLSConfig:   cfg.TLS,
 		// Nothing here reads through client-side caching; tracking would
 		// only cost invalidation traffic.
 		DisableCache: true,

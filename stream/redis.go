@@ -9,7 +9,9 @@ import (
 	"github.com/danmu-dev/danmu/codec"
 
 	"github.com/redis/rueidis"
+	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/danmu-dev/danmu/metric"
 	"github.com/danmu-dev/danmu/rdb"
 )
@@ -181,6 +183,13 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID,
 	key := r.key(room)
 	xadd := r.client.B().Xadd().Key(key).Maxlen().Almost().Threshold(r.maxLen).
 		Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
+	// A traced post sees the round trip as a span of its own.
+	ctx, span := telemetry.Start(ctx, spanXadd, telemetry.Client)
+	defer span.End()
+	if span.Recording() {
+		span.SetAttributes(attribute.String("db.system.name", "redis"), attribute.String("db.operation.name", "XADD"),
+			attribute.String("db.collection.name", key))
+	}
 	start := time.Now()
 	var res rueidis.RedisResult
 	if r.ttl > 0 {
@@ -191,14 +200,19 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID,
 	reply, err := res.ToString()
 	r.stats.RoundTrip.ObserveSince(start)
 	if err != nil {
+		span.Fail(err)
 		return codec.ID{}, unavailable("append to", room, err)
 	}
 	id, err := codec.ParseID(reply)
 	if err != nil {
+		span.Fail(err)
 		return codec.ID{}, unavailable("append to", room, err)
 	}
 	return id, nil
 }
+
+// spanXadd names the span of an Append's round trip.
+const spanXadd = "redis XADD"
 
 // Last returns the newest ID Redis generated for room (XINFO STREAM
 // last-generated-id), or the zero ID when the room's stream does not exist.

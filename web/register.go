@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 )
@@ -30,6 +31,11 @@ type Config struct {
 	// connects to the host it was loaded from. Nil means that host at
 	// DefaultEdgePort.
 	EdgeAddr func() net.Addr
+	// WebSocketURL is the public URL of the edges' /ws the page connects
+	// to (wss://live.example.com/ws), as the load balancer in front
+	// serves it; their /sse is beside it (https://live.example.com/sse).
+	// Empty derives both from EdgeAddr, with ws:// and http://.
+	WebSocketURL string
 }
 
 // Names of the embedded files: the page, and the assets it loads from
@@ -66,14 +72,14 @@ func Register(r Registrar, cfg Config) {
 		r.Handle(fasthttp.MethodHead, path, h)
 	}
 	handle("/", func(ctx *fasthttp.RequestCtx) {
-		edge := cfg.edgeHost(ctx)
-		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(scriptHash, webSocketURL(edge), sseURL(edge)))
+		ws, sse := cfg.edgeURLs(ctx)
+		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(scriptHash, ws, sse))
 		ctx.Response.Header.Set("Referrer-Policy", "no-referrer")
 		page.serve(ctx)
 	})
 	handle("/config.json", func(ctx *fasthttp.RequestCtx) {
-		edge := cfg.edgeHost(ctx)
-		body, err := json.Marshal(pageConfig{WebSocket: webSocketURL(edge), SSE: sseURL(edge)})
+		ws, sse := cfg.edgeURLs(ctx)
+		body, err := json.Marshal(pageConfig{WebSocket: ws, SSE: sse})
 		if err != nil {
 			panic("web: encode config: " + err.Error())
 		}
@@ -131,11 +137,28 @@ func contentSecurityPolicy(scriptHash, wsURL, sseURL string) string {
 		"connect-src 'self' " + wsURL + " " + sseURL + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
-// webSocketURL returns the URL of the /ws of the edge at host (edgeHost).
-func webSocketURL(host string) string { return "ws://" + host + "/ws" }
+// edgeURLs returns the URLs of the edge's /ws and /sse for a page loaded by
+// the request ctx: WebSocketURL and the /sse beside it when it is set,
+// else those of the edge at edgeHost.
+func (c Config) edgeURLs(ctx *fasthttp.RequestCtx) (ws, sse string) {
+	if c.WebSocketURL != "" {
+		return c.WebSocketURL, sseBeside(c.WebSocketURL)
+	}
+	host := c.edgeHost(ctx)
+	return "ws://" + host + "/ws", "http://" + host + "/sse"
+}
 
-// sseURL returns the URL of the /sse of the edge at host (edgeHost).
-func sseURL(host string) string { return "http://" + host + "/sse" }
+// sseBeside returns the URL of the /sse the edges serve beside the
+// WebSocket URL ws (scheme://host/ws): https for wss, http for ws.
+func sseBeside(ws string) string {
+	sse, ok := strings.CutPrefix(ws, "wss://")
+	if ok {
+		sse = "https://" + sse
+	} else {
+		sse = "http://" + strings.TrimPrefix(ws, "ws://")
+	}
+	return strings.TrimSuffix(sse, "/ws") + "/sse"
+}
 
 // edgeHost returns the host and port of the edge for a page loaded by the
 // request ctx.

@@ -249,23 +249,25 @@ func TestNoExternalURLs(t *testing.T) {
 
 func TestConfigJSON(t *testing.T) {
 	tests := []struct {
-		name string
-		edge func() net.Addr
-		host string // Host header of the request; empty means the server's address
-		want string
+		name   string
+		edge   func() net.Addr
+		public string // Config.WebSocketURL
+		host   string // Host header of the request; empty means the server's address
+		want   string
 	}{
-		{"loopback edge", edgeAt("127.0.0.1:7070"), "", `{"ws":"ws://127.0.0.1:7070/ws","sse":"http://127.0.0.1:7070/sse"}`},
-		{"edge on another port", edgeAt("127.0.0.1:9999"), "example.test:8080", `{"ws":"ws://127.0.0.1:9999/ws","sse":"http://127.0.0.1:9999/sse"}`},
-		{"edge on every interface", edgeAt("0.0.0.0:7070"), "danmu.example.test:7080", `{"ws":"ws://danmu.example.test:7070/ws","sse":"http://danmu.example.test:7070/sse"}`},
-		{"edge on every IPv6 interface", edgeAt("[::]:7070"), "10.1.2.3:7080", `{"ws":"ws://10.1.2.3:7070/ws","sse":"http://10.1.2.3:7070/sse"}`},
-		{"IPv6 page host", edgeAt("0.0.0.0:7070"), "[::1]:7080", `{"ws":"ws://[::1]:7070/ws","sse":"http://[::1]:7070/sse"}`},
-		{"IPv6 edge", edgeAt("[::1]:7075"), "", `{"ws":"ws://[::1]:7075/ws","sse":"http://[::1]:7075/sse"}`},
-		{"no edge address", nil, "stream.example.test", `{"ws":"ws://stream.example.test:7070/ws","sse":"http://stream.example.test:7070/sse"}`},
-		{"odd Host header", edgeAt("0.0.0.0:7070"), "bad\"host", `{"ws":"ws://127.0.0.1:7070/ws","sse":"http://127.0.0.1:7070/sse"}`},
+		{"public URL", edgeAt("127.0.0.1:7070"), "wss://live.example.test/ws", "", `{"ws":"wss://live.example.test/ws","sse":"https://live.example.test/sse"}`},
+		{"loopback edge", edgeAt("127.0.0.1:7070"), "", "", `{"ws":"ws://127.0.0.1:7070/ws","sse":"http://127.0.0.1:7070/sse"}`},
+		{"edge on another port", edgeAt("127.0.0.1:9999"), "", "example.test:8080", `{"ws":"ws://127.0.0.1:9999/ws","sse":"http://127.0.0.1:9999/sse"}`},
+		{"edge on every interface", edgeAt("0.0.0.0:7070"), "", "danmu.example.test:7080", `{"ws":"ws://danmu.example.test:7070/ws","sse":"http://danmu.example.test:7070/sse"}`},
+		{"edge on every IPv6 interface", edgeAt("[::]:7070"), "", "10.1.2.3:7080", `{"ws":"ws://10.1.2.3:7070/ws","sse":"http://10.1.2.3:7070/sse"}`},
+		{"IPv6 page host", edgeAt("0.0.0.0:7070"), "", "[::1]:7080", `{"ws":"ws://[::1]:7070/ws","sse":"http://[::1]:7070/sse"}`},
+		{"IPv6 edge", edgeAt("[::1]:7075"), "", "", `{"ws":"ws://[::1]:7075/ws","sse":"http://[::1]:7075/sse"}`},
+		{"no edge address", nil, "", "stream.example.test", `{"ws":"ws://stream.example.test:7070/ws","sse":"http://stream.example.test:7070/sse"}`},
+		{"odd Host header", edgeAt("0.0.0.0:7070"), "", "bad\"host", `{"ws":"ws://127.0.0.1:7070/ws","sse":"http://127.0.0.1:7070/sse"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, addr := serve(t, Config{EdgeAddr: tt.edge})
+			_, addr := serve(t, Config{EdgeAddr: tt.edge, WebSocketURL: tt.public})
 			var headers []string
 			if tt.host != "" {
 				headers = append(headers, "Host: "+tt.host)

@@ -16,6 +16,9 @@ type banner struct {
 	api   net.Listener // nil when it runs no HTTP API
 	ops   net.Addr     // nil when the admin address is off
 	redis bool
+	// public are the URLs clients use through the load balancer; the
+	// banner gives them beside the addresses the node listens on.
+	public publicURLs
 }
 
 // printBanner writes b to stdout for a person, or, with --log-format json,
@@ -25,17 +28,36 @@ func printBanner(stdout io.Writer, logger *slog.Logger, format string, b banner)
 	if b.redis {
 		mode = "Redis Streams"
 	}
+	wsBase, httpBase := "", ""
+	if b.ws != nil {
+		wsBase = "ws://" + b.ws.Addr().String()
+	}
+	if b.api != nil {
+		httpBase = "http://" + b.api.Addr().String()
+	}
+	publicWS, publicHTTP := wsBase, httpBase
+	if len(b.public.ws) > 0 {
+		publicWS = b.public.wsBase()
+	}
+	if b.public.http != "" {
+		publicHTTP = b.public.http
+	}
 	if format == "json" {
 		attrs := []any{"stream", mode}
 		if b.ops != nil {
 			attrs = append(attrs, "admin", "http://"+b.ops.String()+"/metrics")
 		}
 		if b.ws != nil {
-			attrs = append(attrs, "websocket", "ws://"+b.ws.Addr().String()+"/ws", "bilibili", "ws://"+b.ws.Addr().String()+"/sub")
+			attrs = append(attrs, "websocket", wsBase+"/ws", "bilibili", wsBase+"/sub")
+			if publicWS != wsBase {
+				attrs = append(attrs, "public_websocket", publicWS+"/ws")
+			}
 		}
 		if b.api != nil {
-			attrs = append(attrs, "http_api", "http://"+b.api.Addr().String()+"/v1/rooms/{room}/danmaku",
-				"bilibili_api", "http://"+b.api.Addr().String())
+			attrs = append(attrs, "http_api", httpBase+"/v1/rooms/{room}/danmaku", "bilibili_api", httpBase)
+			if publicHTTP != httpBase {
+				attrs = append(attrs, "public_http_api", publicHTTP+"/v1/rooms/{room}/danmaku")
+			}
 		}
 		logger.Info("danmu is running", attrs...)
 		return
@@ -45,15 +67,20 @@ func printBanner(stdout io.Writer, logger *slog.Logger, format string, b banner)
 		fmt.Fprintf(stdout, "  Admin       http://%s/metrics (and /healthz, /readyz, /debug/pprof/)\n", b.ops)
 	}
 	if b.ws != nil {
-		fmt.Fprintf(stdout, "  WebSocket   ws://%s/ws?room=demo\n", b.ws.Addr())
-		fmt.Fprintf(stdout, "  Bilibili    ws://%s/sub (enter roomid 42 for room \"42\")\n", b.ws.Addr())
+		fmt.Fprintf(stdout, "  WebSocket   %s/ws?room=demo\n", wsBase)
+		if publicWS != wsBase {
+			fmt.Fprintf(stdout, "  Public WS   %s/ws?room=demo (what clients connect to)\n", publicWS)
+		}
+		fmt.Fprintf(stdout, "  Bilibili    %s/sub (enter roomid 42 for room \"42\")\n", publicWS)
 	}
 	if b.api != nil {
-		addr := b.api.Addr().String()
-		fmt.Fprintf(stdout, "  Demo page   http://%s/?room=demo\n", addr)
-		fmt.Fprintf(stdout, "  HTTP API    http://%s/v1/rooms/demo/danmaku\n", addr)
-		fmt.Fprintf(stdout, "  Bili API    http://%s (API base URL of Bilibili clients: docs/bilibili.md)\n", addr)
-		fmt.Fprintf(stdout, "  Health      http://%s/healthz\n\n", addr)
-		fmt.Fprintf(stdout, "Post a comment:\n  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"hello\"}' http://%s/v1/rooms/demo/danmaku\n", addr)
+		fmt.Fprintf(stdout, "  Demo page   %s/?room=demo\n", publicHTTP)
+		fmt.Fprintf(stdout, "  HTTP API    %s/v1/rooms/demo/danmaku\n", httpBase)
+		if publicHTTP != httpBase {
+			fmt.Fprintf(stdout, "  Public API  %s/v1/rooms/demo/danmaku (what clients post to)\n", publicHTTP)
+		}
+		fmt.Fprintf(stdout, "  Bili API    %s (API base URL of Bilibili clients: docs/bilibili.md)\n", publicHTTP)
+		fmt.Fprintf(stdout, "  Health      %s/healthz\n\n", httpBase)
+		fmt.Fprintf(stdout, "Post a comment:\n  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"hello\"}' %s/v1/rooms/demo/danmaku\n", publicHTTP)
 	}
 }

@@ -143,6 +143,7 @@ func commandFlags(name string, r roles, o *options) *flag.FlagSet {
 	if r.edge || r.ingest {
 		authFlags(fs, o)
 		keyFlags(fs, o)
+		publicFlags(fs, o)
 	}
 	if r.ingest {
 		ingestFlags(fs, o)

@@ -15,6 +15,7 @@ import (
 	"github.com/danmu-dev/danmu/edge"
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/ingest"
+	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/danmu-dev/danmu/presence"
 	"github.com/danmu-dev/danmu/rdb"
 	"github.com/danmu-dev/danmu/stream"
@@ -30,6 +31,23 @@ type roles struct {
 // shutdownTimeout bounds how long the HTTP API waits for in-flight requests.
 const shutdownTimeout = 10 * time.Second
 
+// traceFlushTimeout bounds how long a stopping node tries to export the
+// spans it still holds: a collector that is down never holds it up longer.
+const traceFlushTimeout = 2 * time.Second
+
+// name returns the role of a node running r, as tracing names it
+// (danmu-<name>).
+func (r roles) name() string {
+	switch {
+	case r.edge && r.ingest:
+		return "serve"
+	case r.edge:
+		return "edge"
+	default:
+		return "ingest"
+	}
+}
+
 // runNode runs the parts r names until ctx ends, then shuts down: /readyz
 // fails from then on, the API stops accepting and finishes in-flight
 // posts, the edge closes its viewers with 1001 over --drain-period while
@@ -37,6 +55,23 @@ const shutdownTimeout = 10 * time.Second
 // counts are withdrawn. The admin address serves until the end.
 func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *slog.Logger) error {
 	o.finish()
+	// Tracing, when the OTEL_* environment turns it on, ends last: the
+	// spans of the last posts and batches are exported on the way out.
+	tracer, err := telemetry.Setup(ctx, r.name(), logger)
+	if err != nil {
+		return usageError{err}
+	}
+	if tracer != nil {
+		logger = slog.New(telemetry.LogHandler(logger.Handler()))
+		o.ingest.Tracer, o.fanout.Tracer = tracer, tracer
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+			defer cancel()
+			if err := tracer.Shutdown(flushCtx); err != nil {
+				logger.Warn("tracing: spans not exported at shutdown", "err", err)
+			}
+		}()
+	}
 	var keySet *auth.KeySet
 	if r.ingest || o.viewerTokens {
 		var err error
@@ -153,7 +188,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 		api = ingest.New(o.ingest, log, online, logger)
 		api.Use(hooks.hooks()...)
 		ops.Register(admin.IngestCollector(api.Stats()))
-		var page web.Config
+		page := web.Config{WebSocketURL: o.public.pageWebSocket()}
 		if ws != nil {
 			page.EdgeAddr = ws.Addr
 		}
@@ -162,7 +197,7 @@ func runNode(ctx context.Context, o options, r roles, stdout io.Writer, logger *
 	}
 	opsAddr, stopOps := serveAdmin(ops, opsLn, logger)
 	defer stopOps()
-	printBanner(stdout, logger, o.logFormat, banner{ws: ws, api: ln, ops: opsAddr, redis: fleet != nil})
+	printBanner(stdout, logger, o.logFormat, banner{ws: ws, api: ln, ops: opsAddr, redis: fleet != nil, public: o.public})
 
 	var failure error
 	select {
@@ -195,6 +230,11 @@ func openRedis(o options) (*rdb.Client, error) {
 	if len(o.redis.Addrs) == 0 {
 		return nil, nil
 	}
+	tlsConfig, err := o.redisTLS.config()
+	if err != nil {
+		return nil, err
+	}
+	o.redis.TLS = tlsConfig
 	return rdb.New(o.redis)
 }
 

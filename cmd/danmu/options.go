@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"runtime"
 	"strconv"
@@ -42,6 +41,13 @@ type options struct {
 	printConfig bool
 	// viewerTokens requires a token of every viewer (edge.Config.Tokens).
 	viewerTokens bool
+	// public are the URLs clients reach the node at through the load
+	// balancer (public.go).
+	public publicURLs
+	// proxyProtocol lists the load balancers that send a PROXY protocol
+	// header, for the edge and the HTTP API alike.
+	proxyProtocol prefixList
+	redisTLS      redisTLSOptions
 }
 
 // addrList is a comma-separated list of addresses.
@@ -122,6 +128,7 @@ func streamFlags(fs *flag.FlagSet, o *options) {
 	fs.Var((*addrList)(&o.redis.Addrs), "redis", "Redis or Redis Cluster addresses, comma-separated (host:port,...); empty runs the embedded in-process stream")
 	fs.StringVar(&o.redis.Username, "redis-username", "", "Redis ACL user name")
 	fs.StringVar(&o.redis.Password, "redis-password", "", "Redis password (prefer the environment variable)")
+	redisTLSFlags(fs, o)
 	fs.StringVar(&o.redis.KeyPrefix, "redis-prefix", rdb.DefaultKeyPrefix, "prefix of every Redis key")
 	fs.IntVar(&o.memory.MaxLen, "retention", stream.DefaultMaxLen, "messages kept per room in the stream (approximately, with Redis)")
 	fs.DurationVar(&o.redisStream.TTL, "stream-ttl", stream.DefaultStreamTTL, "with Redis: a room's stream expires this long after its last message (0: never)")
@@ -225,33 +232,6 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.ingest.MaxBodyBytes, "max-body-bytes", ingest.DefaultMaxBodyBytes, "largest POST body")
 	fs.DurationVar(&o.ingest.AppendTimeout, "append-timeout", ingest.DefaultAppendTimeout, "a comment not stored within this gets 503")
 	fs.DurationVar(&o.ingest.QueryTimeout, "query-timeout", ingest.DefaultQueryTimeout, "a history or online query not answered within this gets 503")
-	fs.Var((*biliEdgeList)(&o.ingest.Bili.Edges), "public-ws-url", "public WebSocket URLs of the edges, comma-separated (wss://live.example.com,ws://203.0.113.7:7070): "+
-		"the host_list of the Bilibili-compatible getDanmuInfo; empty lists the WebSocket address of this process (serve), with the request's host when it listens on every address, or the request's host at port 7070 (ingest)")
-}
-
-// biliEdgeList is a comma-separated list of the public WebSocket URLs of
-// edges.
-type biliEdgeList []ingest.BiliEdge
-
-func (l *biliEdgeList) String() string {
-	s := make([]string, len(*l))
-	for i, e := range *l {
-		scheme := "ws"
-		if e.Port == 443 {
-			scheme = "wss"
-		}
-		s[i] = scheme + "://" + net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
-	}
-	return strings.Join(s, ",")
-}
-
-func (l *biliEdgeList) Set(s string) error {
-	list, err := parseList(s, ingest.ParseBiliEdge)
-	if err != nil {
-		return err
-	}
-	*l = list
-	return nil
 }
 
 func opsFlags(fs *flag.FlagSet, o *options) {
@@ -281,6 +261,8 @@ func logFlags(fs *flag.FlagSet, o *options) {
 
 // finish derives the settings that several flags feed.
 func (o *options) finish() {
+	o.edge.ProxyProtocol = o.proxyProtocol
+	o.ingest.ProxyProtocol = o.proxyProtocol
 	o.redisStream.MaxLen = int64(o.memory.MaxLen)
 	if o.redisStream.TTL == 0 {
 		o.redisStream.TTL = -1 // --stream-ttl 0: streams never expire

@@ -31,7 +31,8 @@ type rule struct {
 // refuse or change a comment, and their state) used by ingest, which runs
 // them, rdb (the one Redis client, its key scheme and its errors) used by
 // stream, policy and presence and importing none of them, presence and web
-// standing alone, metric (lock-free counters, no metrics library) used by
+// standing alone, internal/proxyproto (the PROXY protocol parser) used by
+// edge and ingest, metric (lock-free counters, no metrics library) used by
 // the core packages, admin (Prometheus, probes, pprof) reading their
 // counters for cmd alone, cmd wiring everything, and nothing importing cmd
 // or perf, a module of its own nested in this one (perf/go.mod) whose
@@ -44,29 +45,59 @@ type rule struct {
 var rules = []rule{
 	{pkg: "codec"},
 	{pkg: "rdb"},
-	{pkg: "stream", imports: []string{"codec", "metric", "rdb"}},
+	// stream starts a child span for each Redis round trip of a traced
+	// post.
+	{pkg: "stream", imports: []string{"codec", "metric", "rdb", "internal/telemetry"}},
 	{pkg: "presence", imports: []string{"rdb"}},
 	{pkg: "web"},
 	{pkg: "auth"},
 	{pkg: "metric"},
 	{pkg: "policy", imports: []string{"codec", "stream", "auth", "rdb"}},
 	// ingest's tests make a policy.Redis, which takes an rdb.Client.
-	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen"}, testImports: []string{"rdb"}},
-	{pkg: "fanout", imports: []string{"codec", "stream", "metric"}},
-	// The edge knows nothing of storage; its tests build a hub on the
-	// embedded stream.
-	{pkg: "edge", imports: []string{"fanout", "codec", "auth", "metric", "internal/listen"}, testImports: []string{"stream"}},
+	{pkg: "ingest", imports: []string{"codec", "stream", "auth", "policy", "metric", "internal/listen", "internal/proxyproto", "internal/telemetry"}, testImports: []string{"rdb"}},
+	{pkg: "fanout", imports: []string{"codec", "stream", "metric", "internal/telemetry"}},
+	// The edge knows nothing of storage nor of tracing; its tests build a
+	// hub on the embedded stream, traced in the hub's tracing tests.
+	{pkg: "edge", imports: []string{"fanout", "codec", "auth", "metric", "internal/listen", "internal/proxyproto"}, testImports: []string{"stream", "internal/telemetry"}},
 	{pkg: "admin", imports: []string{"metric", "stream", "fanout", "edge", "ingest"}},
-	{pkg: "cmd/danmu", imports: []string{"codec", "rdb", "stream", "presence", "web", "auth", "policy", "ingest", "fanout", "edge", "metric", "admin"}},
+	// cmd/danmu's tests build the PROXY headers they send straight to the
+	// nodes with the parser's encoder.
+	{pkg: "cmd/danmu", imports: []string{"codec", "rdb", "stream", "presence", "web", "auth", "policy", "ingest", "fanout", "edge", "metric", "admin", "internal/telemetry"}, testImports: []string{"internal/proxyproto"}},
 	{pkg: "perf/...", imports: []string{"codec", "stream", "presence", "ingest", "fanout", "edge", "perf/..."}},
 	{pkg: "internal/redistest"},
 	{pkg: "internal/listen"},
+	{pkg: "internal/proxyproto"},
 	{pkg: "internal/lint"},
+	// The OpenTelemetry wiring: the SDK, the exporters and the span calls
+	// the others make.
+	{pkg: "internal/telemetry", imports: []string{"codec"}},
+	{pkg: "internal/telemetry/telemetrytest"},
+}
+
+// externalRules restricts imports from outside the module: a package whose
+// path starts with prefix may be imported only by the packages listed (and
+// by their tests when testOnly lists them). The first matching prefix
+// applies.
+var externalRules = []struct {
+	prefix   string
+	allowed  []string
+	testOnly []string
+}{
+	// The SDK, its exporters and the OTLP protobuf (a test's collector)
+	// stay in the one package that configures tracing.
+	// Tests elsewhere make a Tracer whose spans they read back.
+	// The hub's tests are the edge's (the viewers are there).
+	{prefix: "go.opentelemetry.io/otel/sdk", allowed: []string{"internal/telemetry"}, testOnly: []string{"ingest", "edge", "cmd/danmu"}},
+	{prefix: "go.opentelemetry.io/otel/exporters", allowed: []string{"internal/telemetry"}},
+	{prefix: "go.opentelemetry.io/proto/otlp", allowed: []string{"internal/telemetry/telemetrytest"}},
+	// The API: attributes on spans where they are made. codec, the
+	// edge and the rest know nothing of tracing.
+	{prefix: "go.opentelemetry.io/", allowed: []string{"internal/telemetry/...", "ingest", "fanout", "stream"}, testOnly: []string{"edge", "cmd/danmu"}},
 }
 
 // testHelpers are packages that only tests import: any package's test files
 // may import them, its other files only if its rule says so.
-var testHelpers = []string{"internal/redistest"}
+var testHelpers = []string{"internal/redistest", "internal/telemetry/telemetrytest"}
 
 // matches reports whether the relative package path rel matches pattern.
 func matches(pattern, rel string) bool {
@@ -227,6 +258,35 @@ func TestForbiddenImports(t *testing.T) {
 				}
 				t.Errorf("%s: %s imports %s; %s may import %s (rules in internal/lint/lint_test.go)",
 					rel, kind, impRel, rel, r.describe())
+			}
+		}
+		check("package", p.Imports, false)
+		check("test", p.TestImports, true)
+		check("external test", p.XTestImports, true)
+	}
+}
+
+// TestExternalImports checks externalRules: tracing libraries only where
+// tracing is wired.
+func TestExternalImports(t *testing.T) {
+	m, pkgs := loadModule(t)
+	for _, p := range pkgs {
+		rel, _ := m.rel(p.ImportPath)
+		check := func(kind string, imports []string, test bool) {
+			for _, imp := range imports {
+				if _, inModule := m.rel(imp); inModule {
+					continue
+				}
+				for _, r := range externalRules {
+					if !strings.HasPrefix(imp, r.prefix) {
+						continue
+					}
+					if !matchesAny(r.allowed, rel) && !(test && matchesAny(r.testOnly, rel)) {
+						t.Errorf("%s: %s imports %s; only %s may import %s* (externalRules in internal/lint/lint_test.go)",
+							rel, kind, imp, strings.Join(append(r.allowed, r.testOnly...), ", "), r.prefix)
+					}
+					break
+				}
 			}
 		}
 		check("package", p.Imports, false)

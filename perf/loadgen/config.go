@@ -26,6 +26,10 @@ var Scenarios = []string{ScenarioIdle, ScenarioHotRoom, ScenarioManyRooms, Scena
 const (
 	TargetDanmu    = "danmu"
 	TargetBaseline = "baseline"
+	// TargetFloor is perf/floor's bare HTTP server (bin/floor), which
+	// answers every POST with 201: the ingest scenario only, without
+	// viewers.
+	TargetFloor = "floor"
 )
 
 var errConfig = errors.New("loadgen: invalid configuration")
@@ -34,8 +38,8 @@ var errConfig = errors.New("loadgen: invalid configuration")
 // which depend on the scenario.
 type Config struct {
 	Scenario string
-	// Target names the server kind: TargetDanmu or TargetBaseline. It
-	// chooses the spawned binary and its arguments.
+	// Target names the server kind: TargetDanmu, TargetBaseline or
+	// TargetFloor. It chooses the spawned binary and its arguments.
 	Target string
 	// Command is the generator's command line, recorded in the result.
 	Command []string
@@ -78,6 +82,10 @@ type Config struct {
 	Lanes int
 	// RequestTimeout bounds each POST. Default 10s.
 	RequestTimeout time.Duration
+	// Batch, above 1, makes each request of the ingest scenario carry
+	// Batch comments to POST .../danmaku:batch (danmu, one room only).
+	// Default 1: one comment per POST .../danmaku.
+	Batch int
 
 	// SourceIPs spreads viewers over 127.0.0.1..127.0.0.SourceIPs.
 	// Default 16; at most 254.
@@ -125,8 +133,12 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 	case "":
 		c.Target = TargetDanmu
 	case TargetDanmu, TargetBaseline:
+	case TargetFloor:
+		if c.Scenario != ScenarioIngest || c.Viewers > 0 {
+			return c, fmt.Errorf("%w: target %s serves the ingest scenario only, without viewers", errConfig, TargetFloor)
+		}
 	default:
-		return c, fmt.Errorf("%w: target %q: want %s or %s", errConfig, c.Target, TargetDanmu, TargetBaseline)
+		return c, fmt.Errorf("%w: target %q: want %s, %s or %s", errConfig, c.Target, TargetDanmu, TargetBaseline, TargetFloor)
 	}
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -158,12 +170,19 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		}
 	case ScenarioIngest:
 		def(&c.Rooms, 1)
+		if c.Batch > 1 && (c.Rooms != 1 || c.Target != TargetDanmu) {
+			return c, fmt.Errorf("%w: --batch needs one room and target danmu", errConfig)
+		}
 		def(&c.Lanes, 64)
 		defDuration(&c.Duration, 10*time.Second)
 		c.Rate = 0
 	default:
 		return c, fmt.Errorf("%w: scenario %q: want one of %v", errConfig, c.Scenario, Scenarios)
 	}
+	if c.Scenario != ScenarioIngest && c.Batch > 1 {
+		return c, fmt.Errorf("%w: --batch is for the ingest scenario", errConfig)
+	}
+	def(&c.Batch, 1)
 	if c.Viewers < 0 {
 		return c, fmt.Errorf("%w: %d viewers", errConfig, c.Viewers)
 	}
@@ -209,7 +228,7 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		if _, err := os.Stat(c.ServerBin); err != nil {
 			return c, fmt.Errorf("%w: server binary: %v (make build baseline)", errConfig, err)
 		}
-	} else if c.WSAddr == "" || c.HTTPAddr == "" {
+	} else if c.HTTPAddr == "" || (c.WSAddr == "" && c.Target != TargetFloor) {
 		return c, fmt.Errorf("%w: give --ws-addr and --http-addr of a running server, or --spawn", errConfig)
 	}
 	if len(c.WorkerCommand) == 0 {

@@ -1,6 +1,7 @@
 // Package loadgen is danmu's full-chain load generator: WebSocket viewers
-// spread over worker processes and 127.0.0.x source addresses, paced HTTP
-// publishers, and the measurements of a run (end-to-end latency, loss,
+// spread over worker processes and 127.0.0.x source addresses, each worker
+// reading its thousands of sockets through a few epoll event loops (no
+// goroutine per viewer), paced HTTP publishers in the coordinating process, and the measurements of a run (end-to-end latency, loss,
 // duplicates, disconnects, the CPU and memory of the server and of the
 // generator itself), reported as a table, one JSON line and SVG charts.
 //

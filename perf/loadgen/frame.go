@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/danmu-dev/danmu/codec"
 )
 
 // WebSocket opcodes (RFC 6455, section 5.2).
@@ -38,38 +40,21 @@ type frameHeader struct {
 }
 
 // parseFrameHeader parses the header of an unmasked (server) frame at the
-// start of b. complete is false while b holds only part of the header.
+// start of b with codec.ParseHeader, the parser of the edge, which also
+// refuses lengths not in their shortest encoding. complete is false while
+// b holds only part of the header.
 func parseFrameHeader(b []byte) (h frameHeader, complete bool, err error) {
-	if len(b) < 2 {
-		return h, false, nil
-	}
-	if b[0]&0x70 != 0 {
+	if len(b) >= 2 && b[0]&0x70 != 0 {
 		return h, false, errReservedBits
 	}
-	if b[1]&0x80 != 0 {
+	if len(b) >= 2 && b[1]&0x80 != 0 {
 		return h, false, errMaskedFrame
 	}
-	h.fin = b[0]&0x80 != 0
-	h.op = b[0] & 0x0F
-	switch n := b[1] & 0x7F; n {
-	case 126:
-		if len(b) < 4 {
-			return h, false, nil
-		}
-		h.length, h.size = int64(binary.BigEndian.Uint16(b[2:4])), 4
-	case 127:
-		if len(b) < 10 {
-			return h, false, nil
-		}
-		v := binary.BigEndian.Uint64(b[2:10])
-		if v > 1<<62 {
-			return h, false, fmt.Errorf("%w: %d bytes", errMessageTooLarge, v)
-		}
-		h.length, h.size = int64(v), 10
-	default:
-		h.length, h.size = int64(n), 2
+	wh, n, err := codec.ParseHeader(b)
+	if err != nil || n == 0 {
+		return h, false, err
 	}
-	return h, true, nil
+	return frameHeader{fin: wh.Fin, op: byte(wh.OpCode), length: wh.Length, size: n}, true, nil
 }
 
 // appendClientFrame appends a final frame with opcode op and payload,

@@ -114,6 +114,8 @@ func TestReadRejects(t *testing.T) {
 		{"too large", "\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", errMessageTooLarge},
 		{"absurd length", "\x81\x7f\x7f\x00\x00\x00\x00\x00\x00\x00", errMessageTooLarge},
 		{"fragments too large", "\x01\x7e\x03\xe8" + strings.Repeat("a", 1000) + "\x80\x7e\x03\xe8" + strings.Repeat("a", 1000), errMessageTooLarge},
+		{"length not minimal", "\x81\x7e\x00\x05hello", codec.ErrLengthNotMinimal},
+		{"length with its top bit", "\x81\x7f\x80\x00\x00\x00\x00\x00\x00\x00", codec.ErrLengthMSB},
 		{"truncated", "\x81\x05abc", io.EOF},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -27,6 +28,9 @@ type publishPlan struct {
 	// comments not sent by then are reported as unsent.
 	Stop    time.Time
 	Timeout time.Duration // per request
+	// Batch, above 1, posts that many comments per request to
+	// .../danmaku:batch (closed loop, one room).
+	Batch int
 }
 
 // dueAt returns when comment i is due at rate comments/s from start.
@@ -90,8 +94,12 @@ func newPublisher(plan publishPlan) *publisher {
 			MaxIdleConnDuration: time.Minute,
 		},
 	}
+	route := "/danmaku"
+	if plan.Batch > 1 {
+		route = "/danmaku:batch"
+	}
 	for _, room := range plan.Rooms {
-		p.paths = append(p.paths, "/v1/rooms/"+room+"/danmaku")
+		p.paths = append(p.paths, "/v1/rooms/"+room+route)
 	}
 	return p
 }
@@ -119,8 +127,9 @@ func (p *publisher) runLane(ctx context.Context, id int, l *lane) {
 	defer fasthttp.ReleaseResponse(resp)
 	body := make([]byte, 0, 64)
 	paced := p.plan.Rate > 0
+	n := int64(max(1, p.plan.Batch)) // comments per request
 	for ctx.Err() == nil {
-		i := p.claimed.Add(1) - 1
+		i := p.claimed.Add(n) - n
 		var due time.Time
 		if paced {
 			if i >= p.plan.Total {
@@ -137,10 +146,19 @@ func (p *publisher) runLane(ctx context.Context, id int, l *lane) {
 			}
 		}
 		sent := time.Now()
-		p.started.Add(1)
-		body = append(body[:0], `{"text":"`...)
-		body = appendText(body, id, i, due.UnixNano())
-		body = append(body, `"}`...)
+		p.started.Add(n)
+		if n == 1 {
+			body = appendComment(body[:0], id, i, due.UnixNano())
+		} else {
+			body = append(body[:0], `{"comments":[`...)
+			for k := range n {
+				if k > 0 {
+					body = append(body, ',')
+				}
+				body = appendComment(body, id, i+k, due.UnixNano())
+			}
+			body = append(body, "]}"...)
+		}
 		req.Reset()
 		req.Header.SetMethod(fasthttp.MethodPost)
 		req.Header.SetHost(p.plan.HTTPAddr)
@@ -152,13 +170,75 @@ func (p *publisher) runLane(ctx context.Context, id int, l *lane) {
 		recordMicros(l.lateness, sent.Sub(due).Nanoseconds())
 		recordMicros(l.post, answered.Sub(due).Nanoseconds())
 		recordMicros(l.service, answered.Sub(sent).Nanoseconds())
-		l.record(i, err, resp.StatusCode())
-		if err == nil && resp.StatusCode() == fasthttp.StatusCreated {
-			p.accepted.Add(1)
+		var accepted int64
+		if n == 1 {
+			l.record(i, err, resp.StatusCode())
+			if err == nil && resp.StatusCode() == fasthttp.StatusCreated {
+				accepted = 1
+			}
 		} else {
-			p.failed.Add(1)
+			accepted = l.recordBatch(i, n, err, resp)
+		}
+		p.accepted.Add(accepted)
+		p.failed.Add(n - accepted)
+	}
+}
+
+// appendComment appends the body of comment seq of lane, due at due
+// (unix ns).
+func appendComment(dst []byte, lane int, seq, due int64) []byte {
+	dst = append(dst, `{"text":"`...)
+	dst = appendText(dst, lane, seq, due)
+	return append(dst, `"}`...)
+}
+
+// recordBatch classifies the answers to comments first..first+n-1, posted
+// in one batch, and returns how many were accepted. A batch answered 200
+// has one result per comment, in order, each starting {"status":<code>;
+// any other answer is every comment's.
+func (l *lane) recordBatch(first, n int64, err error, resp *fasthttp.Response) int64 {
+	if err != nil || resp.StatusCode() != fasthttp.StatusOK {
+		for k := range n {
+			l.record(first+k, err, resp.StatusCode())
+		}
+		return 0
+	}
+	var accepted int64
+	results := resp.Body()
+	for k := range n {
+		status, rest, ok := nextBatchStatus(results)
+		if !ok {
+			l.record(first+k, errMalformedBatch, 0)
+			continue
+		}
+		results = rest
+		l.record(first+k, nil, status)
+		if status == fasthttp.StatusCreated {
+			accepted++
 		}
 	}
+	return accepted
+}
+
+var errMalformedBatch = errors.New("loadgen: batch answer lacks a result")
+
+// statusMarker starts each result of a batch answer.
+var statusMarker = []byte(`{"status":`)
+
+// nextBatchStatus returns the status of the first result in b and what
+// follows it.
+func nextBatchStatus(b []byte) (status int, rest []byte, ok bool) {
+	at := bytes.Index(b, statusMarker)
+	if at < 0 {
+		return 0, b, false
+	}
+	b = b[at+len(statusMarker):]
+	end := 0
+	for end < len(b) && b[end] >= '0' && b[end] <= '9' {
+		end++
+	}
+	status, err := strconv.Atoi(string(b[:end]))
+	return status, b[end:], err == nil
 }
 
 // record classifies the answer to comment i.
@@ -186,6 +266,8 @@ func transportError(err error) string {
 		return "connection closed"
 	case errors.Is(err, fasthttp.ErrNoFreeConns):
 		return "no free connections"
+	case errors.Is(err, errMalformedBatch):
+		return "malformed batch answer"
 	}
 	return "transport error"
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,5 +77,24 @@ func TestLaneRecord(t *testing.T) {
 		if l.outcomes[k] != v {
 			t.Errorf("outcomes[%q] = %d; want %d", k, l.outcomes[k], v)
 		}
+	}
+}
+
+func TestNextBatchStatus(t *testing.T) {
+	body := []byte(`{"results":[{"status":201,"id":"1-0","ts":1},{"status":429,"error":{"code":"rate_limited","message":"m"},"retry_after":2},{"status":201,"id":"1-1","ts":1}]}`)
+	var got []int
+	for {
+		status, rest, ok := nextBatchStatus(body)
+		if !ok {
+			break
+		}
+		got = append(got, status)
+		body = rest
+	}
+	if want := []int{201, 429, 201}; !slices.Equal(got, want) {
+		t.Errorf("statuses %v; want %v", got, want)
+	}
+	if _, _, ok := nextBatchStatus([]byte(`{"status":x}`)); ok {
+		t.Errorf(`nextBatchStatus({"status":x}) is ok; want not`)
 	}
 }

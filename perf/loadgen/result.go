@@ -31,6 +31,10 @@ type Result struct {
 	Storm     *StormStats    `json:"storm,omitempty"`
 	Server    ProcStats      `json:"server"`
 	Generator ProcStats      `json:"generator"`
+	// GeneratorSplit divides the generator's CPU time between its
+	// processes: the coordinator, which publishes, and the viewers'
+	// worker processes.
+	GeneratorSplit *GeneratorSplit `json:"generator_split,omitempty"`
 	// MachineBusy is the whole machine's CPU use over the window, in
 	// percent of one core (200 = both cores of this machine busy).
 	MachineBusy float64 `json:"machine_busy_pct"`
@@ -55,6 +59,7 @@ type Params struct {
 	RatePerRoom    float64  `json:"rate_per_room,omitempty"`
 	Duration       float64  `json:"duration_s"`
 	Lanes          int      `json:"lanes,omitempty"`
+	Batch          int      `json:"batch,omitempty"` // comments per request, above 1
 	Workers        int      `json:"workers,omitempty"`
 	SourceIPs      int      `json:"source_ips,omitempty"`
 	SamplePerRoom  int      `json:"sample_per_room,omitempty"`
@@ -159,6 +164,18 @@ type ProcStats struct {
 	CPUMsPer1000 float64 `json:"cpu_ms_per_1000,omitempty"`
 }
 
+// GeneratorSplit is the generator's CPU by role, over the window.
+type GeneratorSplit struct {
+	// PublisherCPUSeconds is the coordinator process's: the publishers,
+	// the sampling and the reports.
+	PublisherCPUSeconds float64 `json:"publisher_cpu_s"`
+	// ViewersCPUSeconds is the worker processes': the viewers.
+	ViewersCPUSeconds float64 `json:"viewers_cpu_s"`
+	// ViewersCPUMsPer1000 is the workers' CPU milliseconds per 1 000
+	// deliveries.
+	ViewersCPUMsPer1000 float64 `json:"viewers_cpu_ms_per_1000,omitempty"`
+}
+
 // roomOfComment returns the room index comment i was posted to.
 func roomOfComment(i int64, rooms int) int {
 	return int(i % int64(rooms))
@@ -229,6 +246,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "%s against %s (%s, %d CPUs, %s)\n", r.Scenario, r.Target, r.Started.Format(time.RFC3339), r.Host.CPUs, r.Host.Kernel)
 	p := r.Params
 	row("params", "viewers %d, rooms %d, rate %g/s per room, duration %gs, lanes %d, workers %d", p.Viewers, p.Rooms, p.RatePerRoom, p.Duration, p.Lanes, p.Workers)
+	if p.Batch > 1 {
+		row("batch", "%d comments per request (POST .../danmaku:batch)", p.Batch)
+	}
 	if len(p.ServerArgs) > 0 {
 		row("server args", "%s", strings.Join(p.ServerArgs, " "))
 	}
@@ -296,6 +316,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	procRow("server", r.Server)
 	procRow("generator", r.Generator)
+	if g := r.GeneratorSplit; g != nil {
+		per := ""
+		if g.ViewersCPUMsPer1000 > 0 {
+			per = fmt.Sprintf(" (%.3f CPU ms per 1000 %s)", g.ViewersCPUMsPer1000, unit)
+		}
+		row("  split", "publisher (coordinator) %.2f CPU s, viewers (workers) %.2f CPU s%s", g.PublisherCPUSeconds, g.ViewersCPUSeconds, per)
+	}
 	row("machine", "%.0f%% busy (of %d00%%)", r.MachineBusy, r.Host.CPUs)
 	row("output", "%s", r.OutDir)
 	if r.Error != "" {

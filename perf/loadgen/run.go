@@ -77,6 +77,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		WSAddr: r.wsAddr, HTTPAddr: r.httpAddr, DialConcurrent: cfg.DialConcurrency,
 	}
 
+	if cfg.Batch > 1 {
+		r.res.Params.Batch = cfg.Batch
+	}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	var sampling sync.WaitGroup
 	sampling.Go(func() { r.sample(sampleCtx) })
@@ -121,8 +124,12 @@ func (r *run) spawn(ctx context.Context) error {
 			*addr = free
 		}
 	}
+	listening := []string{r.wsAddr, r.httpAddr}
+	if r.cfg.Target == TargetFloor {
+		listening = listening[1:]
+	}
 	s, err := startServer(ctx, r.cfg.ServerBin, serverArgs(r.cfg.Target, r.wsAddr, r.httpAddr, r.cfg.ServerArgs),
-		filepath.Join(r.cfg.OutDir, "server.log"), r.wsAddr, r.httpAddr)
+		filepath.Join(r.cfg.OutDir, "server.log"), listening...)
 	if err != nil {
 		return err
 	}
@@ -187,6 +194,7 @@ func (r *run) publish(ctx context.Context, rate float64) publishOutcome {
 		Rooms:    r.layout.Rooms,
 		Rate:     rate,
 		Lanes:    r.cfg.Lanes,
+		Batch:    r.cfg.Batch,
 		Start:    start,
 		Stop:     start.Add(r.cfg.Duration),
 		Timeout:  r.cfg.RequestTimeout,
@@ -264,6 +272,12 @@ func (r *run) window(begin, end mark, finals []workerReport) {
 	r.res.WindowSeconds = secs
 	r.res.Server = procStats(r.serverPIDs(), begin.server, end.server, secs)
 	r.res.Generator = procStats(append([]int{os.Getpid()}, workerPIDs(finals)...), begin.gen, end.gen, secs)
+	if workers := workerPIDs(finals); len(workers) > 0 {
+		r.res.GeneratorSplit = &GeneratorSplit{
+			PublisherCPUSeconds: end.gen.cpuOf(begin.gen, os.Getpid()).Seconds(),
+			ViewersCPUSeconds:   end.gen.cpuOf(begin.gen, workers...).Seconds(),
+		}
+	}
 	r.res.MachineBusy = machinePercent(begin.machine, end.machine, r.res.Host.CPUs)
 	r.mu.Lock()
 	for _, p := range r.mu.series {
@@ -327,6 +341,9 @@ func (r *run) deliveries(out publishOutcome, finals []workerReport, window time.
 	if c.Msgs > 0 {
 		r.res.Server.CPUMsPer1000 = 1e6 * r.res.Server.CPUSeconds / float64(c.Msgs)
 		r.res.Generator.CPUMsPer1000 = 1e6 * r.res.Generator.CPUSeconds / float64(c.Msgs)
+		if g := r.res.GeneratorSplit; g != nil {
+			g.ViewersCPUMsPer1000 = 1e6 * g.ViewersCPUSeconds / float64(c.Msgs)
+		}
 	}
 	r.chartLatency, r.chartLatencyTitle = latency, "end-to-end latency (sampled viewers)"
 }

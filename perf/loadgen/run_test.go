@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/danmu-dev/danmu/perf/baseline"
+	"github.com/danmu-dev/danmu/perf/floor"
 )
 
 // workerEnv makes the test binary a worker: TestMain runs RunWorker
@@ -130,6 +133,9 @@ func TestHotRoomAgainstSpawnedDanmuIntegration(t *testing.T) {
 	if res.Server.CPUSeconds <= 0 || res.Server.RSSMax <= 0 || res.Generator.CPUSeconds <= 0 {
 		t.Errorf("server %+v, generator %+v; want CPU and memory sampled", res.Server, res.Generator)
 	}
+	if g := res.GeneratorSplit; g == nil || g.ViewersCPUSeconds <= 0 || g.ViewersCPUMsPer1000 <= 0 {
+		t.Errorf("generator split %+v; want the workers' CPU per delivery", g)
+	}
 	for _, name := range []string{"result.json", "server.log", "latency.svg", "throughput.svg", "cpu.svg", "rss.svg"} {
 		if _, err := os.Stat(filepath.Join(cfg.OutDir, name)); err != nil {
 			t.Errorf("output: %v", err)
@@ -149,6 +155,25 @@ func TestHotRoomAgainstSpawnedDanmuIntegration(t *testing.T) {
 	}
 	if lines != 1 {
 		t.Errorf("%s has %d lines; want 1", cfg.JSONOut, lines)
+	}
+}
+
+// TestIngestBatchAgainstSpawnedDanmuIntegration posts batches to a
+// spawned danmu. (Viewers of one room flooded as fast as batches go would
+// see the fan-out's per-frame cap drop comments, by design.)
+func TestIngestBatchAgainstSpawnedDanmuIntegration(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, ScenarioIngest)
+	cfg.Spawn, cfg.ServerBin = true, buildDanmu(t)
+	cfg.Lanes, cfg.Batch, cfg.Duration = 2, 10, 300*time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	checkClean(t, res, err)
+	pb := res.Publish
+	if pb.Accepted == 0 || pb.Accepted != pb.Sent || pb.Accepted%10 != 0 || res.Params.Batch != 10 {
+		t.Errorf("publish %+v, batch %d; want every comment of whole batches of 10 accepted", pb, res.Params.Batch)
+	}
+	if res.Server.CPUMsPer1000 <= 0 {
+		t.Errorf("server %+v; want CPU per 1000 comments", res.Server)
 	}
 }
 
@@ -183,6 +208,31 @@ func TestIdleAndIngestAgainstBaselineIntegration(t *testing.T) {
 	checkClean(t, res, err)
 	if pb := res.Publish; pb.Accepted == 0 || pb.Accepted != pb.Sent || pb.PerSec <= 0 || pb.Service.Count != pb.Sent {
 		t.Errorf("ingest: %+v; want every sent comment accepted and timed", pb)
+	}
+}
+
+// TestIngestAgainstFloorIntegration drives perf/floor's bare HTTP server
+// as `loadgen ingest --target floor` does, served in this process.
+func TestIngestAgainstFloorIntegration(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := floor.NewServer()
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	cfg := testConfig(t, ScenarioIngest)
+	cfg.Target, cfg.HTTPAddr, cfg.ServerPIDs = TargetFloor, ln.Addr().String(), []int{os.Getpid()}
+	cfg.Lanes, cfg.Duration = 4, 300*time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	checkClean(t, res, err)
+	if pb := res.Publish; pb.Accepted == 0 || pb.Accepted != pb.Sent {
+		t.Errorf("ingest against the floor: %+v; want every sent comment accepted", pb)
+	}
+	cfg.Viewers = 10
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, errConfig) {
+		t.Errorf("the floor with viewers: %v; want %v", err, errConfig)
 	}
 }
 

@@ -3,7 +3,9 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -54,9 +56,15 @@ func sampleProcs(pids []int) procTotals {
 // cpuSince returns the CPU time used since prev by the processes sampled
 // in both; a process that is new (a restarted server) counts from zero.
 func (t procTotals) cpuSince(prev procTotals) time.Duration {
+	return t.cpuOf(prev, slices.Collect(maps.Keys(t.perPID))...)
+}
+
+// cpuOf returns the CPU time pids used since prev, counting a process
+// new since prev from zero.
+func (t procTotals) cpuOf(prev procTotals, pids ...int) time.Duration {
 	var d time.Duration
-	for pid, cpu := range t.perPID {
-		d += cpu - prev.perPID[pid]
+	for _, pid := range pids {
+		d += t.perPID[pid] - prev.perPID[pid]
 	}
 	return max(d, 0)
 }

@@ -21,6 +21,9 @@ type server struct {
 // serverArgs returns the command line that makes target's binary listen
 // on wsAddr and httpAddr, followed by extra.
 func serverArgs(target, wsAddr, httpAddr string, extra []string) []string {
+	if target == TargetFloor {
+		return append([]string{"--http-addr", httpAddr}, extra...)
+	}
 	args := []string{"--ws-addr", wsAddr, "--http-addr", httpAddr}
 	if target == TargetDanmu {
 		// No admin address unless extra names one: the default port is

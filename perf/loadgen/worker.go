@@ -96,11 +96,15 @@ type sampleReport struct {
 	Foreign  int64  `json:"foreign"`
 }
 
-// worker runs a plan's viewers in this process.
+// worker runs a plan's viewers in this process, on a few event loops.
 type worker struct {
-	plan      workerPlan
-	dialSlots chan struct{}
-	out       *reportWriter
+	plan workerPlan
+	out  *reportWriter
+
+	// ready is closed when every viewer's first join succeeded or failed
+	// for good; joining counts those still to come.
+	ready   chan struct{}
+	joining atomic.Int64
 
 	counters struct {
 		joined, failed, open, disconnects, reconnects atomic.Int64
@@ -145,7 +149,7 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	if err := dec.Decode(&plan); err != nil {
 		return fmt.Errorf("loadgen worker: read plan: %w", err)
 	}
-	w := &worker{plan: plan, dialSlots: make(chan struct{}, max(1, plan.DialConcurrency)), out: &reportWriter{enc: json.NewEncoder(out)}}
+	w := &worker{plan: plan, out: &reportWriter{enc: json.NewEncoder(out)}}
 	w.lat.total, w.lat.interval = newHist(), newHist()
 	w.hs.hist = newHist()
 
@@ -164,35 +168,45 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 }
 
 func (w *worker) run(ctx context.Context, commands <-chan string) error {
-	viewCtx, stop := context.WithCancel(ctx)
-	defer stop()
 	viewers := make([]*viewer, w.plan.Count)
-	var running, joining sync.WaitGroup
-	joining.Add(len(viewers))
 	for j := range viewers {
 		i := w.plan.First + j
-		v := &viewer{w: w, index: i, room: w.plan.Layout.Rooms[w.plan.Layout.roomOf(i)], local: w.plan.Layout.sourceIP(i)}
+		v := &viewer{w: w, index: i, room: w.plan.Layout.Rooms[w.plan.Layout.roomOf(i)], local: w.plan.Layout.sourceIP(i), first: true, fd: -1}
 		if w.plan.Layout.sampled(i) {
 			v.sample = &sample{}
 		}
 		viewers[j] = v
-		running.Go(func() {
-			v.run(viewCtx, func(ok bool) {
-				if ok {
-					w.counters.joined.Add(1)
-				}
-				joining.Done()
-			})
-		})
 	}
-	ready := make(chan struct{})
-	go func() {
-		joining.Wait()
-		close(ready)
-	}()
+	w.ready = make(chan struct{})
+	w.joining.Store(int64(len(viewers)))
+	if len(viewers) == 0 {
+		close(w.ready)
+	}
+	// Viewers are dealt to the loops in turn, so that each loop has its
+	// share of every room and every source address.
+	loops := make([]*loop, min(loopsPerWorker, max(1, len(viewers))))
+	for k := range loops {
+		var mine []*viewer
+		for j := k; j < len(viewers); j += len(loops) {
+			mine = append(mine, viewers[j])
+		}
+		l, err := newLoop(w, mine, w.plan.DialConcurrency/len(loops))
+		if err != nil {
+			for _, started := range loops[:k] {
+				started.close()
+			}
+			return err
+		}
+		loops[k] = l
+	}
+	var running sync.WaitGroup
+	for _, l := range loops {
+		running.Go(l.run)
+	}
 
 	ticker := time.NewTicker(w.plan.Tick)
 	defer ticker.Stop()
+	ready := w.ready
 	var err error
 loop:
 	for {
@@ -211,10 +225,8 @@ loop:
 				w.forceGen.Add(1)
 			case cmdReconnect:
 				w.forceGen.Add(1)
-				for _, v := range viewers {
-					if c := v.conn.Load(); c != nil {
-						_ = c.SetReadDeadline(time.Now())
-					}
+				for _, l := range loops {
+					l.send(cmdReconnect)
 				}
 			}
 			ack := w.snapshot(reportAck)
@@ -223,28 +235,19 @@ loop:
 			break loop
 		}
 	}
-	stop()
-	for _, v := range viewers {
-		if c := v.conn.Load(); c != nil {
-			_ = c.SetReadDeadline(time.Now())
-		}
+	for _, l := range loops {
+		l.send(cmdStop)
 	}
-	done := make(chan struct{})
-	go func() {
-		running.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		for _, v := range viewers {
-			if c := v.conn.Load(); c != nil {
-				_ = c.Close()
-			}
-		}
-		<-done
-	}
+	running.Wait()
 	return errors.Join(err, w.writeFinal(viewers))
+}
+
+// joinedOne notes that a viewer's first join succeeded or failed for
+// good; after the last, the worker reports ready.
+func (w *worker) joinedOne() {
+	if w.joining.Add(-1) == 0 {
+		close(w.ready)
+	}
 }
 
 func (w *worker) snapshot(kind string) workerReport {

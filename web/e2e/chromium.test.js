@@ -205,7 +205,11 @@ test('the page resumes after the server is killed and restarted, and shows what 
   const [viewer, sender] = pages;
   const before = `said before the crash ${Date.now()}`;
   await server.post(room, { text: before });
-  await flying(viewer.page, before).waitFor({ timeout: WAIT_MS });
+  // The page is live: the comment reached it. (Whether it also flies
+  // depends on a free row within 3 s, which a loaded machine still busy
+  // with the first test's burst does not promise; the overlay skips it
+  // then, by design.)
+  await viewer.page.locator('#recent li', { hasText: before }).waitFor({ timeout: WAIT_MS });
 
   await server.stop('SIGKILL');
   // Let the page fail a few reconnects, until its next try is far enough
@@ -239,13 +243,13 @@ test('the page resumes after the server is killed and restarted, and shows what 
   await flying(viewer.page, after).waitFor({ timeout: WAIT_MS });
   await viewer.page.screenshot({ path: path.join(out, 'after-restart.png') });
 
-  // Nothing was shown twice. The recent list is refreshed a few times a
-  // second: wait for the last comment to be in it.
+  // Nothing was shown twice. The recent list takes new comments in
+  // batches, on a timer: wait for the last one to be listed first.
   await viewer.page.locator('#recent li', { hasText: after }).waitFor({ timeout: WAIT_MS });
   const ids = await viewer.page.$$eval('#recent li', (items) => items.map((li) => li.dataset.id));
   assert.equal(new Set(ids).size, ids.length, `duplicates in the recent list: ${ids}`);
   for (const text of [before, during, after]) {
-    assert.equal(await viewer.page.locator('#recent li', { hasText: text }).count(), 1, `"${text}" listed twice`);
+    assert.equal(await viewer.page.locator('#recent li', { hasText: text }).count(), 1, `"${text}" not listed exactly once`);
   }
   assert.notEqual(await viewer.page.locator('#reconnects').innerText(), '0');
 });

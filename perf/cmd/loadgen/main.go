@@ -82,7 +82,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (loadgen.Confi
 	cfg := loadgen.Config{Scenario: scenario, Progress: stderr}
 	fs := flag.NewFlagSet("loadgen "+scenario, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Target, "target", loadgen.TargetDanmu, "server kind: danmu or baseline")
+	fs.StringVar(&cfg.Target, "target", loadgen.TargetDanmu, "server kind: danmu, baseline or floor (bin/floor: every POST answered 201; ingest only)")
 	fs.BoolVar(&cfg.Spawn, "spawn", false, "start the server (bin/<target>) on free loopback ports and stop it at the end")
 	fs.StringVar(&cfg.ServerBin, "server-bin", "", "server binary for --spawn (default bin/<target>)")
 	serverArgs := fs.String("server-args", "", "extra arguments for the spawned server, space-separated")
@@ -97,6 +97,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (loadgen.Confi
 	fs.DurationVar(&cfg.Drain, "drain", 0, "longest wait for the last deliveries (default 15s)")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "idle: pause before memory is measured (default 3s)")
 	fs.IntVar(&cfg.Lanes, "lanes", 0, "concurrent publishing connections (default 16; ingest 64)")
+	fs.IntVar(&cfg.Batch, "batch", 0, "ingest: comments per request, posted to .../danmaku:batch when above 1 (default 1)")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 0, "timeout of one POST (default 10s)")
 	fs.IntVar(&cfg.SourceIPs, "source-ips", 0, "viewers connect from 127.0.0.1..127.0.0.N (default 16)")
 	fs.IntVar(&cfg.ViewersPerWorker, "viewers-per-worker", 0, "most viewers in one worker process (default 9000)")

@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/internal/telemetry"
+	"github.com/valyala/fasthttp"
+)
+
+// batchBody is the JSON body of POST /v1/rooms/{room}/danmaku:batch. Each
+// comment is kept raw and decoded as a single post's body is, so that it
+// meets the same rules and gets the same answers.
+type batchBody struct {
+	Comments []json.RawMessage `json:"comments"`
+}
+
+// decodeBatch checks a batch body as a whole and returns its comments,
+// each still to be decoded with decodeComment. The body must be UTF-8 (as
+// a single post's: sonic passes invalid UTF-8 through) and at most
+// MaxBatchBytes, and hold 1 to MaxBatch comments.
+func decodeBatch(body []byte, cfg *Config, errs *limitErrors) ([]json.RawMessage, *Error) {
+	if len(body) > cfg.MaxBatchBytes {
+		return nil, errs.batchTooLarge
+	}
+	if !isJSONObject(body) {
+		return nil, errInvalidJSON
+	}
+	var in batchBody
+	if err := codec.JSON.Unmarshal(body, &in); err != nil {
+		return nil, errInvalidJSON
+	}
+	if len(in.Comments) == 0 || len(in.Comments) > cfg.MaxBatch {
+		return nil, errs.invalidBatch
+	}
+	return in.Comments, nil
+}
+
+// postBatch serves POST /v1/rooms/{room}/danmaku:batch, for backends that
+// relay comments in bulk: {"comments":[{...},...]}, each comment the body
+// POST .../danmaku takes. Each is decoded, checked and published in order
+// as a single post is (decodeComment, then publish: the same hooks, the
+// same append), and answered 200
+//
+//	{"results":[{"status":201,"id":"<ms>-<seq>","ts":<unix ms>},
+//	            {"status":429,"error":{"code":"...","message":"..."},"retry_after":3}, ...]}
+//
+// with one result per comment, in the order posted, once every comment
+// has its outcome: a comment's id is there only once it is stored, and its
+// error is the status and body a single post would have got (Retry-After
+// as "retry_after", in seconds). After a comment is answered 5xx, or once
+// the batch has taken as long as one post may (HookTimeout twice and
+// AppendTimeout), the comments not yet tried are answered 503 unavailable
+// and were not stored: the client may send them again. A body that is
+// not a batch is answered as a single post's would be (415, 413
+// body_too_large, 400 invalid_json), or 400 invalid_batch.
+func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
+	tctx, span := s.startPost(ctx, spanBatch, routeBatch)
+	defer endPost(ctx, span)
+	if !isJSON(ctx.Request.Header.ContentType()) {
+		writeError(ctx, errUnsupportedMediaType)
+		return
+	}
+	comments, apiErr := decodeBatch(ctx.PostBody(), &s.cfg, &s.limitErrors)
+	if apiErr != nil {
+		writeError(ctx, apiErr)
+		return
+	}
+	giveUpAt := time.Now().Add(2*s.cfg.HookTimeout + s.cfg.AppendTimeout)
+	b := make([]byte, 0, 64*len(comments)+16)
+	b = append(b, `{"results":[`...)
+	var failed bool // a comment was answered 5xx: try no more
+	for i, raw := range comments {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if failed || time.Now().After(giveUpAt) {
+			b = appendBatchError(b, errUnavailable)
+			continue
+		}
+		_, validate := telemetry.Start(tctx, spanValidate, telemetry.Internal)
+		msg, apiErr := decodeComment(raw, &s.cfg, &s.limitErrors)
+		endRefused(validate, apiErr)
+		if apiErr != nil {
+			b = appendBatchError(b, apiErr)
+			continue
+		}
+		c := s.newComment(ctx, room, msg)
+		id, apiErr := s.publish(tctx, c)
+		if apiErr != nil {
+			failed = apiErr.status >= fasthttp.StatusInternalServerError
+			b = appendBatchError(b, apiErr)
+			continue
+		}
+		b = appendBatchCreated(b, id, c.Message.TS)
+	}
+	b = append(b, "]}"...)
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.Response.SetBodyRaw(b)
+}
+
+// appendBatchCreated appends the result of a stored comment.
+func appendBatchCreated(b []byte, id codec.ID, ts int64) []byte {
+	b = append(b, `{"status":201,"id":"`...)
+	b = id.AppendTo(b)
+	b = append(b, `","ts":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	return append(b, '}')
+}
+
+// appendBatchError appends the result of a refused comment: e's status
+// and body, whose one member "error" is spliced in, and its Retry-After.
+func appendBatchError(b []byte, e *Error) []byte {
+	b = append(b, `{"status":`...)
+	b = strconv.AppendInt(b, int64(e.status), 10)
+	b = append(b, ',')
+	b = append(b, e.body[1:len(e.body)-1]...)
+	if e.retryAfter > 0 {
+		b = append(b, `,"retry_after":`...)
+		b = strconv.AppendInt(b, int64(retryAfterSeconds(e.retryAfter)), 10)
+	}
+	return append(b, '}')
+}

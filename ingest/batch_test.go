@@ -1,0 +1,220 @@
+package ingest
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/policy"
+	"github.com/danmu-dev/danmu/stream"
+)
+
+// batchResult is one result of a 200 to POST .../danmaku:batch.
+type batchResult struct {
+	Status int    `json:"status"`
+	ID     string `json:"id"`
+	TS     int64  `json:"ts"`
+	Error  *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	RetryAfter int `json:"retry_after"`
+}
+
+func (r batchResult) code() string {
+	if r.Error == nil {
+		return ""
+	}
+	return r.Error.Code
+}
+
+// postBatch posts body to room's batch route and decodes the 200.
+func (ts *testServer) postBatch(t *testing.T, room, body string) []batchResult {
+	t.Helper()
+	r := ts.do(t, http.MethodPost, "/v1/rooms/"+room+"/danmaku:batch", "application/json", []byte(body))
+	if r.status != http.StatusOK {
+		t.Fatalf("batch: status %d; want 200 (body %s)", r.status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("batch: Content-Type %q; want application/json", ct)
+	}
+	var out struct {
+		Results []batchResult `json:"results"`
+	}
+	decodeStrict(t, r.body, &out)
+	return out.Results
+}
+
+// batchOf returns a batch body of the given comment bodies.
+func batchOf(comments ...string) string {
+	return `{"comments":[` + strings.Join(comments, ",") + `]}`
+}
+
+// TestPostBatch posts one batch mixing good and bad comments and checks
+// each gets what a single post of it gets, in order, and that exactly the
+// accepted ones are stored, in order, under the IDs answered.
+func TestPostBatch(t *testing.T) {
+	f, err := policy.LoadFilter(writeWords(t, "", "badword"), policy.FilterReject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := newMemory()
+	ts := startServer(t, Config{Policy: policy.Config{Filter: f}}, mem, nil, nil)
+	tests := []struct {
+		body   string
+		status int
+		code   string
+		text   string // stored text when accepted
+	}{
+		{`{"text":"first"}`, 201, "", "first"},
+		{`{"text":""}`, 400, CodeEmptyText, ""},
+		{`{"text":"x","color":"red"}`, 400, CodeInvalidColor, ""},
+		{`{"text":"弾幕","color":"#A1b2C3","mode":"top","name":"小明","uid":"u-42","cid":"c1"}`, 201, "", "弾幕"},
+		{`{"text":"a badword"}`, 422, CodeContentRejected, ""},
+		{`5`, 400, CodeInvalidJSON, ""},
+		{`{"text":"` + strings.Repeat("é", 101) + `"}`, 400, CodeTextTooLong, ""},
+		{`{"text":"x","prio":-1}`, 400, CodeInvalidPrio, ""},
+		{`{"text":"last"}`, 201, "", "last"},
+	}
+	var bodies []string
+	for _, tt := range tests {
+		bodies = append(bodies, tt.body)
+	}
+	results := ts.postBatch(t, "r1", batchOf(bodies...))
+	if len(results) != len(tests) {
+		t.Fatalf("%d results for %d comments", len(results), len(tests))
+	}
+	var ids []string
+	for i, tt := range tests {
+		got := results[i]
+		if got.Status != tt.status || got.code() != tt.code {
+			t.Errorf("comment %d %s: status %d code %q; want %d %q", i, tt.body, got.Status, got.code(), tt.status, tt.code)
+		}
+		if tt.status == 201 {
+			if got.ID == "" || got.TS == 0 || got.Error != nil {
+				t.Errorf("comment %d: %+v; want an id and a ts", i, got)
+			}
+			ids = append(ids, got.ID)
+			continue
+		}
+		if got.ID != "" || got.Error == nil || got.Error.Message == "" {
+			t.Errorf("comment %d: %+v; want an error with a message and no id", i, got)
+		}
+		// The single post of the same body gets the same answer.
+		single := ts.post(t, "r2", tt.body)
+		checkError(t, "single post of "+tt.body, single, tt.status, tt.code)
+	}
+	checkRoomHolds(t, mem, "r1", ids, []string{"first", "弾幕", "last"})
+}
+
+// checkRoomHolds checks that room's entries are exactly the comments of
+// texts, in order, stored under ids.
+func checkRoomHolds(t *testing.T, log stream.Log, room string, ids, texts []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	page, err := log.Range(ctx, stream.Query{Room: room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Entries) != len(ids) {
+		t.Fatalf("room %s holds %d entries; want the %d accepted", room, len(page.Entries), len(ids))
+	}
+	for i, e := range page.Entries {
+		m, err := codec.DecodeStored(e.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ID.String() != ids[i] || m.Text != texts[i] {
+			t.Errorf("entry %d: %s %q; answered %s for %q", i, e.ID, m.Text, ids[i], texts[i])
+		}
+	}
+}
+
+// TestPostBatchBody checks the answers to bodies that are not a batch,
+// and the route's other methods.
+func TestPostBatchBody(t *testing.T) {
+	ts := startServer(t, Config{MaxBatch: 3, MaxBatchBytes: 200}, newMemory(), nil, nil)
+	path := "/v1/rooms/r/danmaku:batch"
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		code                    string
+	}{
+		{"not JSON", "text/plain", batchOf(`{"text":"a"}`), 415, CodeUnsupportedMediaType},
+		{"not an object", "application/json", `[{"text":"a"}]`, 400, CodeInvalidJSON},
+		{"broken JSON", "application/json", `{"comments":[{"text":"a"}`, 400, CodeInvalidJSON},
+		{"not UTF-8", "application/json", "{\"comments\":[{\"text\":\"\xff\"}]}", 400, CodeInvalidJSON},
+		{"comments not a list", "application/json", `{"comments":{"text":"a"}}`, 400, CodeInvalidJSON},
+		{"no comments", "application/json", `{}`, 400, CodeInvalidBatch},
+		{"empty", "application/json", `{"comments":[]}`, 400, CodeInvalidBatch},
+		{"above MaxBatch", "application/json", batchOf(`{"text":"a"}`, `{"text":"b"}`, `{"text":"c"}`, `{"text":"d"}`), 400, CodeInvalidBatch},
+		{"above MaxBatchBytes", "application/json", batchOf(`{"text":"` + strings.Repeat("a", 200) + `"}`), 413, CodeBodyTooLarge},
+	}
+	for _, tt := range tests {
+		r := ts.do(t, http.MethodPost, path, tt.contentType, []byte(tt.body))
+		checkError(t, tt.name, r, tt.status, tt.code)
+	}
+	r := ts.get(t, path)
+	checkError(t, "GET", r, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+	if allow := r.header.Get("Allow"); allow != allowBatch {
+		t.Errorf("GET: Allow %q; want %q", allow, allowBatch)
+	}
+	if r := ts.do(t, http.MethodOptions, path, "", nil); r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Methods") != allowBatch {
+		t.Errorf("OPTIONS: status %d, methods %q; want 204 %q", r.status, r.header.Get("Access-Control-Allow-Methods"), allowBatch)
+	}
+	r = ts.do(t, http.MethodPost, "/v1/rooms/bad room/danmaku:batch", "application/json", []byte(batchOf(`{"text":"a"}`)))
+	checkError(t, "bad room", r, http.StatusBadRequest, CodeInvalidRoom)
+}
+
+// TestPostBatchLimits checks a rate limit applies to each comment of a
+// batch, with its Retry-After.
+func TestPostBatchLimits(t *testing.T) {
+	ts := startServer(t, Config{Policy: policy.Config{IPLimit: slowLimit}}, newMemory(), nil, nil)
+	results := ts.postBatch(t, "r", batchOf(`{"text":"a"}`, `{"text":"b"}`, `{"text":"c"}`))
+	want := []int{201, 201, 429} // slowLimit's burst is 2
+	for i, r := range results {
+		if r.Status != want[i] {
+			t.Errorf("comment %d: status %d (%s); want %d", i, r.Status, r.code(), want[i])
+		}
+	}
+	if last := results[2]; last.code() != CodeRateLimited || last.RetryAfter < 1 {
+		t.Errorf("limited comment: %+v; want rate_limited with retry_after", last)
+	}
+}
+
+// countingLog is a failingLog that counts its appends.
+type countingLog struct {
+	failingLog
+	appends atomic.Int64
+}
+
+func (l *countingLog) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
+	l.appends.Add(1)
+	return l.failingLog.Append(ctx, room, data)
+}
+
+// TestPostBatchStopsAtFailure checks that after a failed append the rest
+// of a batch is answered 503 without being tried.
+func TestPostBatchStopsAtFailure(t *testing.T) {
+	log := &countingLog{failingLog: failingLog{newMemory()}}
+	ts := startServer(t, Config{}, log, nil, nil)
+	var comments []string
+	for i := range 5 {
+		comments = append(comments, `{"text":"`+strconv.Itoa(i)+`"}`)
+	}
+	results := ts.postBatch(t, "r", batchOf(comments...))
+	for i, r := range results {
+		if r.Status != http.StatusServiceUnavailable || r.code() != CodeUnavailable {
+			t.Errorf("comment %d: %+v; want 503 unavailable", i, r)
+		}
+	}
+	if n := log.appends.Load(); n != 1 {
+		t.Errorf("%d appends tried; want 1", n)
+	}
+}

@@ -1,0 +1,96 @@
+package ingest
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// startDeadline returns what context.WithTimeout(parent, d) would, for the
+// steps of one post (the hooks, the append), without a timer unless
+// something waits on Done. It takes parent's values (the post's trace
+// span), not its cancellation: a post's parent is never cancelled before
+// its steps end. The built-in hooks and the
+// embedded stream only check Err, and the timer of context.WithTimeout
+// (allocated, added to the runtime's timer heap and taken out again,
+// three times per post) was a third of the server's CPU with batches of
+// 100 comments (see "Ingest CPU" in docs/performance.md). Call cancel
+// once the step is done, as with context.WithTimeout; a method, not a
+// returned func, saves an allocation.
+func startDeadline(parent context.Context, d time.Duration) *deadline {
+	return &deadline{parent: parent, at: time.Now().Add(d)}
+}
+
+// deadline is the context.Context of startDeadline.
+type deadline struct {
+	// Immutable.
+	parent context.Context
+	at     time.Time
+
+	mu struct {
+		sync.Mutex
+		done  chan struct{} // made by the first Done
+		timer *time.Timer   // started by the first Done before the deadline
+		err   error         // set once: DeadlineExceeded or Canceled
+	}
+}
+
+func (c *deadline) Deadline() (time.Time, bool) { return c.at, true }
+
+func (c *deadline) Value(key any) any { return c.parent.Value(key) }
+
+// Done returns a channel closed at the deadline or on cancel; the first
+// call starts the timer that closes it.
+func (c *deadline) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.done == nil {
+		c.mu.done = make(chan struct{})
+		wait := time.Until(c.at)
+		switch {
+		case c.mu.err != nil:
+			close(c.mu.done)
+		case wait <= 0:
+			c.endLocked(context.DeadlineExceeded)
+		default:
+			c.mu.timer = time.AfterFunc(wait, func() {
+				c.mu.Lock()
+				c.endLocked(context.DeadlineExceeded)
+				c.mu.Unlock()
+			})
+		}
+	}
+	return c.mu.done
+}
+
+// Err returns DeadlineExceeded once the deadline passed, Canceled after
+// cancel, and nil before either; Done is closed as soon as it is non-nil.
+func (c *deadline) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.err == nil && !time.Now().Before(c.at) {
+		c.endLocked(context.DeadlineExceeded)
+	}
+	return c.mu.err
+}
+
+// cancel ends the step: Done is closed, Err is Canceled unless the
+// deadline passed first, and a timer Done started is stopped.
+func (c *deadline) cancel() {
+	c.mu.Lock()
+	if c.mu.timer != nil {
+		c.mu.timer.Stop()
+	}
+	c.endLocked(context.Canceled)
+	c.mu.Unlock()
+}
+
+func (c *deadline) endLocked(err error) {
+	if c.mu.err != nil {
+		return
+	}
+	c.mu.err = err
+	if c.mu.done != nil {
+		close(c.mu.done)
+	}
+}
