@@ -557,14 +557,15 @@ function main() {
   const saver = $('saver');
   saver.checked = settings.get('saver') === 'on';
   let config = null;
-  const open = (since) => {
+  // transport is the client's: a page that fell back to SSE stays there.
+  const open = (since, transport = 'auto') => {
     const wsURL = new URL(config.ws);
     const sseURL = new URL(config.sse);
     if (token) {
       wsURL.searchParams.set('token', token);
       sseURL.searchParams.set('token', token);
     }
-    const c = new DanmuClient({ url: wsURL.href, sseUrl: sseURL.href, maxRate: saver.checked ? SAVER_RATE : 0 });
+    const c = new DanmuClient({ url: wsURL.href, sseUrl: sseURL.href, transport, maxRate: saver.checked ? SAVER_RATE : 0 });
     c.on('state', showState);
     c.on('transport', () => showState(lastState));
     c.on('message', ({ msg }) => {
@@ -593,7 +594,7 @@ function main() {
     if (!client) return;
     const since = client.lastId(room) ?? undefined;
     client.close();
-    client = open(since);
+    client = open(since, client.transport === 'sse' ? 'sse' : 'auto');
   });
   reconnect.addEventListener('click', () => client?.connect());
 

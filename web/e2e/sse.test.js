@@ -100,21 +100,36 @@ test('the demo page falls back to SSE when the WebSocket port is blocked, and it
     const config = await (await route.fetch()).json();
     await route.fulfill({ json: { ...config, ws: blocked } });
   });
+  // Count the page's WebSocket attempts.
+  await page.addInitScript(() => {
+    window.webSocketTries = 0;
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        window.webSocketTries++;
+        super(...args);
+      }
+    };
+  });
   await page.goto(`${edge.httpURL}/?room=${room}`);
   await page.locator('#status[data-state="open"][data-transport="sse"]').waitFor({ timeout: WAIT_MS });
+  const sockets = await page.evaluate(() => window.webSocketTries);
+  assert.ok(sockets >= 1, 'the page fell back to SSE without trying WebSocket');
   await page.screenshot({ path: path.join(out, 'fallback.png') });
   assert.match(await page.locator('#status').innerText(), /SSE/);
   await edge.post(room, { text: 'over server-sent events' });
   await page.locator('#overlay .danmu', { hasText: 'over server-sent events' }).waitFor({ timeout: WAIT_MS });
   assert.ok(requests.some((u) => u.startsWith(`${edge.sseURL}?`) && u.includes(`room=${room}`)), 'no /sse request');
 
-  // Data saver: the page reconnects asking for max_rate=5; a burst is
+  // Data saver: the page reconnects asking for max_rate=5, over SSE at
+  // once (it does not try the blocked WebSocket again); a burst is
   // thinned, the rest counted as dropped by the server.
   await page.check('#saver');
-  await waitFor(() => requests.some((u) => u.startsWith(`${edge.sseURL}?`) && u.includes('max_rate=5')), { what: 'a thinned stream' });
+  await waitFor(() => requests.some((u) => u.startsWith(`${edge.sseURL}?`) && u.includes('max_rate=5')), { timeout: WAIT_MS, what: 'a thinned stream' });
   await page.locator('#status[data-state="open"]').waitFor({ timeout: WAIT_MS });
   await Promise.all(Array.from({ length: 40 }, (_, i) => edge.post(room, { text: `burst ${i}` })));
   await waitFor(async () => Number(await page.locator('#dropped').innerText()) > 0, { timeout: WAIT_MS, what: 'comments dropped by the server' });
+  assert.equal(await page.evaluate(() => window.webSocketTries), sockets, 'the page tried the WebSocket again');
   const shown = await page.locator('#recent li', { hasText: 'burst' }).count();
   assert.ok(shown > 0 && shown < 40, `${shown} of 40 comments of the burst shown; want some, not all`);
   assert.equal(await page.evaluate(() => localStorage.length > 0 && document.getElementById('saver').checked), true);
