@@ -82,8 +82,24 @@ func EdgeCollector(s *edge.Server) prometheus.Collector {
 	limited := c.desc(sub, "rate_limited_total", "Client requests past --message-rate (the connection is closed, 1008) or --join-rate (the join is refused).")
 	lag := c.desc(sub, "loop_lag_seconds", "How late each event loop ran its periodic sweep: how long work waits for a busy loop.")
 	draining := c.desc(sub, "draining", "1 while the edge shuts down, closing its viewers over --drain-period.")
+	byTransport := c.desc(sub, "connections_by_transport", "Connections open now past their handshake, by transport (ws, bili, sse).", "transport")
+	sentByTransport := c.desc(sub, "frames_sent_by_transport_total", "Frames of batches and online counts written to viewers, by transport (ws, bili, sse).", "transport")
+	subscriptions := c.desc(sub, "subscriptions", "Viewers' subscriptions now, by tier: full, priority (moved there for falling behind) or thinned (max_rate).", "tier")
+	sentByTier := c.desc(sub, "frames_sent_by_tier_total", "Batch frames written to viewers, by tier (full, priority, thinned).", "tier")
+	tierMoves := c.desc(sub, "tier_moves_total", "Subscriptions moved to the priority-only tier for falling behind (to_priority), and back to their own once drained (returned).", "direction")
 	c.collect = func(ch chan<- prometheus.Metric) {
 		st := s.Stats()
+		for t := range edge.Transports {
+			ch <- gauge(byTransport, float64(st.OpenConns(t)), t.String())
+			ch <- counter(sentByTransport, st.FramesSentBy(t), t.String())
+		}
+		members, sentTier := st.Members(), st.FramesSentByTier()
+		for i, name := range edge.TierClasses {
+			ch <- gauge(subscriptions, float64(members[i]), name)
+			ch <- counter(sentByTier, sentTier[i], name)
+		}
+		ch <- counter(tierMoves, st.TierMoves.Load(), "to_priority")
+		ch <- counter(tierMoves, st.TierReturns.Load(), "returned")
 		ch <- counter(accepted, st.Accepted.Load())
 		ch <- gauge(open, float64(st.Open.Load()))
 		for r := range edge.Refusals {
@@ -145,6 +161,7 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 	replays := c.desc(sub, "replays_total",
 		"Joins with since replayed, by source: memory (at once, from the room's recent entries), or queued (they waited for the room's replay reads, shared by viewers resuming from one position).", "source")
 	replayReads := c.desc(sub, "replay_reads_total", "Stream reads made for the queued replays.")
+	encoded := c.desc(sub, "frames_encoded_total", "Frames the encoders built for batches and online counts: one per wire format and tier in use per event, whatever the number of viewers.")
 	c.collect = func(ch chan<- prometheus.Metric) {
 		counts := h.Counts()
 		total := 0
@@ -168,6 +185,7 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 		ch <- counter(replays, st.ReplaysFromMemory.Load(), "memory")
 		ch <- counter(replays, st.ReplaysRequested.Load(), "queued")
 		ch <- counter(replayReads, st.ReplayReads.Load())
+		ch <- counter(encoded, st.Encoded.Load())
 	}
 	return c
 }

@@ -17,6 +17,12 @@ type Batch struct {
 	// Deletes are the IDs of messages a moderator deleted, in order. The
 	// native protocol sends each as {"type":"delete",...} after the batch.
 	Deletes []string
+	// Last is the position in the room's stream the batch covers: the
+	// newest entry read when it was flushed, control records and entries
+	// left out included. A viewer that resumes from it misses nothing and
+	// gets nothing twice. Zero when the batch covers no position (a gap
+	// notice). Server-Sent Events send it as the event id.
+	Last ID
 }
 
 const (

@@ -185,6 +185,9 @@ type BiliEnter struct {
 	Protover int
 	// Key is the viewer token, "" when absent.
 	Key string
+	// MaxRate is danmu's own field "max_rate": at most this many
+	// comments a second (a thinned stream), zero for all of them.
+	MaxRate int
 }
 
 // Room returns the danmu room of the enter packet: RoomID in decimal.
@@ -194,6 +197,7 @@ type biliEnterJSON struct {
 	RoomID   json.Number `json:"roomid"`
 	Protover int         `json:"protover"`
 	Key      string      `json:"key"`
+	MaxRate  int         `json:"max_rate"`
 }
 
 // DecodeBiliEnter decodes the body of an enter packet. roomid must be a
@@ -215,5 +219,5 @@ func DecodeBiliEnter(body []byte) (BiliEnter, error) {
 	if raw.Protover < 0 || raw.Protover > int(BiliVersionBrotli) {
 		return BiliEnter{}, fmt.Errorf("%w: %d", ErrBiliProtover, raw.Protover)
 	}
-	return BiliEnter{RoomID: room, Protover: raw.Protover, Key: raw.Key}, nil
+	return BiliEnter{RoomID: room, Protover: raw.Protover, Key: raw.Key, MaxRate: max(raw.MaxRate, 0)}, nil
 }

@@ -135,11 +135,13 @@ func TestDecodeBiliEnter(t *testing.T) {
 		wantRoom string
 		wantErr  error
 	}{
-		{`{"uid":7,"roomid":42,"protover":2,"platform":"web","type":2,"key":"tok"}`, BiliEnter{42, 2, "tok"}, "42", nil},
-		{`{"roomid":1}`, BiliEnter{1, 0, ""}, "1", nil},
-		{`{"roomid":"42","protover":3}`, BiliEnter{42, 3, ""}, "42", nil},
+		{`{"uid":7,"roomid":42,"protover":2,"platform":"web","type":2,"key":"tok"}`, BiliEnter{RoomID: 42, Protover: 2, Key: "tok"}, "42", nil},
+		{`{"roomid":1}`, BiliEnter{RoomID: 1, Protover: 0, Key: ""}, "1", nil},
+		{`{"roomid":1,"max_rate":20}`, BiliEnter{RoomID: 1, MaxRate: 20}, "1", nil},
+		{`{"roomid":1,"max_rate":-3}`, BiliEnter{RoomID: 1}, "1", nil},
+		{`{"roomid":"42","protover":3}`, BiliEnter{RoomID: 42, Protover: 3, Key: ""}, "42", nil},
 		{`{"roomid":"0042"}`, BiliEnter{}, "", ErrBiliEnter},
-		{`{"roomid":18446744073709551615,"protover":1}`, BiliEnter{1<<64 - 1, 1, ""}, "18446744073709551615", nil},
+		{`{"roomid":18446744073709551615,"protover":1}`, BiliEnter{RoomID: 1<<64 - 1, Protover: 1, Key: ""}, "18446744073709551615", nil},
 		{`{"roomid":0}`, BiliEnter{}, "", ErrBiliRoom},
 		{`{"roomid":-1}`, BiliEnter{}, "", ErrBiliRoom},
 		{`{"roomid":4.2e1}`, BiliEnter{}, "", ErrBiliRoom},

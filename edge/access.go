@@ -32,16 +32,26 @@ func (l *loop) onHeader(key, value []byte) error {
 // valid token is required, from the Authorization header or, since
 // browsers cannot set headers on a WebSocket, the token query parameter.
 func (l *loop) onBeforeUpgrade() (ws.HandshakeHeader, error) {
+	if r := l.admit(); r != nil {
+		return nil, r.upgradeError()
+	}
+	return nil, nil
+}
+
+// admit checks the Origin and the token of the request l.target holds, as
+// onBeforeUpgrade describes, for /ws, /sub and /sse alike, and keeps the
+// token's expiry.
+func (l *loop) admit() *rejection {
 	cfg := &l.server.cfg
 	if l.target.origin != "" && !originAllowed(cfg.AllowedOrigins, l.target.origin) {
-		return nil, ws.RejectConnectionError(ws.RejectionStatus(403), ws.RejectionReason("origin not allowed"))
+		return &rejection{403, "origin not allowed"}
 	}
 	if cfg.Tokens == nil || l.target.bili {
 		// /sub clients carry their token in the enter packet's key.
-		return nil, nil
+		return nil
 	}
 	if l.target.token == "" {
-		return nil, ws.RejectConnectionError(ws.RejectionStatus(401), ws.RejectionReason("a viewer token is required"))
+		return &rejection{401, "a viewer token is required"}
 	}
 	claims, err := cfg.Tokens.Verify(l.target.token)
 	if err != nil {
@@ -49,10 +59,10 @@ func (l *loop) onBeforeUpgrade() (ws.HandshakeHeader, error) {
 		if errors.Is(err, auth.ErrExpired) {
 			reason = "viewer token expired"
 		}
-		return nil, ws.RejectConnectionError(ws.RejectionStatus(401), ws.RejectionReason(reason))
+		return &rejection{401, reason}
 	}
 	l.target.expires = claims.Expires.UnixNano()
-	return nil, nil
+	return nil
 }
 
 // originAllowed reports whether origin may open a connection: any origin

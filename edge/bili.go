@@ -7,6 +7,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/fanout"
 )
 
 // The Bilibili-compatible live protocol on GET /sub (docs/protocol.md): a
@@ -143,6 +144,7 @@ func (cn *conn) biliEnter(body []byte, seq uint32) {
 	}
 	b.entered, b.enterSeq = true, seq
 	cn.enc = cn.loop.server.biliEncoder(enter.Protover)
+	cn.tier = fanout.RateTier(enter.MaxRate)
 	cn.join(enter.Room(), nil)
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
 )
@@ -216,15 +215,8 @@ func TestBiliDeadlines(t *testing.T) {
 // TestBiliKey checks viewer tokens on /sub: the key of the enter packet.
 func TestBiliKey(t *testing.T) {
 	t.Parallel()
-	cfg := auth.Config{Secret: []byte("edge-test-secret-of-enough-length")}
-	verifier, err := auth.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	valid, err := auth.Mint(cfg, auth.Claims{Sub: "v1", Role: auth.RoleViewer, Expires: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	verifier, mint := testTokens(t)
+	valid := mint(time.Hour)
 	env := startEnv(t, envConfig{edge: Config{Tokens: verifier}})
 	for _, tt := range []struct {
 		name string

@@ -10,6 +10,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/fanout"
 )
 
 // statusTryAgainLater (RFC 6455 registry, 1013) closes a viewer that fell
@@ -84,6 +85,15 @@ type conn struct {
 	compressed bool
 	// bili is the state of a /sub connection, nil on /ws.
 	bili *biliConn
+	// transport is set at the handshake; tier is the one the viewer's
+	// subscriptions ask for (max_rate).
+	transport Transport
+	// inTransport is set once the connection is counted open in its
+	// transport (establish).
+	inTransport bool
+	tier        fanout.Tier
+	// sse is the state of a /sse connection (sse.go).
+	sse sseState
 }
 
 // onTraffic handles what the peer sent: the upgrade request, then frames,
@@ -96,6 +106,11 @@ func (cn *conn) onTraffic() {
 		return
 	}
 	if cn.state == stateHandshake && !cn.handshake() {
+		return
+	}
+	if cn.transport == TransportSSE {
+		// An SSE client has nothing more to say.
+		cn.c.Discard(cn.c.InboundBuffered())
 		return
 	}
 	maxMessage := l.server.cfg.MaxMessageBytes
@@ -245,7 +260,7 @@ func (cn *conn) join(room string, since *codec.ID) {
 		cn.sendError(room, "too_many_joins", "too many joins: wait a moment")
 		return
 	}
-	m := cn.loop.shard.join(room, cn, cn.enc, since)
+	m := cn.loop.shard.join(room, cn, cn.enc, cn.tier, since)
 	if cn.state == stateClosed {
 		// join may report the subscription live at once, and a failed
 		// write of that report closes the connection, before release
@@ -279,17 +294,41 @@ func (cn *conn) sub(room string) int {
 	return -1
 }
 
-// Send writes a batch frame within the outbound limits (see send). It
-// satisfies audience.
-func (cn *conn) Send(frame []byte) bool {
+// Send writes a batch frame within the outbound limits (see send), an
+// urgent one within HardOutbound (sendUrgent). It satisfies audience.
+func (cn *conn) Send(frame []byte, urgent bool) bool {
 	if len(frame) == 0 {
 		return cn.state == stateOpen // an encoding with nothing to say about this batch
 	}
-	if !cn.send(frame) {
+	if urgent && !cn.sendUrgent(frame) || !urgent && !cn.send(frame) {
 		return false
 	}
-	cn.loop.server.stats.FramesSent.Add(1)
+	stats := &cn.loop.server.stats
+	stats.FramesSent.Add(1)
+	stats.sentByTransport[cn.transport].Add(1)
 	return true
+}
+
+// sendUrgent writes a frame of the priority-only tier: what a viewer gets
+// even past SoftOutbound. A viewer past HardOutbound cannot take even that
+// and is disconnected (1013).
+func (cn *conn) sendUrgent(frame []byte) bool {
+	if cn.state != stateOpen {
+		return false
+	}
+	if cn.c.OutboundBuffered() > cn.loop.server.cfg.HardOutbound {
+		cn.loop.server.stats.FramesSkipped.Add(1)
+		cn.closeSlow()
+		return false
+	}
+	return cn.put(frame)
+}
+
+// Drained reports whether the backlog is down to half of SoftOutbound, for
+// a viewer moved to the priority-only tier to return to its own. It
+// satisfies audience.
+func (cn *conn) Drained() bool {
+	return cn.state == stateOpen && cn.c.OutboundBuffered() <= cn.loop.server.cfg.SoftOutbound/2
 }
 
 // send writes one frame, a batch or a reply, unless the client is too far
@@ -358,6 +397,10 @@ func (cn *conn) Joined(room string) {
 	}
 	l := cn.loop
 	l.tmp = codec.AppendJoinedJSON(l.tmp[:0], room)
+	if cn.transport == TransportSSE {
+		cn.reply(codec.AppendSSEEvent(l.out[:0], codec.ID{}, l.tmp))
+		return
+	}
 	cn.reply(codec.AppendFrame(l.out[:0], ws.OpText, l.tmp))
 }
 
@@ -395,6 +438,10 @@ func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	if cn.state != stateOpen {
 		return
 	}
+	if cn.transport == TransportSSE {
+		cn.closeSSE(code)
+		return
+	}
 	// The close frame is written past the outbound limits: it is the
 	// last frame, and small.
 	frame := codec.AppendClose(cn.loop.out[:0], code, reason)
@@ -410,9 +457,19 @@ func (cn *conn) closeWith(code ws.StatusCode, reason string) {
 	cn.shut()
 }
 
+// establish counts the connection open in transport t once its handshake
+// succeeded.
+func (cn *conn) establish(t Transport) {
+	cn.transport, cn.inTransport = t, true
+	cn.loop.server.stats.open[t].Add(1)
+}
+
 // release marks the connection closed and ends its subscriptions. OnClose
 // calls it, and nothing touches the gnet.Conn afterwards.
 func (cn *conn) release() {
+	if cn.inTransport {
+		cn.loop.server.stats.open[cn.transport].Add(-1)
+	}
 	cn.state = stateClosed
 	for _, m := range cn.subs {
 		cn.loop.shard.leave(m)

@@ -8,7 +8,7 @@ import (
 // encoderSet is the edge's wire formats, as the hub encodes them: codec's
 // encoders, run on the hub's goroutines, never on a loop.
 type encoderSet struct {
-	native, deflate, biliPlain, biliZlib, biliBrotli fanout.Encoder
+	native, deflate, biliPlain, biliZlib, biliBrotli, sse fanout.Encoder
 }
 
 // encoders returns the encoders of c's formats. c has its defaults, so
@@ -26,6 +26,7 @@ func (c *Config) encoders() encoderSet {
 		biliPlain:  must(codec.NewBiliEncoder(codec.BiliVersionJSON, 0)),
 		biliZlib:   must(codec.NewBiliEncoder(codec.BiliVersionZlib, c.Bili.ZlibLevel)),
 		biliBrotli: must(codec.NewBiliEncoder(codec.BiliVersionBrotli, c.Bili.BrotliLevel)),
+		sse:        codec.SSEEncoder{},
 	}
 }
 

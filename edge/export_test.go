@@ -16,15 +16,25 @@ type (
 
 // NewShard returns the registry of the viewers owned by exec, attached to
 // hub.
-func NewShard(hub *fanout.Hub, exec interface{ Execute(func()) }) *Shard { return newShard(hub, exec) }
-
-// Join subscribes v to room; see shard.join.
-func (s *shard) Join(room string, v interface {
-	Send([]byte) bool
-	Joined(string)
-}, enc int, since *codec.ID) *Member {
-	return s.join(room, v, enc, since)
+func NewShard(hub *fanout.Hub, exec interface{ Execute(func()) }) *Shard {
+	return newShard(hub, exec, new(Stats))
 }
+
+// Viewer is what a shard writes to (audience).
+type Viewer = audience
+
+// Join subscribes v to room in the full tier; see shard.join.
+func (s *shard) Join(room string, v Viewer, enc int, since *codec.ID) *Member {
+	return s.join(room, v, enc, fanout.TierFull, since)
+}
+
+// JoinTier subscribes v to room in tier t; see shard.join.
+func (s *shard) JoinTier(room string, v Viewer, enc int, t fanout.Tier, since *codec.ID) *Member {
+	return s.join(room, v, enc, t, since)
+}
+
+// Stats returns the counters of the shard's members.
+func (s *shard) Stats() *Stats { return s.stats }
 
 // Leave ends m; see shard.leave.
 func (s *shard) Leave(m *Member) { s.leave(m) }

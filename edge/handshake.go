@@ -52,6 +52,9 @@ func (cn *conn) handshake() bool {
 		cn.rejectHTTP(431, "Request Header Fields Too Large", "upgrade request too large")
 		return false
 	}
+	if isSSE(buf) {
+		return cn.openSSE(buf[:size])
+	}
 	response, ok := l.parseUpgrade(buf[:size])
 	if !ok {
 		cn.reject(response)
@@ -68,13 +71,16 @@ func (cn *conn) handshake() bool {
 	}
 	target := l.target
 	l.target = upgradeTarget{}
-	cn.expires = target.expires
+	cn.expires, cn.tier = target.expires, target.tier
 	switch {
 	case target.bili:
+		cn.establish(TransportBili)
 		cn.bili = &biliConn{upgraded: time.Now().UnixNano()}
 	case target.deflate:
+		cn.establish(TransportWS)
 		cn.deflate, cn.enc = true, l.server.encDeflate
 	default:
+		cn.establish(TransportWS)
 		cn.enc = l.server.encJSON
 	}
 	if target.room != "" {

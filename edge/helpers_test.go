@@ -20,6 +20,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
 
+	"github.com/danmu-dev/danmu/auth"
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/stream"
@@ -35,6 +36,9 @@ type envConfig struct {
 	edge   Config
 	fanout fanout.Config
 	memory stream.MemoryConfig
+	// log, when set, is the stream instead of a new one: a second env on
+	// it is the same edge restarted.
+	log *stream.Memory
 }
 
 // testEnv is an edge server on a loopback port with the hub and the
@@ -74,7 +78,10 @@ func startEnv(t *testing.T, ec envConfig) *testEnv {
 		ec.fanout.OnlineInterval = time.Hour
 	}
 	logger := slog.New(slog.DiscardHandler)
-	log := stream.NewMemory(ec.memory)
+	log := ec.log
+	if log == nil {
+		log = stream.NewMemory(ec.memory)
+	}
 	hub := fanout.New(ec.fanout, log, logger)
 	env := &testEnv{
 		srv:    New(ec.edge, hub, logger),
@@ -136,8 +143,13 @@ func (e *testEnv) stop() error {
 // appendComment stores a comment with text in room as ingest does and
 // returns its ID.
 func (e *testEnv) appendComment(room, text string) (codec.ID, error) {
+	return e.appendPrio(room, text, 0)
+}
+
+// appendPrio stores a comment with text and priority prio in room.
+func (e *testEnv) appendPrio(room, text string, prio int) (codec.ID, error) {
 	data, err := codec.EncodeStored(codec.Message{
-		UID: "tester", Name: "tester", Text: text,
+		UID: "tester", Name: "tester", Text: text, Prio: prio,
 		Color: codec.DefaultColor, Mode: codec.ModeScroll, TS: time.Now().UnixMilli(),
 	})
 	if err != nil {
@@ -156,6 +168,24 @@ func (e *testEnv) post(t testing.TB, room, text string) codec.ID {
 		t.Fatalf("append to %s: %v", room, err)
 	}
 	return id
+}
+
+// testTokens returns a verifier of viewer tokens and the way to mint one
+// valid for ttl (negative: expired).
+func testTokens(t testing.TB) (*auth.Verifier, func(ttl time.Duration) string) {
+	t.Helper()
+	cfg := auth.Config{Secret: []byte("edge-test-secret-of-enough-length")}
+	verifier, err := auth.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verifier, func(ttl time.Duration) string {
+		tok, err := auth.Mint(cfg, auth.Claims{Sub: "v1", Role: auth.RoleViewer, Expires: time.Now().Add(ttl)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
 }
 
 // waitFor polls cond until it holds or waitTimeout passes.

@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,10 +48,12 @@ func TestJoinSinceAheadOfDelivery(t *testing.T) {
 	}
 }
 
-// TestSkippedFrameIsFollowedByGap makes a viewer refuse frames, as a slow
-// connection does: its next frame is preceded by a gap notice, and the
-// other viewers see nothing of it.
-func TestSkippedFrameIsFollowedByGap(t *testing.T) {
+// TestSlowViewerMovesToPriorityTier makes a viewer refuse frames, as a
+// connection past SoftOutbound does: it moves to the priority-only tier,
+// where it still gets the priority comments, the normal ones counted in
+// "dropped"; once it drains it returns to the full stream, its first frame
+// preceded by a gap notice. The other viewer sees nothing of it.
+func TestSlowViewerMovesToPriorityTier(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, fanout.Config{FlushInterval: time.Millisecond}, newMemory(0), nil, 1)
 	slow, fast := e.viewer(0, e.jsonEnc), e.viewer(0, e.jsonEnc)
@@ -58,31 +61,50 @@ func TestSkippedFrameIsFollowedByGap(t *testing.T) {
 	e.join(0, "room", fast, nil)
 	slow.waitJoined(t)
 	fast.waitJoined(t)
-	e.loops[0].Do(func() { slow.skip = 2 })
+	e.loops[0].Do(func() { slow.slow = true })
+	// 0 is refused and moves the viewer; 1 has a priority, 2 not; the
+	// viewer drains; 3 is sent in the priority tier (it was flushed
+	// before the viewer's return), and has nothing of it; 4 is full.
+	prio := map[int]bool{1: true}
 	var ids []string
-	for n := range 4 {
-		ids = append(ids, e.append("room", n))
+	for n := range 5 {
+		if n == 3 {
+			e.loops[0].Do(func() { slow.slow = false })
+		}
+		if prio[n] {
+			ids = append(ids, e.appendRaw("room", prioData(n)))
+		} else {
+			ids = append(ids, e.append("room", n))
+		}
 		fast.waitLast(t, ids[n])
 	}
-	slow.waitLast(t, ids[3])
-	var got []int
-	gaps := 0
+	slow.waitLast(t, ids[4])
+	var got []string
 	for _, b := range slow.batches(t) {
-		if b.Gap {
-			gaps++
-			if len(b.Msgs) != 0 || len(got) != 0 {
-				t.Errorf("gap notice %+v after %v; want an empty notice first", b, got)
-			}
+		switch {
+		case b.Gap:
+			got = append(got, "gap")
+		case b.Dropped > 0:
+			got = append(got, fmt.Sprintf("%d/dropped %d", len(b.Msgs), b.Dropped))
+		default:
+			got = append(got, fmt.Sprintf("%d", len(b.Msgs)))
 		}
-		got = append(got, ns(b.Msgs)...)
 	}
-	if gaps != 1 || !slices.Equal(got, []int{2, 3}) {
-		t.Errorf("slow viewer got %v with %d gap notices; want [2 3] after one", got, gaps)
+	// 1 alone, 2 and 3 dropped (batches of their own with nothing else:
+	// no frame); then the notice and 4.
+	if want := []string{"1", "gap", "1"}; !slices.Equal(got, want) {
+		t.Errorf("slow viewer got %v; want %v", got, want)
+	}
+	if got, want := slow.ids(t), []string{ids[1], ids[4]}; !slices.Equal(got, want) {
+		t.Errorf("slow viewer got messages %v; want %v", got, want)
 	}
 	for _, b := range fast.batches(t) {
-		if b.Gap {
-			t.Errorf("fast viewer got a gap: %+v", b)
+		if b.Gap || b.Dropped > 0 {
+			t.Errorf("fast viewer got a loss: %+v", b)
 		}
+	}
+	if n := len(fast.ids(t)); n != 5 {
+		t.Errorf("fast viewer got %d messages; want 5", n)
 	}
 }
 
@@ -286,7 +308,7 @@ type leaver struct {
 	sends  int
 }
 
-func (l *leaver) Send([]byte) bool {
+func (l *leaver) Send([]byte, bool) bool {
 	l.sends++
 	l.shard.Leave(l.sub)
 	for _, o := range l.others {
@@ -296,6 +318,8 @@ func (l *leaver) Send([]byte) bool {
 }
 
 func (l *leaver) Joined(string) {}
+
+func (l *leaver) Drained() bool { return true }
 
 // TestLeaveDuringDelivery: viewers that leave while a batch is being
 // written to the room do not disturb delivery to the others.

@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,16 +21,20 @@ type sink struct {
 	// Owned by its loop.
 	buf    []byte
 	frames int
+	bytes  int
 	joined bool
 }
 
-func (s *sink) Send(frame []byte) bool {
+func (s *sink) Send(frame []byte, _ bool) bool {
 	s.buf = append(s.buf[:0], frame...)
 	s.frames++
+	s.bytes += len(frame)
 	return true
 }
 
 func (s *sink) Joined(string) { s.joined = true }
+
+func (s *sink) Drained() bool { return true }
 
 // pageLog is a Memory whose follower reads return the pages a test hands
 // it, one slice per Read, so that the hub flushes a batch when the test
@@ -78,14 +83,24 @@ type flushRig struct {
 	done    chan struct{}
 	// batches counts the calls of deliver.
 	batches int
+	// tiers are the viewers' tiers: viewer i of a shard is in
+	// tiers[i%len(tiers)].
+	tiers []fanout.Tier
+	// shards are the loops' registries.
+	shards []*edge.Shard
 }
 
-// sampleEntries returns n entries holding realistic stored messages.
-func sampleEntries(n int) []stream.Entry {
+// sampleEntries returns n entries holding realistic stored messages, one
+// in every prioEvery (if not zero) with a priority.
+func sampleEntries(n, prioEvery int) []stream.Entry {
 	entries := make([]stream.Entry, n)
 	for i := range entries {
+		prio := 0
+		if prioEvery > 0 && i%prioEvery == 0 {
+			prio = 1
+		}
 		data, err := codec.EncodeStored(codec.Message{
-			UID: "u1234567", Name: "viewer", Text: strings.Repeat("弾幕コメント", 3),
+			UID: "u1234567", Name: "viewer", Text: strings.Repeat("弾幕コメント", 3), Prio: prio,
 			Color: codec.DefaultColor, Mode: codec.ModeScroll, TS: 1700000000000 + int64(i),
 		})
 		if err != nil {
@@ -105,13 +120,27 @@ func newFlushRig(tb testing.TB, viewers int) *flushRig {
 // windows it sets.
 func newFlushRigConfig(tb testing.TB, viewers int, cfg fanout.Config) *flushRig {
 	tb.Helper()
+	return newTierRigConfig(tb, viewers, sampleEntries(20, 0), cfg, fanout.TierFull)
+}
+
+// newTierRig is a flushRig whose batches hold entries, its viewers spread
+// evenly over tiers.
+func newTierRig(tb testing.TB, viewers int, entries []stream.Entry, tiers ...fanout.Tier) *flushRig {
+	tb.Helper()
+	return newTierRigConfig(tb, viewers, entries, fanout.Config{}, tiers...)
+}
+
+// newTierRigConfig is newTierRig with the hub's config cfg, whose flush
+// windows it sets.
+func newTierRigConfig(tb testing.TB, viewers int, entries []stream.Entry, cfg fanout.Config, tiers ...fanout.Tier) *flushRig {
+	tb.Helper()
 	// A flush window shorter than any time between two deliveries makes
 	// every push flush at once, on the follower's goroutine.
 	log := newPageLog()
 	cfg.FlushInterval, cfg.MaxFlushInterval, cfg.OnlineInterval = time.Nanosecond, time.Nanosecond, time.Hour
 	hub := fanout.New(cfg, log, nil)
 	enc := hub.RegisterEncoder(jsonEncoding)
-	rig := &flushRig{hub: hub, log: log, entries: sampleEntries(20), done: make(chan struct{}, 2)}
+	rig := &flushRig{hub: hub, log: log, entries: entries, done: make(chan struct{}, 2), tiers: tiers}
 	rig.page = []stream.Page{{Room: "room", Entries: rig.entries}}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
@@ -131,9 +160,10 @@ func newFlushRigConfig(tb testing.TB, viewers int, cfg fanout.Config) *flushRig 
 		l.Do(func() {
 			for i := range sinks {
 				sinks[i] = new(sink)
-				shard.Join("room", sinks[i], enc, nil)
+				shard.JoinTier("room", sinks[i], enc, tiers[i%len(tiers)], nil)
 			}
 		})
+		rig.shards = append(rig.shards, shard)
 		rig.loops = append(rig.loops, l)
 		rig.sinks = append(rig.sinks, sinks)
 	}
@@ -172,16 +202,20 @@ func (r *flushRig) frameSize() int {
 	for i, e := range r.entries {
 		items[i] = codec.DecodeEntry(e.ID, e.Data).Item
 	}
-	return len(codec.AppendBatchJSON(nil, &codec.Batch{Room: "room", Items: items}))
+	return len(codec.AppendBatchJSON(nil, &codec.Batch{Room: "room", Items: priorityFirst(items)}))
 }
 
-// check fails tb unless every viewer got every batch, whole.
+// check fails tb unless every viewer of the full tier got every batch,
+// whole.
 func (r *flushRig) check(tb testing.TB) {
 	tb.Helper()
 	size := r.frameSize()
 	for s, l := range r.loops {
 		l.Do(func() {
 			for i, v := range r.sinks[s] {
+				if r.tiers[i%len(r.tiers)] != fanout.TierFull {
+					continue
+				}
 				if v.frames != r.batches || len(v.buf) != size {
 					tb.Errorf("shard %d viewer %d got %d frames, the last of %d bytes; want %d of %d", s, i, v.frames, len(v.buf), r.batches, size)
 					return
@@ -189,6 +223,13 @@ func (r *flushRig) check(tb testing.TB) {
 			}
 		})
 	}
+}
+
+// priorityFirst orders items as a batch does: the priority ones first.
+func priorityFirst(items []codec.Item) []codec.Item {
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, func(a, b codec.Item) int { return b.Message.Prio - a.Message.Prio })
+	return out
 }
 
 // BenchmarkFlush10kViewers delivers one batch of 20 messages to 10 000
@@ -216,7 +257,23 @@ func BenchmarkFlush10kViewers(b *testing.B) {
 // the flush buffers and of sonic's validator). The counts are then only
 // required to be close: one allocation per recipient would add 9 900.
 func TestFlushAllocsDoNotGrowWithViewers(t *testing.T) {
-	small, large := newFlushRig(t, 100), newFlushRig(t, 10000)
+	testFlushAllocs(t, newFlushRig(t, 100), newFlushRig(t, 10000))
+}
+
+// TestTierAllocsDoNotGrowWithViewers: the same with the viewers spread
+// over the full tier and two thinned ones. Each batch holds a priority
+// comment, so that every thinned tier builds its own batch for each.
+func TestTierAllocsDoNotGrowWithViewers(t *testing.T) {
+	entries := sampleEntries(20, 20)
+	tiers := []fanout.Tier{fanout.TierFull, fanout.RateTier(20), fanout.RateTier(5)}
+	small, large := newTierRig(t, 99, entries, tiers...), newTierRig(t, 9999, entries, tiers...)
+	// The first batches spend the budgets thinned tiers start with.
+	small.deliver()
+	large.deliver()
+	testFlushAllocs(t, small, large)
+}
+
+func testFlushAllocs(t *testing.T, small, large *flushRig) {
 	perSmall := testing.AllocsPerRun(20, small.deliver)
 	perLarge := testing.AllocsPerRun(20, large.deliver)
 	t.Logf("allocations per batch: %v for 100 viewers, %v for 10 000", perSmall, perLarge)

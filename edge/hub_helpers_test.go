@@ -88,12 +88,13 @@ type viewer struct {
 	// Owned by loop.
 	frames [][]byte
 	joined []string
-	skip   int // the next skip frames are refused, as a slow connection does
+	// slow makes it refuse every frame but urgent ones, as a connection
+	// past SoftOutbound does, and report no drained backlog.
+	slow bool
 }
 
-func (v *viewer) Send(frame []byte) bool {
-	if v.skip > 0 {
-		v.skip--
+func (v *viewer) Send(frame []byte, urgent bool) bool {
+	if v.slow && !urgent {
 		return false
 	}
 	v.frames = append(v.frames, bytes.Clone(frame))
@@ -101,6 +102,8 @@ func (v *viewer) Send(frame []byte) bool {
 }
 
 func (v *viewer) Joined(room string) { v.joined = append(v.joined, room) }
+
+func (v *viewer) Drained() bool { return !v.slow }
 
 // state returns copies of what the viewer has received so far.
 func (v *viewer) state() (frames [][]byte, joined []string) {
@@ -413,6 +416,9 @@ func (e *env) online(room string) int {
 }
 
 func msgData(n int) []byte { return []byte(`{"n":` + strconv.Itoa(n) + `}`) }
+
+// prioData is message n with a priority.
+func prioData(n int) []byte { return []byte(`{"n":` + strconv.Itoa(n) + `,"prio":1}`) }
 
 func parseID(tb testing.TB, s string) *codec.ID {
 	tb.Helper()

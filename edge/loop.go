@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/danmu-dev/danmu/codec"
+	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/internal/proxyproto"
 )
 
@@ -55,12 +57,14 @@ type upgradeTarget struct {
 	expires int64 // Unix ns when the viewer's token expires, or zero
 	bili    bool  // the path is /sub: the Bilibili-compatible protocol
 	deflate bool  // permessage-deflate was negotiated
+	// tier is what max_rate asked for: full or a thinned tier.
+	tier fanout.Tier
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l := &loop{server: s, el: el, conns: make(map[*conn]struct{})}
 	l.deflate.Parameters = deflateParameters
-	l.shard = newShard(s.hub, l)
+	l.shard = newShard(s.hub, l, &s.stats)
 	l.upgrader = ws.Upgrader{
 		OnRequest:       l.onRequest,
 		OnHeader:        l.onHeader,
@@ -95,28 +99,53 @@ func (l *loop) onRequest(uri []byte) error {
 	default:
 		return ws.RejectConnectionError(ws.RejectionStatus(404), ws.RejectionReason("not found: the WebSocket endpoints are /ws and /sub"))
 	}
+	if r := l.target.parseQuery(rawQuery); r != nil {
+		return r.upgradeError()
+	}
+	return nil
+}
+
+// rejection is why a request is refused: an HTTP status and a reason.
+type rejection struct {
+	status int
+	reason string
+}
+
+func (r *rejection) upgradeError() error {
+	return ws.RejectConnectionError(ws.RejectionStatus(r.status), ws.RejectionReason(r.reason))
+}
+
+// parseQuery reads the query of /ws or /sse into t: room, since, token
+// and max_rate.
+func (t *upgradeTarget) parseQuery(rawQuery string) *rejection {
 	query, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("malformed query string"))
+		return &rejection{400, "malformed query string"}
 	}
 	if room := query.Get("room"); room != "" || query.Has("room") {
 		if !codec.ValidRoom(room) {
-			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("invalid room: 1-64 characters of A-Z a-z 0-9 _ . : -"))
+			return &rejection{400, "invalid room: 1-64 characters of A-Z a-z 0-9 _ . : -"}
 		}
-		l.target.room = room
+		t.room = room
 	}
 	if query.Has("since") {
-		since := query.Get("since")
-		if l.target.room == "" {
-			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("since needs a room"))
+		if t.room == "" {
+			return &rejection{400, "since needs a room"}
 		}
-		id, err := codec.ParseID(since)
+		id, err := codec.ParseID(query.Get("since"))
 		if err != nil {
-			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("invalid since: want <ms>-<seq>"))
+			return &rejection{400, "invalid since: want <ms>-<seq>"}
 		}
-		l.target.since = &id
+		t.since = &id
 	}
-	l.target.token = query.Get("token")
+	if query.Has("max_rate") {
+		rate, err := strconv.Atoi(query.Get("max_rate"))
+		if err != nil || rate < 0 {
+			return &rejection{400, "invalid max_rate: want comments per second, 0 for no limit"}
+		}
+		t.tier = fanout.RateTier(rate)
+	}
+	t.token = query.Get("token")
 	return nil
 }
 
@@ -145,6 +174,8 @@ func (l *loop) sweep() {
 				cn.closeWith(ws.StatusPolicyViolation, "token expired")
 			case cn.bili != nil:
 				cn.sweepBili(now, silent)
+			case cn.transport == TransportSSE:
+				cn.sweepSSE(now)
 			case silent > int64(cfg.IdleTimeout):
 				cn.closeWith(ws.StatusGoingAway, "idle timeout")
 			case silent > int64(cfg.PingInterval) && now-cn.lastPing > int64(cfg.PingInterval):

@@ -29,6 +29,7 @@ type Server struct {
 	// with permessage-deflate, and the three encodings of /sub.
 	encJSON, encDeflate                      int
 	encBiliPlain, encBiliZlib, encBiliBrotli int
+	encSSE                                   int
 
 	stats     Stats
 	draining  atomic.Bool
@@ -72,6 +73,7 @@ func New(cfg Config, hub *fanout.Hub, logger *slog.Logger) *Server {
 	s.encBiliPlain = hub.RegisterEncoder(encoders.biliPlain)
 	s.encBiliZlib = hub.RegisterEncoder(encoders.biliZlib)
 	s.encBiliBrotli = hub.RegisterEncoder(encoders.biliBrotli)
+	s.encSSE = hub.RegisterEncoder(encoders.sse)
 	s.mu.loops = make(map[gnet.EventLoop]*loop)
 	return s
 }

@@ -8,12 +8,16 @@ import (
 // audience is what a shard writes to: a viewer's connection (conn).
 type audience interface {
 	// Send writes one frame. The frame is shared with every viewer of the
-	// same encoding: it must not be modified, nor kept after Send
-	// returns. Send reports false when it skipped the frame (the viewer
-	// is too far behind): the viewer is then told of a gap before its
-	// next frame. It may close the connection, which then leaves its
-	// rooms before Send returns (shard.leave allows it).
-	Send(frame []byte) bool
+	// same encoding and tier: it must not be modified, nor kept after
+	// Send returns. Send reports false when it skipped the frame (the
+	// viewer is too far behind: past SoftOutbound, or for an urgent
+	// frame, one of the priority-only tier, past HardOutbound, which
+	// cuts it). It may close the connection, which then leaves its rooms
+	// before Send returns (shard.leave allows it).
+	Send(frame []byte, urgent bool) bool
+	// Drained reports whether the viewer's backlog has drained enough
+	// for its own tier again.
+	Drained() bool
 	// Joined reports that the subscription to room is live: every batch
 	// after this call reaches the viewer. A replay, if one was asked for,
 	// follows at once. It may close the connection too.
@@ -36,6 +40,7 @@ type shard struct {
 	hub   *fanout.Hub
 	exec  executor
 	index int
+	stats *Stats
 
 	// Owned by the loop.
 	rooms map[string][]*member
@@ -70,6 +75,13 @@ type member struct {
 	// missed is set when Send skipped a frame: the next frame is preceded
 	// by a gap notice.
 	missed bool
+	// want is the tier the viewer asked for (full or thinned), and tier
+	// the one the hub counts it in: want, or TierPriority while it is
+	// too slow for want. The batches numbered up to tierSeq were built
+	// for prevTier: a move waits until the loop has seen a batch after
+	// tierSeq, so that only one is ever in flight.
+	want, tier, prevTier fanout.Tier
+	tierSeq              uint64
 }
 
 // maxBuffered caps the live batches kept for a viewer waiting for its
@@ -79,8 +91,8 @@ const maxBuffered = 64
 
 // newShard returns the registry of the viewers owned by exec, attached to
 // hub.
-func newShard(hub *fanout.Hub, exec executor) *shard {
-	s := &shard{hub: hub, exec: exec, rooms: make(map[string][]*member), subs: make(map[*fanout.Subscription]*member)}
+func newShard(hub *fanout.Hub, exec executor, stats *Stats) *shard {
+	s := &shard{hub: hub, exec: exec, stats: stats, rooms: make(map[string][]*member), subs: make(map[*fanout.Subscription]*member)}
 	s.index = hub.Attach(s)
 	return s
 }
@@ -90,9 +102,11 @@ func newShard(hub *fanout.Hub, exec executor) *shard {
 // stream still holds after that ID, then the live batches, with nothing
 // missed or repeated at the seam. v.Joined reports when the subscription
 // is live; it may be called before join returns.
-func (s *shard) join(room string, v audience, enc int, since *codec.ID) *member {
-	sub, start := s.hub.Subscribe(room, s.index, enc, since)
-	m := &member{shard: s, sub: sub, viewer: v, room: room, enc: enc, afterSeq: start.AfterSeq, waitFor: start.WaitFor}
+func (s *shard) join(room string, v audience, enc int, tier fanout.Tier, since *codec.ID) *member {
+	sub, start := s.hub.Subscribe(room, s.index, enc, tier, since)
+	m := &member{shard: s, sub: sub, viewer: v, room: room, enc: enc, afterSeq: start.AfterSeq, waitFor: start.WaitFor,
+		want: tier, tier: tier, prevTier: tier}
+	s.stats.countMember(tier, 1)
 	m.index = len(s.rooms[room])
 	s.rooms[room] = append(s.rooms[room], m)
 	s.subs[sub] = m
@@ -117,6 +131,7 @@ func (s *shard) leave(m *member) {
 	}
 	m.left = true
 	m.dropBuffered()
+	s.stats.countMember(m.tier, -1)
 	if s.walking > 0 {
 		// The member list being walked must not change under the walk:
 		// the removal waits for it to end.
@@ -195,15 +210,18 @@ func (s *shard) deliver(f *fanout.Frames) {
 	if f.Kind == fanout.KindEvent {
 		s.walk(f.Room, func(m *member) {
 			if frame := f.Frame(m.enc); m.live && frame != nil {
-				m.send(f, frame)
+				if m.tier == fanout.TierPriority {
+					m.viewer.Send(frame, true)
+				} else {
+					m.send(f, frame)
+				}
 			}
 		})
 		return
 	}
-	sent := 0
+	sent, messages := 0, 0
 	s.walk(f.Room, func(m *member) {
-		frame := f.Frame(m.enc)
-		if f.Seq <= m.afterSeq || frame == nil {
+		if f.Seq <= m.afterSeq {
 			return
 		}
 		switch {
@@ -225,12 +243,13 @@ func (s *shard) deliver(f *fanout.Frames) {
 			f.Retain()
 			m.buffered = append(m.buffered, f)
 		default:
-			if m.send(f, frame) {
+			if ok, t := m.sendBatch(f); ok {
 				sent++
+				messages += f.Messages(t)
 			}
 		}
 	})
-	f.Delivered(sent)
+	f.Delivered(sent, messages)
 }
 
 // activate makes m live: it reports the join, sends the replay f, then the
@@ -249,7 +268,7 @@ func (m *member) activate(f *fanout.Frames) {
 	}
 	for _, b := range m.buffered {
 		if b.Seq > f.Seq && !m.left {
-			m.send(b, b.Frame(m.enc))
+			m.sendBatch(b)
 		}
 	}
 	m.dropBuffered()
@@ -269,11 +288,73 @@ func (m *member) dropBuffered() {
 // written.
 func (m *member) send(f *fanout.Frames, frame []byte) bool {
 	if m.missed {
-		if notice := f.Notice(m.enc); len(notice) > 0 && !m.viewer.Send(notice) {
+		if notice := f.Notice(m.enc); len(notice) > 0 && !m.viewer.Send(notice, false) {
 			return false
 		}
 		m.missed = false
 	}
-	m.missed = !m.viewer.Send(frame)
+	m.missed = !m.viewer.Send(frame, false)
 	return !m.missed
+}
+
+// sendBatch writes the batch f to the viewer in the tier f was built for
+// it and reports whether a frame was written, and of which tier. A viewer too slow for its
+// tier moves to the priority-only one, where a frame is skipped only when
+// the viewer cannot take even that (past HardOutbound, which cuts it); it
+// returns to its tier, told of the gap, once its backlog drains.
+func (m *member) sendBatch(f *fanout.Frames) (bool, fanout.Tier) {
+	if m.tier == fanout.TierPriority && f.Seq > m.tierSeq && m.viewer.Drained() {
+		m.setTier(m.want)
+		m.shard.stats.TierReturns.Add(1)
+	}
+	settled := f.Seq > m.tierSeq
+	built := m.tier
+	if !settled {
+		built = m.prevTier
+	}
+	frame := f.TierFrame(m.enc, built)
+	switch {
+	case frame == nil:
+		// The tier has nothing of this batch.
+		return false, built
+	case built == fanout.TierPriority:
+		return m.sendUrgent(built, frame), built
+	case m.tier == fanout.TierPriority:
+		// Built for the viewer's own tier before it moved: only what
+		// every tier gets is worth writing past SoftOutbound.
+		m.missed = true
+		return f.Priority && m.sendUrgent(built, frame), built
+	case m.send(f, frame):
+		m.shard.stats.countSent(built, 1)
+		return true, built
+	case m.left:
+		return false, built
+	}
+	// Too slow for its tier. The frame skipped may hold what every tier
+	// gets: it is written all the same, within HardOutbound.
+	if settled {
+		m.setTier(fanout.TierPriority)
+		m.shard.stats.TierMoves.Add(1)
+	}
+	return f.Priority && m.sendUrgent(built, frame), built
+}
+
+// sendUrgent writes a frame of tier t that only a viewer past
+// HardOutbound is spared, and reports whether it was written.
+func (m *member) sendUrgent(t fanout.Tier, frame []byte) bool {
+	if !m.viewer.Send(frame, true) {
+		return false
+	}
+	m.shard.stats.countSent(t, 1)
+	return true
+}
+
+// setTier moves m to tier t in the hub's counts.
+func (m *member) setTier(t fanout.Tier) {
+	stats := m.shard.stats
+	stats.countMember(m.tier, -1)
+	stats.countMember(t, 1)
+	m.prevTier = m.tier
+	m.tier = t
+	m.tierSeq = m.shard.hub.SetTier(m.sub, t)
 }

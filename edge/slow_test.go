@@ -42,6 +42,19 @@ func (e *testEnv) dialSmallWindow(t *testing.T) *rawClient {
 	return &rawClient{t: t, conn: conn, br: bufio.NewReaderSize(conn, 512)}
 }
 
+// joinSmallWindow connects with a small receive buffer (dialSmallWindow)
+// and joins room.
+func (e *testEnv) joinSmallWindow(t *testing.T, room string) *rawClient {
+	t.Helper()
+	slow := e.dialSmallWindow(t)
+	slow.write([]byte(upgradeRequest("/ws?room=" + room)))
+	slow.expectUpgraded()
+	if m := slow.readMessage(); m.Type != "joined" {
+		t.Fatalf("got %+v; want joined", m)
+	}
+	return slow
+}
+
 // TestSlowViewerPastHardOutbound: a viewer that stops reading while its
 // room is busy is cut off once its backlog passes HardOutbound (equal to
 // SoftOutbound here, so that the first skipped frame cuts it), and the
@@ -64,36 +77,9 @@ func TestSlowViewerPastSlowTimeout(t *testing.T) {
 func testSlowViewer(t *testing.T, cfg Config) {
 	env := startEnv(t, envConfig{edge: cfg, fanout: fanout.Config{MaxBatch: 10000}})
 	const room = "busy"
-	slow := env.dialSmallWindow(t)
-	slow.write([]byte(upgradeRequest("/ws?room=" + room)))
-	slow.expectUpgraded()
-	if m := slow.readMessage(); m.Type != "joined" {
-		t.Fatalf("got %+v; want joined", m)
-	}
+	slow := env.joinSmallWindow(t, room)
 
-	type reader struct {
-		ids  chan string
-		errc chan error
-	}
-	var fast []reader
-	for range 3 {
-		c := env.dial(t, "?room="+room)
-		expectReply(t, c, "joined", room, "")
-		r := reader{ids: make(chan string, 1024), errc: make(chan error, 1)}
-		fast = append(fast, r)
-		go func() {
-			for {
-				ids, err := readBatchIDs(c, room)
-				if err != nil {
-					r.errc <- err
-					return
-				}
-				for _, id := range ids {
-					r.ids <- id
-				}
-			}
-		}()
-	}
+	fast := env.fastReaders(t, room, 3)
 
 	// Rounds of several large messages: the kernel's socket buffers take
 	// megabytes before the server's own backlog grows.
@@ -113,20 +99,7 @@ func testSlowViewer(t *testing.T, cfg Config) {
 			ids = append(ids, env.post(t, room, text+strconv.Itoa(posted)).String())
 			posted++
 		}
-		for i, r := range fast {
-			for _, id := range ids {
-				select {
-				case got := <-r.ids:
-					if got != id {
-						t.Fatalf("fast viewer %d got message %s; want %s, the next posted", i, got, id)
-					}
-				case err := <-r.errc:
-					t.Fatalf("fast viewer %d: %v", i, err)
-				case <-time.After(waitTimeout):
-					t.Fatalf("fast viewer %d did not get message %s", i, id)
-				}
-			}
-		}
+		expectIDs(t, fast, ids)
 	}
 	if got := stats.SlowClosed.Load(); got != 1 {
 		t.Errorf("Stats().SlowClosed = %d; want 1", got)
@@ -141,6 +114,58 @@ func testSlowViewer(t *testing.T, cfg Config) {
 		t.Fatal("the slow viewer's connection is still open")
 	}
 	waitFor(t, "the slow viewer to be forgotten", func() bool { return stats.Open.Load() == int64(len(fast)) })
+}
+
+// fastReader is a viewer that reads everything, on its own goroutine.
+type fastReader struct {
+	ids  chan string
+	errc chan error
+}
+
+// fastReaders connects n viewers of room that read every batch, with
+// nothing dropped and no gap.
+func (e *testEnv) fastReaders(t *testing.T, room string, n int) []fastReader {
+	t.Helper()
+	var fast []fastReader
+	for range n {
+		c := e.dial(t, "?room="+room)
+		expectReply(t, c, "joined", room, "")
+		r := fastReader{ids: make(chan string, 1024), errc: make(chan error, 1)}
+		fast = append(fast, r)
+		go func() {
+			for {
+				ids, err := readBatchIDs(c, room)
+				if err != nil {
+					r.errc <- err
+					return
+				}
+				for _, id := range ids {
+					r.ids <- id
+				}
+			}
+		}()
+	}
+	return fast
+}
+
+// expectIDs fails the test unless every fast reader gets ids next, in
+// order.
+func expectIDs(t *testing.T, fast []fastReader, ids []string) {
+	t.Helper()
+	for i, r := range fast {
+		for _, id := range ids {
+			select {
+			case got := <-r.ids:
+				if got != id {
+					t.Fatalf("fast viewer %d got message %s; want %s, the next posted", i, got, id)
+				}
+			case err := <-r.errc:
+				t.Fatalf("fast viewer %d: %v", i, err)
+			case <-time.After(waitTimeout):
+				t.Fatalf("fast viewer %d did not get message %s", i, id)
+			}
+		}
+	}
 }
 
 // readBatchIDs reads a batch of room with nothing dropped and no gap, and

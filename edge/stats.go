@@ -5,6 +5,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/metric"
 )
 
@@ -26,6 +27,11 @@ type Stats struct {
 	FramesSent    atomic.Uint64
 	FramesSkipped atomic.Uint64
 	SlowClosed    atomic.Uint64
+	// TierMoves counts the subscriptions moved to the priority-only tier
+	// because their viewer fell behind (past SoftOutbound), and
+	// TierReturns those that returned to their own tier once it drained.
+	TierMoves   atomic.Uint64
+	TierReturns atomic.Uint64
 	// RateLimited counts requests past MessageRate (the connection was
 	// closed) or JoinRate (the join was refused).
 	RateLimited atomic.Uint64
@@ -33,6 +39,15 @@ type Stats struct {
 	// after OnTick scheduled it, in nanoseconds: how long work waits
 	// for a busy loop.
 	LoopLag *metric.Histogram
+
+	// members counts the subscriptions now, by tier class; sentByTier
+	// the batch frames written, by tier class.
+	members    [tierClasses]atomic.Int64
+	sentByTier [tierClasses]atomic.Uint64
+	// open counts the open connections by transport, from their
+	// handshake on; sentByTransport the batch and online frames written.
+	open            [Transports]atomic.Int64
+	sentByTransport [Transports]atomic.Uint64
 
 	// refused counts the connections refused before their handshake, by
 	// reason.
@@ -181,3 +196,81 @@ func (s *Server) reasonFor(code ws.StatusCode) CloseReason {
 	}
 	return CloseProtocol
 }
+
+// Transport is how a viewer is connected.
+type Transport uint8
+
+// The transports.
+const (
+	// TransportWS is the native protocol over WebSocket (/ws).
+	TransportWS Transport = iota
+	// TransportBili is the Bilibili-compatible protocol (/sub).
+	TransportBili
+	// TransportSSE is the native protocol over Server-Sent Events (/sse).
+	TransportSSE
+	// Transports is the number of transports.
+	Transports
+)
+
+var transportNames = [Transports]string{"ws", "bili", "sse"}
+
+// String returns the transport's name, as metrics label it.
+func (t Transport) String() string {
+	if t < Transports {
+		return transportNames[t]
+	}
+	return "unknown"
+}
+
+// OpenConns returns the connections of transport t open now, past their
+// handshake.
+func (s *Stats) OpenConns(t Transport) int64 { return s.open[t].Load() }
+
+// FramesSentBy returns the batch and online frames written to viewers of
+// transport t.
+func (s *Stats) FramesSentBy(t Transport) uint64 { return s.sentByTransport[t].Load() }
+
+// Tier classes: the metrics count the thinned tiers together.
+const (
+	classFull = iota
+	classPriority
+	classThinned
+	tierClasses
+)
+
+// TierClasses names the tier classes the metrics count apart, in the order
+// of Members and FramesSentByTier.
+var TierClasses = [tierClasses]string{"full", "priority", "thinned"}
+
+func classOf(t fanout.Tier) int {
+	switch {
+	case t == fanout.TierPriority:
+		return classPriority
+	case t.Thinned():
+		return classThinned
+	}
+	return classFull
+}
+
+// Members returns the subscriptions now in each tier class (TierClasses).
+func (s *Stats) Members() [tierClasses]int64 {
+	var out [tierClasses]int64
+	for i := range out {
+		out[i] = s.members[i].Load()
+	}
+	return out
+}
+
+// FramesSentByTier returns the batch frames written to viewers in each
+// tier class (TierClasses).
+func (s *Stats) FramesSentByTier() [tierClasses]uint64 {
+	var out [tierClasses]uint64
+	for i := range out {
+		out[i] = s.sentByTier[i].Load()
+	}
+	return out
+}
+
+func (s *Stats) countMember(t fanout.Tier, delta int64) { s.members[classOf(t)].Add(delta) }
+
+func (s *Stats) countSent(t fanout.Tier, n uint64) { s.sentByTier[classOf(t)].Add(n) }

@@ -1,7 +1,10 @@
 // Package fanout follows the stream of every room that has local viewers
 // and batches it: one batch per room per flush window, encoded once per
-// wire format its viewers use (with codec's encoders, on fanout's own
-// goroutines), into immutable, reference-counted Frames.
+// wire format and tier its viewers use (with codec's encoders, on fanout's
+// own goroutines), into immutable, reference-counted Frames. A tier
+// (tier.go) is the part of the stream a subscription gets: everything,
+// the priority-only part of a viewer that fell behind, or a thinned
+// stream of at most a fixed rate, sampled once per batch per rate.
 //
 // It owns no viewer. The loops that hold viewers (the edge's event loops)
 // subscribe them (Hub.Subscribe, Unsubscribe, RequestReplay), and fanout
@@ -15,8 +18,9 @@
 //  1. Hub.mu: the rooms, loops and encoders.
 //  2. room.flushing: held through one flush, from taking the pending
 //     entries to handing the Frames to the loops.
-//  3. room.mu: a room's position, pending entries, counts, replay groups
-//     and recent entries.
+//  3. room.mu: a room's position, pending entries, counts per loop and
+//     per (encoding, tier), the tiers' budgets, replay groups and recent
+//     entries.
 //  4. replayQueue.mu and room.notices: leaves, taken alone or under
 //     room.mu, never holding another.
 //

@@ -40,47 +40,59 @@ type Frames struct {
 	Kind        Kind
 	Seq         uint64
 	First, Last codec.ID
+	// Priority is set on a batch holding what the priority-only tier
+	// gets: a priority comment, a delete or a gap.
+	Priority bool
 
-	room   *room
-	stats  *Stats
-	info   batchInfo
-	trace  *batchTrace // nil unless the batch is traced
-	buf    []byte
-	ends   [][2]int // the frames of encoding i are buf[ends[i][0]:ends[i][1]]
-	frames [][]byte // nil for the encodings no viewer needs
-	// cuts splits a replay's frames of encoding i: the end of each but
-	// the last, from the start of frames[i]. Nil for one frame.
+	room  *room
+	stats *Stats
+	info  batchInfo
+	trace *batchTrace // nil unless the batch is traced
+	// messages counts the messages of a batch's frames in each tier.
+	messages [Tiers]int32
+	buf      []byte
+	// ends[v] bounds the frames of variant v (variant: an encoding and a
+	// tier) in buf; frames[v] is nil for the variants no viewer needs.
+	ends   [][2]int
+	frames [][]byte
+	// cuts splits a replay's frames of variant v: the end of each but
+	// the last, from the start of frames[v]. Nil for one frame.
 	cuts [][]int
 	refs atomic.Int32
 }
 
 var framesPool = sync.Pool{New: func() any { return new(Frames) }}
 
-// newFrames returns empty Frames for encoders encodings.
+// newFrames returns empty Frames for encoders encodings in every tier.
 func newFrames(encoders int) *Frames {
+	n := encoders * Tiers
 	f := framesPool.Get().(*Frames)
 	f.buf = f.buf[:0]
-	f.ends = slices.Grow(f.ends[:0], encoders)[:encoders]
+	f.ends = slices.Grow(f.ends[:0], n)[:n]
 	clear(f.ends)
-	f.frames = slices.Grow(f.frames[:0], encoders)[:encoders]
+	f.frames = slices.Grow(f.frames[:0], n)[:n]
 	return f
 }
 
-// cut ends a frame of encoding enc, being built by encode, at the end of
-// the buffer: Parts returns it apart from the next.
-func (f *Frames) cut(enc int) {
+// cut ends a frame of variant v, being built by encode, at the end of the
+// buffer: Parts returns it apart from the next.
+func (f *Frames) cut(v int) {
 	if f.cuts == nil {
 		f.cuts = make([][]int, len(f.ends))
 	}
-	f.cuts[enc] = append(f.cuts[enc], len(f.buf)-f.ends[enc][0])
+	f.cuts[v] = append(f.cuts[v], len(f.buf)-f.ends[v][0])
 }
 
-// encode appends the frames of encoding enc built by build.
-func (f *Frames) encode(enc int, build func([]byte) []byte) {
-	f.ends[enc][0] = len(f.buf)
+// encode appends the frames of variant v built by build.
+func (f *Frames) encode(v int, build func([]byte) []byte) {
+	f.ends[v][0] = len(f.buf)
 	f.buf = build(f.buf)
-	f.ends[enc][1] = len(f.buf)
+	f.ends[v][1] = len(f.buf)
 }
+
+// share makes variant v the same bytes as variant of, already encoded:
+// two tiers whose batches are the same.
+func (f *Frames) share(v, of int) { f.ends[v] = f.ends[of] }
 
 // seal slices the frames out of the final buffer and sets how many
 // holders will release them.
@@ -94,15 +106,24 @@ func (f *Frames) seal(holders int) {
 }
 
 // Frame returns the frames of encoding enc (an index RegisterEncoder
-// returned), one contiguous run to write, or nil when the event has none in
-// it: no viewer of the room used it, or the format has no such message (a
-// gap notice alone in the Bilibili-compatible protocol). A batch or an
-// event is one frame; a replay may be several (Parts).
-func (f *Frames) Frame(enc int) []byte {
-	if enc >= len(f.frames) {
+// returned) in the full tier, one contiguous run to write, or nil when the
+// event has none in it: no viewer of the room used it, or the format has
+// no such message (a gap notice alone in the Bilibili-compatible
+// protocol). A batch or an event is one frame; a replay may be several
+// (Parts). Events and replays are the same for every tier: they are
+// encoded in the full tier only.
+func (f *Frames) Frame(enc int) []byte { return f.TierFrame(enc, TierFull) }
+
+// TierFrame returns the frame of a batch in encoding enc and tier t: nil
+// when no viewer of the room was in that tier when the batch was flushed
+// (Hub.SetTier says from which batch on a tier is counted), or when the
+// tier has nothing to send of it.
+func (f *Frames) TierFrame(enc int, t Tier) []byte {
+	v := variant(enc, t)
+	if v >= len(f.frames) {
 		return nil
 	}
-	return f.frames[enc]
+	return f.frames[v]
 }
 
 // Parts returns the frames of encoding enc one by one: a replay is sent in
@@ -115,7 +136,7 @@ func (f *Frames) Parts(enc int) [][]byte {
 	var parts [][]byte
 	start := 0
 	if f.cuts != nil {
-		for _, end := range f.cuts[enc] {
+		for _, end := range f.cuts[variant(enc, TierFull)] {
 			if end > start {
 				parts = append(parts, frame[start:end:end])
 			}
@@ -134,12 +155,21 @@ func (f *Frames) Parts(enc int) [][]byte {
 // then keeps it.
 func (f *Frames) Notice(enc int) []byte { return f.room.notice(enc) }
 
-// Delivered reports that a loop wrote a batch's frame to its n viewers (n
-// may be zero). Each loop the batch was handed to calls it once.
-func (f *Frames) Delivered(n int) {
+// Messages returns the number of messages in a batch's frame of tier t.
+func (f *Frames) Messages(t Tier) int {
+	if int(t) >= Tiers {
+		return 0
+	}
+	return int(f.messages[t])
+}
+
+// Delivered reports that a loop wrote a batch's frames to its viewers:
+// frames of them (may be zero), holding messages messages in all
+// (Messages). Each loop the batch was handed to calls it once.
+func (f *Frames) Delivered(frames, messages int) {
 	f.trace.written()
-	if n > 0 && f.stats != nil {
-		f.stats.countDelivery(n, f.info)
+	if frames > 0 && f.stats != nil {
+		f.stats.countDelivery(frames, messages, f.info)
 	}
 }
 
@@ -154,8 +184,8 @@ func (f *Frames) Release() {
 	case n == 0:
 		clear(f.frames)
 		f.cuts = nil
-		f.room, f.stats, f.info, f.trace = nil, nil, batchInfo{}, nil
-		f.Room, f.Seq, f.First, f.Last = "", 0, codec.ID{}, codec.ID{}
+		f.room, f.stats, f.info, f.trace, f.messages = nil, nil, batchInfo{}, nil, [Tiers]int32{}
+		f.Room, f.Seq, f.First, f.Last, f.Priority = "", 0, codec.ID{}, codec.ID{}, false
 		framesPool.Put(f)
 	case n < 0:
 		panic("fanout: Frames released more often than held")

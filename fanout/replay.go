@@ -43,6 +43,8 @@ type replayed struct {
 	messages []codec.Item
 	deletes  []string
 	gap      bool
+	// through is the stream position the replay covers.
+	through codec.ID
 	// throughSeq is the room's batch sequence number when the replay's
 	// stream position was taken: live batches up to it are covered by
 	// the replay.
@@ -153,7 +155,7 @@ func (h *Hub) readReplay(g *replayGroup) {
 	cached, fromMemory := r.mu.recent.span(g.since, through)
 	r.mu.Unlock()
 
-	rp := &replayed{throughSeq: throughSeq}
+	rp := &replayed{throughSeq: throughSeq, through: through}
 	switch {
 	case empty:
 	case fromMemory:
@@ -240,27 +242,31 @@ func (r *room) encodeReplay(kind Kind, rp *replayed, subs []*Subscription, holde
 				continue
 			}
 			done[sub.enc] = true
-			e := encoders[sub.enc]
-			f.encode(sub.enc, func(dst []byte) []byte { return appendReplay(dst, f, sub.enc, e, rp, r.hub.cfg.MaxBatch) })
+			e, v := encoders[sub.enc], variant(sub.enc, TierFull)
+			f.encode(v, func(dst []byte) []byte { return appendReplay(dst, f, v, e, rp, r.hub.cfg.MaxBatch) })
 		}
 	}
 	f.seal(holders)
 	return f
 }
 
-// appendReplay appends the frames of rp in encoding enc, e, to dst, the
-// buffer of f, cutting it after each frame but the last.
-func appendReplay(dst []byte, f *Frames, enc int, e Encoder, rp *replayed, maxBatch int) []byte {
+// appendReplay appends the frames of rp in variant v, encoder e, to dst,
+// the buffer of f, cutting it after each frame but the last. Each frame
+// covers the stream up to its newest message, the last one up to the
+// replay's position.
+func appendReplay(dst []byte, f *Frames, v int, e Encoder, rp *replayed, maxBatch int) []byte {
 	messages, gap := rp.messages, rp.gap
 	for first := true; first || len(messages) > 0; first = false {
 		if !first {
 			f.buf = dst
-			f.cut(enc)
+			f.cut(v)
 		}
 		n := min(len(messages), maxBatch)
-		b := codec.Batch{Room: f.Room, Items: messages[:n], Gap: gap}
+		b := codec.Batch{Room: f.Room, Items: messages[:n], Gap: gap, Last: rp.through}
 		if n == len(messages) {
 			b.Deletes = rp.deletes
+		} else {
+			b.Last = messages[n-1].ID
 		}
 		dst = e.AppendBatch(dst, &b)
 		messages, gap = messages[n:], false
@@ -292,5 +298,5 @@ func (h *Hub) checkAhead(sub *Subscription, since codec.ID) {
 		h.stats.ReadErrors.Add(1)
 		h.logger.Warn("fanout: cannot check a join's since; reporting a gap", "room", sub.room.name, "err", err)
 	}
-	activate(KindAhead, []*Subscription{sub}, &replayed{gap: true, throughSeq: sub.afterSeq})
+	activate(KindAhead, []*Subscription{sub}, &replayed{gap: true, throughSeq: sub.afterSeq, through: last})
 }

@@ -58,7 +58,10 @@ type room struct {
 		viewers    int
 		emptySince time.Time
 		perLoop    []int
-		perEncoder []int
+		// perVariant counts the viewers per encoding and tier (variant).
+		perVariant []int
+		// tiers are the tiers' budgets and counts (tierState).
+		tiers [Tiers]tierState
 		// online is the fleet-wide count last sent to the viewers.
 		online int
 	}
@@ -104,12 +107,14 @@ func (r *room) idleSince(now time.Time) time.Duration {
 	return now.Sub(r.mu.emptySince)
 }
 
-// countLocked adds delta to the viewer counts of loop and encoder.
-func (r *room) countLocked(loop, encoder, delta int) {
+// countLocked adds delta to the viewer counts of loop and of encoding enc
+// in tier t.
+func (r *room) countLocked(loop, enc int, t Tier, delta int) {
+	v := variant(enc, t)
 	r.mu.perLoop = grow(r.mu.perLoop, loop)
-	r.mu.perEncoder = grow(r.mu.perEncoder, encoder)
+	r.mu.perVariant = grow(r.mu.perVariant, v)
 	r.mu.perLoop[loop] += delta
-	r.mu.perEncoder[encoder] += delta
+	r.mu.perVariant[v] += delta
 	r.mu.viewers += delta
 	if r.mu.viewers == 0 {
 		r.mu.emptySince = time.Now()
@@ -169,7 +174,7 @@ func (r *room) start() {
 	}
 	r.mu.Unlock()
 	activateAll(now, &replayed{})
-	activateAll(gap, &replayed{gap: true})
+	activateAll(gap, &replayed{gap: true, through: last})
 	h.follow()
 }
 
@@ -242,7 +247,7 @@ func (r *room) dropRetriesLocked(from int) {
 }
 
 // flush hands the pending entries to every loop with viewers of the room,
-// encoded once per encoding those viewers use.
+// encoded once per encoding and tier those viewers use.
 func (r *room) flush() {
 	r.flushing.Lock()
 	defer r.flushing.Unlock()
@@ -254,17 +259,41 @@ func (r *room) flush() {
 		return
 	}
 	r.mu.pending = sorted{}
-	b := codec.Batch{Room: r.name, Dropped: r.mu.dropped, Gap: r.mu.gap, Deletes: pending.deletes}
-	r.mu.dropped, r.mu.gap = 0, false
 	// The batch covers the stream up to the room's cursor: control
 	// records and skipped entries count as delivered too.
 	last := r.mu.cursor
+	b := codec.Batch{Room: r.name, Dropped: r.mu.dropped, Gap: r.mu.gap, Deletes: pending.deletes, Last: last}
+	r.mu.dropped, r.mu.gap = 0, false
 	r.mu.dispatched = last
 	r.mu.seq++
 	seq := r.mu.seq
 	flushed := time.Now()
 	r.mu.lastFlush = flushed
 	targets, need := r.targetsLocked()
+	b.Items = priorityFirst(pending.messages)
+	prio := countPriority(b.Items)
+	// What each tier keeps of the batch, its budget spent and what it
+	// left out counted under the room's lock; the batches themselves are
+	// built after.
+	var keep, owed [Tiers]int
+	normal := len(b.Items) - prio
+	for t := range Tiers {
+		tier, state := Tier(t), &r.mu.tiers[t]
+		switch {
+		case !usedLocked(need, tier):
+			state.owed = 0
+			continue
+		case tier == TierFull:
+			keep[t] = normal
+		case tier.Thinned():
+			keep[t] = state.take(tier.Rate(), normal, flushed)
+		}
+		if silent(&b, prio, keep[t]) {
+			state.owed += normal
+		} else {
+			owed[t], state.owed = state.owed, 0
+		}
+	}
 	viewers := r.mu.viewers
 	r.mu.Unlock()
 	if len(targets) == 0 {
@@ -279,28 +308,72 @@ func (r *room) flush() {
 	stats := r.hub.stats
 	stats.Batches.Add(1)
 	stats.BatchSize.Observe(int64(info.messages))
-	b.Items = priorityFirst(pending.messages)
 	// The batch's span ends once every target loop has written it.
 	bt := r.startBatchTrace(b.Items, len(targets), need, viewers)
-	r.dispatch(targets, need, func(dst []byte, e Encoder) []byte { return e.AppendBatch(dst, &b) },
+	var tiers [Tiers]*codec.Batch
+	for t := range Tiers {
+		if usedLocked(need, Tier(t)) {
+			tiers[t] = thin(&b, prio, keep[t], owed[t])
+		}
+	}
+	r.dispatch(targets, need, func(dst []byte, e Encoder, t Tier) []byte {
+		if tiers[t] == nil {
+			return dst
+		}
+		return e.AppendBatch(dst, tiers[t])
+	}, func(t Tier) *codec.Batch { return tiers[t] },
 		func(f *Frames) {
 			f.Kind, f.Seq, f.First, f.Last = KindBatch, seq, first, last
+			f.Priority = prio > 0 || len(b.Deletes) > 0 || b.Gap
 			f.stats, f.info, f.trace = stats, info, bt
+			for t, tb := range tiers {
+				if tb != nil {
+					f.messages[t] = int32(len(tb.Items))
+				}
+			}
 		})
 }
 
-// sendOnline hands the room's fleet-wide viewer count to its viewers.
+// countPriority returns how many of items, priority ones first
+// (priorityFirst), have a priority.
+func countPriority(items []codec.Item) int {
+	n := 0
+	for n < len(items) && items[n].Priority() {
+		n++
+	}
+	return n
+}
+
+// usedLocked reports whether a viewer of any encoding is in tier t, given
+// need (targetsLocked).
+func usedLocked(need []bool, t Tier) bool {
+	for v := int(t); v < len(need); v += Tiers {
+		if need[v] {
+			return true
+		}
+	}
+	return false
+}
+
+// sendOnline hands the room's fleet-wide viewer count to its viewers, in
+// the full tier of every encoding they use, whatever their tier.
 func (r *room) sendOnline(count int) {
 	r.mu.Lock()
 	r.mu.online = count
 	targets, need := r.targetsLocked()
 	r.mu.Unlock()
-	r.dispatch(targets, need, func(dst []byte, e Encoder) []byte { return e.AppendOnline(dst, r.name, count) },
-		func(f *Frames) { f.Kind = KindEvent })
+	for v := range need {
+		if need[v] && v%Tiers != int(TierFull) {
+			need[v-v%Tiers] = true
+			need[v] = false
+		}
+	}
+	r.dispatch(targets, need, func(dst []byte, e Encoder, _ Tier) []byte { return e.AppendOnline(dst, r.name, count) },
+		nil, func(f *Frames) { f.Kind = KindEvent })
 }
 
 // targetsLocked returns the loops that hold viewers of the room and which
-// encodings those viewers use.
+// variants (encoding and tier) those viewers use.
 func (r *room) targetsLocked() (targets []int, need []bool) {
 	for i, n := range r.mu.perLoop {
 		if n > 0 {
@@ -308,17 +381,20 @@ func (r *room) targetsLocked() (targets []int, need []bool) {
 		}
 	}
 	if len(targets) > 0 {
-		need = make([]bool, len(r.mu.perEncoder))
-		for i, n := range r.mu.perEncoder {
+		need = make([]bool, len(r.mu.perVariant))
+		for i, n := range r.mu.perVariant {
 			need[i] = n > 0
 		}
 	}
 	return targets, need
 }
 
-// dispatch builds one frame per needed encoding with build into one
-// Frames, which fill labels, and hands it to every target loop.
-func (r *room) dispatch(targets []int, need []bool, build func([]byte, Encoder) []byte, fill func(*Frames)) {
+// dispatch builds one frame per needed variant with build into one
+// Frames, which fill labels, and hands it to every target loop. same,
+// when not nil, returns what a tier's frames are built from: tiers built
+// from the same batch share their bytes, encoded once.
+func (r *room) dispatch(targets []int, need []bool, build func([]byte, Encoder, Tier) []byte,
+	same func(Tier) *codec.Batch, fill func(*Frames)) {
 	if len(targets) == 0 {
 		return
 	}
@@ -326,13 +402,39 @@ func (r *room) dispatch(targets []int, need []bool, build func([]byte, Encoder) 
 	f := newFrames(len(encoders))
 	f.Room, f.room = r.name, r
 	fill(f)
+	encoded := 0
 	for i, e := range encoders {
-		if i < len(need) && need[i] {
-			f.encode(i, func(dst []byte) []byte { return build(dst, e) })
+		for t := range Tiers {
+			v := variant(i, Tier(t))
+			if v >= len(need) || !need[v] {
+				continue
+			}
+			if of, ok := sameAs(i, Tier(t), need, same); ok {
+				f.share(v, of)
+				continue
+			}
+			f.encode(v, func(dst []byte) []byte { return build(dst, e, Tier(t)) })
+			encoded++
 		}
 	}
+	r.hub.stats.Encoded.Add(uint64(encoded))
 	f.seal(len(targets))
 	for _, i := range targets {
 		loops[i].Deliver(f)
 	}
+}
+
+// sameAs returns an earlier tier's variant of encoding enc that is built
+// from the same batch as tier t, if any.
+func sameAs(enc int, t Tier, need []bool, same func(Tier) *codec.Batch) (int, bool) {
+	if same == nil {
+		return 0, false
+	}
+	b := same(t)
+	for earlier := range t {
+		if v := variant(enc, earlier); need[v] && same(earlier) == b {
+			return v, true
+		}
+	}
+	return 0, false
 }

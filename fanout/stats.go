@@ -17,9 +17,15 @@ type Stats struct {
 	BatchSize *metric.Histogram
 	// Dropped counts the messages left out of batches by MaxBatch.
 	Dropped atomic.Uint64
+	// Encoded counts the frames the encoders built for batches and
+	// online counts: one per encoding and tier in use per event (tiers
+	// whose batches are the same share one), whatever the number of
+	// viewers.
+	Encoded atomic.Uint64
 	// FramesDelivered counts the batch frames written to viewers, and
 	// MessagesDelivered the messages in them (a batch of 3 written to 10
-	// viewers counts 10 and 30). Frames a viewer skipped are not counted.
+	// viewers counts 10 and 30; a thinned frame counts the messages it
+	// holds). Frames a viewer skipped are not counted.
 	FramesDelivered   atomic.Uint64
 	MessagesDelivered atomic.Uint64
 	// FlushToWrite records, per loop and batch, the time from the flush
@@ -58,10 +64,11 @@ type batchInfo struct {
 	newestMS uint64 // the newest message's stream time, Unix ms; zero without messages
 }
 
-// countDelivery counts a batch written to sent viewers of one loop.
-func (s *Stats) countDelivery(sent int, info batchInfo) {
+// countDelivery counts a batch written to sent viewers of one loop,
+// messages messages in all.
+func (s *Stats) countDelivery(sent, messages int, info batchInfo) {
 	s.FramesDelivered.Add(uint64(sent))
-	s.MessagesDelivered.Add(uint64(sent * info.messages))
+	s.MessagesDelivered.Add(uint64(messages))
 	now := time.Now().UnixNano()
 	s.FlushToWrite.Observe(now - info.flushed)
 	if info.newestMS > 0 {

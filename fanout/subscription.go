@@ -16,6 +16,7 @@ type Subscription struct {
 	afterSeq uint64 // Start.AfterSeq
 
 	// Guarded by the room's mu.
+	tier    Tier         // counted in this tier (SetTier)
 	group   *replayGroup // the replay it waits for, or nil
 	waiting bool         // in room.mu.waiting, until the room is ready
 	left    bool
@@ -58,12 +59,12 @@ func (s *Subscription) Online() int {
 }
 
 // Subscribe subscribes a viewer of loop (the index Attach returned) to
-// room in encoding enc (an index RegisterEncoder returned). With since,
+// room in encoding enc (an index RegisterEncoder returned) and tier t. With since,
 // the viewer first gets what the stream still holds after that ID, then
 // the live batches, with nothing missed or repeated at the seam. Start
 // says how the subscription begins. Call it on the loop.
-func (h *Hub) Subscribe(name string, loop, enc int, since *codec.ID) (*Subscription, Start) {
-	sub := &Subscription{loop: loop, enc: enc, since: since}
+func (h *Hub) Subscribe(name string, loop, enc int, t Tier, since *codec.ID) (*Subscription, Start) {
+	sub := &Subscription{loop: loop, enc: enc, since: since, tier: t}
 	h.mu.Lock()
 	r := h.mu.rooms[name]
 	created := r == nil
@@ -75,7 +76,7 @@ func (h *Hub) Subscribe(name string, loop, enc int, since *codec.ID) (*Subscript
 	sub.room = r
 	r.mu.Lock()
 	h.mu.Unlock()
-	r.countLocked(loop, enc, 1)
+	r.countLocked(loop, enc, t, 1)
 	start := Start{AfterSeq: r.mu.seq}
 	sub.afterSeq = start.AfterSeq
 	ready, dispatched := r.mu.ready, r.mu.dispatched
@@ -101,7 +102,7 @@ func (h *Hub) Subscribe(name string, loop, enc int, since *codec.ID) (*Subscript
 	case fromMemory:
 		// Sorted and encoded out of the room's lock: the flushes need it.
 		h.stats.ReplaysFromMemory.Add(1)
-		rp := &replayed{throughSeq: start.AfterSeq}
+		rp := &replayed{throughSeq: start.AfterSeq, through: dispatched}
 		rp.messages, rp.deletes = h.visible(entries)
 		start.Replay = r.encodeReplay(KindReplay, rp, []*Subscription{sub}, 1)
 	case start.WaitFor != nil:
@@ -132,7 +133,7 @@ func (h *Hub) Unsubscribe(sub *Subscription) {
 	}
 	sub.left = true
 	r.leaveGroupLocked(sub)
-	r.countLocked(sub.loop, sub.enc, -1)
+	r.countLocked(sub.loop, sub.enc, sub.tier, -1)
 	if sub.waiting {
 		for i, w := range r.mu.waiting {
 			if w == sub {
@@ -141,4 +142,20 @@ func (h *Hub) Unsubscribe(sub *Subscription) {
 			}
 		}
 	}
+}
+
+// SetTier moves sub to tier t and returns the number of the room's last
+// batch flushed before: the batches numbered up to it were built for the
+// tier sub was in, those after for t. Call it on the loop; it takes the
+// room's lock briefly.
+func (h *Hub) SetTier(sub *Subscription, t Tier) uint64 {
+	r := sub.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !sub.left && sub.tier != t {
+		r.countLocked(sub.loop, sub.enc, sub.tier, -1)
+		r.countLocked(sub.loop, sub.enc, t, 1)
+		sub.tier = t
+	}
+	return r.mu.seq
 }

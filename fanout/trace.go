@@ -28,7 +28,8 @@ type batchTrace struct {
 }
 
 // startBatchTrace starts the span of the batch of items going to shards
-// shards, where viewers watch the room in the encodings need marks. It
+// shards, where viewers watch the room in the variants (encoding and tier)
+// need marks. It
 // returns nil, allocating nothing, when tracing is off or the sampler
 // leaves the batch out (it keeps every batch that holds a sampled post).
 func (r *room) startBatchTrace(items []codec.Item, shards int, need []bool, viewers int) *batchTrace {

@@ -17,6 +17,7 @@ const RATE_WINDOW_MS = 5000;
 const LATENCY_WINDOW_MS = 10000;
 const RECENT_MAX = 50;
 const HISTORY_LIMIT = 20;
+const SAVER_RATE = 5; // comments a second with the data saver on (max_rate)
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 
 const $ = (id) => document.getElementById(id);
@@ -484,7 +485,7 @@ function main() {
       case 'connecting':
         return 'connecting…';
       case 'open':
-        return 'live';
+        return client?.transport === 'sse' ? 'live (SSE)' : 'live';
       case 'waiting':
         return `reconnecting in ${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))} s`;
       case 'closed':
@@ -498,6 +499,7 @@ function main() {
     lastState = s;
     retryAt = s.state === 'waiting' ? s.retryAt : 0;
     status.dataset.state = s.state;
+    status.dataset.transport = client?.transport ?? '';
     if (retryAt) status.dataset.retryAt = String(retryAt);
     else delete status.dataset.retryAt;
     status.textContent = describe(s);
@@ -550,31 +552,54 @@ function main() {
 
   setupSendBox(roomPath, uid, token);
 
-  const start = async () => {
-    const config = await getJSON('/config.json');
+  // Data saver: a thinned stream from the server (max_rate), priority
+  // comments always; switching reconnects from the last comment shown.
+  const saver = $('saver');
+  saver.checked = settings.get('saver') === 'on';
+  let config = null;
+  // transport is the client's: a page that fell back to SSE stays there.
+  const open = (since, transport = 'auto') => {
     const wsURL = new URL(config.ws);
-    if (token) wsURL.searchParams.set('token', token);
-    client = new DanmuClient({ url: wsURL.href });
-    client.on('state', showState);
-    client.on('message', ({ msg }) => {
+    const sseURL = new URL(config.sse);
+    if (token) {
+      wsURL.searchParams.set('token', token);
+      sseURL.searchParams.set('token', token);
+    }
+    const c = new DanmuClient({ url: wsURL.href, sseUrl: sseURL.href, transport, maxRate: saver.checked ? SAVER_RATE : 0 });
+    c.on('state', showState);
+    c.on('transport', () => showState(lastState));
+    c.on('message', ({ msg }) => {
       const now = Date.now();
       if (Number.isFinite(msg.ts)) meter.record(now, now - msg.ts);
       stage.add(msg, msg.uid === uid, performance.now());
       pendingRecent.push(msg);
     });
     // A (re)join changes the count: ask at once rather than at the next poll.
-    client.on('joined', pollOnline);
-    client.on('online', ({ count }) => {
+    c.on('joined', pollOnline);
+    c.on('online', ({ count }) => {
       online.textContent = count;
     });
-    client.on('delete', ({ id }) => {
+    c.on('delete', ({ id }) => {
       stage.remove(id);
       pendingRecent = pendingRecent.filter((msg) => msg.id !== id);
       recent.querySelector(`li[data-id="${CSS.escape(id)}"]`)?.remove();
     });
-    client.on('error', ({ code, message }) => showNotice(`Server refused a request: ${code}: ${message}`));
-    reconnect.addEventListener('click', () => client.connect());
+    c.on('error', ({ code, message }) => showNotice(`Server refused a request: ${code}: ${message}`));
+    c.join(room, { since });
+    c.connect();
+    return c;
+  };
+  saver.addEventListener('change', () => {
+    settings.set('saver', saver.checked ? 'on' : 'off');
+    if (!client) return;
+    const since = client.lastId(room) ?? undefined;
+    client.close();
+    client = open(since, client.transport === 'sse' ? 'sse' : 'auto');
+  });
+  reconnect.addEventListener('click', () => client?.connect());
 
+  const start = async () => {
+    config = await getJSON('/config.json');
     // Start from the newest stored comment: they show in the recent list,
     // and the join replays anything posted since, so nothing between the
     // two is missed.
@@ -586,8 +611,7 @@ function main() {
     } catch {
       since = undefined;
     }
-    client.join(room, { since });
-    client.connect();
+    client = open(since);
   };
   start().catch((err) => {
     showState({ state: 'closed' });

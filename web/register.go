@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 )
@@ -32,7 +33,8 @@ type Config struct {
 	EdgeAddr func() net.Addr
 	// WebSocketURL is the public URL of the edges' /ws the page connects
 	// to (wss://live.example.com/ws), as the load balancer in front
-	// serves it. Empty derives it from EdgeAddr, with ws://.
+	// serves it; their /sse is beside it (https://live.example.com/sse).
+	// Empty derives both from EdgeAddr, with ws:// and http://.
 	WebSocketURL string
 }
 
@@ -48,7 +50,7 @@ const staticPlaceholder = "{{static}}"
 // Register adds the page and its assets to r for GET and HEAD:
 //
 //	/                          the demo page (?room=R picks the room; "demo" by default)
-//	/config.json               {"ws": URL of the edge's /ws}, for the page
+//	/config.json               {"ws": URL of the edge's /ws, "sse": its /sse}, for the page
 //	/danmu.js                  the client, at a stable URL other pages may import
 //	/static/<version>/<file>   danmu.js, demo.js, demo.css, favicon.svg
 //
@@ -70,12 +72,14 @@ func Register(r Registrar, cfg Config) {
 		r.Handle(fasthttp.MethodHead, path, h)
 	}
 	handle("/", func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(scriptHash, cfg.webSocketURL(ctx)))
+		ws, sse := cfg.edgeURLs(ctx)
+		ctx.Response.Header.Set("Content-Security-Policy", contentSecurityPolicy(scriptHash, ws, sse))
 		ctx.Response.Header.Set("Referrer-Policy", "no-referrer")
 		page.serve(ctx)
 	})
 	handle("/config.json", func(ctx *fasthttp.RequestCtx) {
-		body, err := json.Marshal(pageConfig{WebSocket: cfg.webSocketURL(ctx)})
+		ws, sse := cfg.edgeURLs(ctx)
+		body, err := json.Marshal(pageConfig{WebSocket: ws, SSE: sse})
 		if err != nil {
 			panic("web: encode config: " + err.Error())
 		}
@@ -98,6 +102,7 @@ func Register(r Registrar, cfg Config) {
 // pageConfig is the body of /config.json.
 type pageConfig struct {
 	WebSocket string `json:"ws"`
+	SSE       string `json:"sse"`
 }
 
 // importMapOpen and scriptClose delimit the page's import map, its one
@@ -125,19 +130,39 @@ func importMapHash(index []byte) string {
 
 // contentSecurityPolicy lets the page load its own assets, run the inline
 // script whose hash is scriptHash (the import map) and talk to its own
-// origin and to the edge at wsURL, and nothing else: the page makes no
-// request to any other host.
-func contentSecurityPolicy(scriptHash, wsURL string) string {
+// origin and to the edge at wsURL and sseURL, and nothing else: the page
+// makes no request to any other host.
+func contentSecurityPolicy(scriptHash, wsURL, sseURL string) string {
 	return "default-src 'none'; script-src 'self' " + scriptHash + "; style-src 'self'; img-src 'self'; " +
-		"connect-src 'self' " + wsURL + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+		"connect-src 'self' " + wsURL + " " + sseURL + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
-// webSocketURL returns the URL of the edge's /ws for a page loaded by the
-// request ctx.
-func (c Config) webSocketURL(ctx *fasthttp.RequestCtx) string {
+// edgeURLs returns the URLs of the edge's /ws and /sse for a page loaded by
+// the request ctx: WebSocketURL and the /sse beside it when it is set,
+// else those of the edge at edgeHost.
+func (c Config) edgeURLs(ctx *fasthttp.RequestCtx) (ws, sse string) {
 	if c.WebSocketURL != "" {
-		return c.WebSocketURL
+		return c.WebSocketURL, sseBeside(c.WebSocketURL)
 	}
+	host := c.edgeHost(ctx)
+	return "ws://" + host + "/ws", "http://" + host + "/sse"
+}
+
+// sseBeside returns the URL of the /sse the edges serve beside the
+// WebSocket URL ws (scheme://host/ws): https for wss, http for ws.
+func sseBeside(ws string) string {
+	sse, ok := strings.CutPrefix(ws, "wss://")
+	if ok {
+		sse = "https://" + sse
+	} else {
+		sse = "http://" + strings.TrimPrefix(ws, "ws://")
+	}
+	return strings.TrimSuffix(sse, "/ws") + "/sse"
+}
+
+// edgeHost returns the host and port of the edge for a page loaded by the
+// request ctx.
+func (c Config) edgeHost(ctx *fasthttp.RequestCtx) string {
 	host, port := "", strconv.Itoa(DefaultEdgePort)
 	if c.EdgeAddr != nil {
 		addr := c.EdgeAddr()
@@ -153,7 +178,7 @@ func (c Config) webSocketURL(ctx *fasthttp.RequestCtx) string {
 	if host == "" {
 		host = pageHost(ctx.Host())
 	}
-	return "ws://" + net.JoinHostPort(host, port) + "/ws"
+	return net.JoinHostPort(host, port)
 }
 
 // pageHost returns the host name of a Host header value (without its

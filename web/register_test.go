@@ -120,7 +120,7 @@ func TestPage(t *testing.T) {
 		}
 	}
 	csp := a.header["Content-Security-Policy"]
-	for _, directive := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self' ws://127.0.0.1:7171/ws"} {
+	for _, directive := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self' ws://127.0.0.1:7171/ws http://127.0.0.1:7171/sse"} {
 		if !strings.Contains(csp, directive) {
 			t.Errorf("GET /: Content-Security-Policy %q lacks %q", csp, directive)
 		}
@@ -255,15 +255,15 @@ func TestConfigJSON(t *testing.T) {
 		host   string // Host header of the request; empty means the server's address
 		want   string
 	}{
-		{"public URL", edgeAt("127.0.0.1:7070"), "wss://live.example.test/ws", "", `{"ws":"wss://live.example.test/ws"}`},
-		{"loopback edge", edgeAt("127.0.0.1:7070"), "", "", `{"ws":"ws://127.0.0.1:7070/ws"}`},
-		{"edge on another port", edgeAt("127.0.0.1:9999"), "", "example.test:8080", `{"ws":"ws://127.0.0.1:9999/ws"}`},
-		{"edge on every interface", edgeAt("0.0.0.0:7070"), "", "danmu.example.test:7080", `{"ws":"ws://danmu.example.test:7070/ws"}`},
-		{"edge on every IPv6 interface", edgeAt("[::]:7070"), "", "10.1.2.3:7080", `{"ws":"ws://10.1.2.3:7070/ws"}`},
-		{"IPv6 page host", edgeAt("0.0.0.0:7070"), "", "[::1]:7080", `{"ws":"ws://[::1]:7070/ws"}`},
-		{"IPv6 edge", edgeAt("[::1]:7075"), "", "", `{"ws":"ws://[::1]:7075/ws"}`},
-		{"no edge address", nil, "", "stream.example.test", `{"ws":"ws://stream.example.test:7070/ws"}`},
-		{"odd Host header", edgeAt("0.0.0.0:7070"), "", "bad\"host", `{"ws":"ws://127.0.0.1:7070/ws"}`},
+		{"public URL", edgeAt("127.0.0.1:7070"), "wss://live.example.test/ws", "", `{"ws":"wss://live.example.test/ws","sse":"https://live.example.test/sse"}`},
+		{"loopback edge", edgeAt("127.0.0.1:7070"), "", "", `{"ws":"ws://127.0.0.1:7070/ws","sse":"http://127.0.0.1:7070/sse"}`},
+		{"edge on another port", edgeAt("127.0.0.1:9999"), "", "example.test:8080", `{"ws":"ws://127.0.0.1:9999/ws","sse":"http://127.0.0.1:9999/sse"}`},
+		{"edge on every interface", edgeAt("0.0.0.0:7070"), "", "danmu.example.test:7080", `{"ws":"ws://danmu.example.test:7070/ws","sse":"http://danmu.example.test:7070/sse"}`},
+		{"edge on every IPv6 interface", edgeAt("[::]:7070"), "", "10.1.2.3:7080", `{"ws":"ws://10.1.2.3:7070/ws","sse":"http://10.1.2.3:7070/sse"}`},
+		{"IPv6 page host", edgeAt("0.0.0.0:7070"), "", "[::1]:7080", `{"ws":"ws://[::1]:7070/ws","sse":"http://[::1]:7070/sse"}`},
+		{"IPv6 edge", edgeAt("[::1]:7075"), "", "", `{"ws":"ws://[::1]:7075/ws","sse":"http://[::1]:7075/sse"}`},
+		{"no edge address", nil, "", "stream.example.test", `{"ws":"ws://stream.example.test:7070/ws","sse":"http://stream.example.test:7070/sse"}`},
+		{"odd Host header", edgeAt("0.0.0.0:7070"), "", "bad\"host", `{"ws":"ws://127.0.0.1:7070/ws","sse":"http://127.0.0.1:7070/sse"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,7 +53,7 @@ func TestPublicFlags(t *testing.T) {
 }
 
 // TestPublicURLs: with --public-ws-url the demo page's /config.json
-// names the public URL of /ws, and the banner gives the public URLs
+// names the public URL of /ws and of the /sse beside it, and the banner gives the public URLs
 // beside the addresses the node listens on.
 func TestPublicURLs(t *testing.T) {
 	n := startNode(t, "serve", "--public-ws-url", "wss://live.example.test", "--public-http-url", "https://live.example.test")
@@ -63,8 +63,8 @@ func TestPublicURLs(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(body) != `{"ws":"wss://live.example.test/ws"}` {
-		t.Errorf("/config.json = %s; want the public URL", body)
+	if string(body) != `{"ws":"wss://live.example.test/ws","sse":"https://live.example.test/sse"}` {
+		t.Errorf("/config.json = %s; want the public URLs", body)
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

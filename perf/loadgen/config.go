@@ -102,6 +102,12 @@ type Config struct {
 	// decode every frame. Defaults 0.01 and 50.
 	SampleFraction float64
 	SampleMin      int
+	// MaxRates, when set, are the max_rate values (thinned streams) the
+	// viewers that are not sampled ask for in turn, 0 for the full
+	// stream: "0,20,5" gives a third each. Their deliveries are counted
+	// apart (DeliveryStats.Thinned), not checked against what was
+	// posted.
+	MaxRates []int
 
 	// OutDir receives result.json, server.log and the charts. Default
 	// perf/out/<timestamp>-<scenario>-<target>.
@@ -182,6 +188,11 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 	}
 	if c.Viewers > 0 && c.Rooms > c.Viewers {
 		return c, fmt.Errorf("%w: %d rooms for %d viewers", errConfig, c.Rooms, c.Viewers)
+	}
+	for _, rate := range c.MaxRates {
+		if rate < 0 {
+			return c, fmt.Errorf("%w: max rate %d", errConfig, rate)
+		}
 	}
 	defDuration(&c.Duration, 20*time.Second)
 	defDuration(&c.Drain, 15*time.Second)

@@ -15,6 +15,9 @@ type layout struct {
 	Rooms         []string `json:"rooms"`
 	SamplePerRoom int      `json:"sample_per_room"`
 	SourceIPs     int      `json:"source_ips"` // 127.0.0.1 .. 127.0.0.SourceIPs
+	// MaxRates are the max_rate values given in turn to the viewers that
+	// are not sampled; empty (or 0) for the full stream.
+	MaxRates []int `json:"max_rates,omitempty"`
 }
 
 // roomOf returns the room index of viewer i.
@@ -36,6 +39,15 @@ func (l *layout) roomSize(k int) int {
 // sampled reports whether viewer i decodes every frame.
 func (l *layout) sampled(i int) bool {
 	return i-l.start(l.roomOf(i)) < l.SamplePerRoom
+}
+
+// maxRate returns the max_rate viewer i asks for, 0 for the full stream.
+// Sampled viewers, which check every comment, take the full stream.
+func (l *layout) maxRate(i int) int {
+	if len(l.MaxRates) == 0 || l.sampled(i) {
+		return 0
+	}
+	return l.MaxRates[i%len(l.MaxRates)]
 }
 
 // sourceIP returns the local address viewer i connects from.

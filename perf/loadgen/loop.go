@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -300,7 +301,11 @@ func (l *loop) sendUpgrade(v *viewer) error {
 	binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
 	v.key = base64.StdEncoding.EncodeToString(raw[:])
-	v.out = appendUpgradeRequest(v.out[:0], l.w.plan.WSAddr, "/ws?room="+v.room, v.key)
+	target := "/ws?room=" + v.room
+	if rate := l.w.plan.Layout.maxRate(v.index); rate > 0 {
+		target += "&max_rate=" + strconv.Itoa(rate)
+	}
+	v.out = appendUpgradeRequest(v.out[:0], l.w.plan.WSAddr, target, v.key)
 	if n, err := unix.Write(v.fd, v.out); err != nil || n != len(v.out) {
 		return fmt.Errorf("loadgen: writing the upgrade request: %d of %d bytes: %v", n, len(v.out), err)
 	}

@@ -114,7 +114,10 @@ type DeliveryStats struct {
 	ViewersWithLoss int64 `json:"viewers_with_loss"`
 	MaxMissing      int64 `json:"max_missing_per_viewer"`
 	// Excess sums counts above accepted plus maybe-stored comments.
-	Excess  int64       `json:"excess"`
+	Excess int64 `json:"excess"`
+	// Thinned sums the messages counted by the viewers that asked for a
+	// max_rate (Config.MaxRates), which Expected and Missing leave out.
+	Thinned int64       `json:"thinned,omitempty"`
 	Sampled SampleStats `json:"sampled"`
 }
 
@@ -190,6 +193,12 @@ func perRoom(set Bitset, rooms int) []int64 {
 func countLoss(l *layout, msgs []int64, accepted, uncertain []int64, d *DeliveryStats) {
 	for i, got := range msgs {
 		if got < 0 {
+			continue
+		}
+		if l.maxRate(i) > 0 {
+			// A thinned viewer gets fewer by design; what it was not
+			// sent is in the frames' "dropped".
+			d.Thinned += got
 			continue
 		}
 		k := l.roomOf(i)
@@ -274,6 +283,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if d := r.Delivery; d != nil {
 		row("deliveries", "%d of %d expected, %.0f/s, %d frames (%.1f msgs/frame), server dropped %d",
 			d.Delivered, d.Expected, d.PerSec, d.Frames, d.PerFrame, d.Dropped)
+		if d.Thinned > 0 {
+			row("thinned", "%d of the deliveries to viewers with a max_rate (not in expected)", d.Thinned)
+		}
 		row("loss by count", "missing %d (%.4f%%) in %d viewers (max %d), excess %d",
 			d.Missing, percent(d.Missing, d.Expected), d.ViewersWithLoss, d.MaxMissing, d.Excess)
 		s := d.Sampled

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,25 @@ func TestCountLoss(t *testing.T) {
 	var d DeliveryStats
 	countLoss(&l, []int64{10, 7, -1, 8}, []int64{10, 5}, []int64{0, 2}, &d)
 	want := DeliveryStats{Expected: 25, Missing: 3, ViewersWithLoss: 1, MaxMissing: 3, Excess: 1}
+	if d != want {
+		t.Errorf("countLoss = %+v; want %+v", d, want)
+	}
+}
+
+// TestCountLossThinned: viewers with a max_rate are counted apart, and the
+// sampled ones always take the full stream.
+func TestCountLossThinned(t *testing.T) {
+	l := layout{Viewers: 6, Rooms: []string{"a"}, SamplePerRoom: 2, MaxRates: []int{0, 20, 5}}
+	rates := make([]int, l.Viewers)
+	for i := range rates {
+		rates[i] = l.maxRate(i)
+	}
+	if want := []int{0, 0, 5, 0, 20, 5}; !slices.Equal(rates, want) {
+		t.Fatalf("maxRate = %v; want %v (viewers 0 and 1 are sampled)", rates, want)
+	}
+	var d DeliveryStats
+	countLoss(&l, []int64{10, 10, 1, 9, 4, 2}, []int64{10}, []int64{0}, &d)
+	want := DeliveryStats{Expected: 30, Missing: 1, ViewersWithLoss: 1, MaxMissing: 1, Thinned: 7}
 	if d != want {
 		t.Errorf("countLoss = %+v; want %+v", d, want)
 	}

@@ -68,6 +68,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Rooms:         rooms,
 		SamplePerRoom: samplePerRoom(cfg.Viewers, len(rooms), cfg.SampleFraction, cfg.SampleMin),
 		SourceIPs:     cfg.SourceIPs,
+		MaxRates:      cfg.MaxRates,
 	}
 	r.res.Params = Params{
 		Viewers: cfg.Viewers, Rooms: cfg.Rooms, RatePerRoom: cfg.Rate, Duration: cfg.Duration.Seconds(),

@@ -104,11 +104,35 @@ export interface BackoffOptions {
   jitter: number;
 }
 
+/** What the client connects with. */
+export type Transport = 'auto' | 'websocket' | 'sse';
+
+/** The part of EventSource the client uses. */
+export interface EventSourceLike {
+  readonly readyState: number;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: { data: string }) => void) | null;
+  onerror: ((event: any) => void) | null;
+  close(): void;
+}
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
 export interface DanmuClientOptions extends Partial<BackoffOptions> {
   /** ws: or wss: URL of the edge's /ws, with ?token= if the server asks for one. */
   url: string | URL;
   /** Defaults to globalThis.WebSocket (browsers, Node 22+); in Node 20 pass the ws package's. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * WebSocket, falling back to Server-Sent Events for good when a WebSocket
+   * fails before it opens (auto); or only one of them.
+   */
+  transport?: Transport; // (auto)
+  /** http: or https: URL of the edge's /sse; defaults to url's host, path /sse, same query. */
+  sseUrl?: string | URL;
+  /** Defaults to globalThis.EventSource (browsers); without one there is no fallback. */
+  EventSource?: EventSourceConstructor;
+  /** At most this many comments a second (max_rate): a thinned stream, priority comments kept. */
+  maxRate?: number;
   /** How long a connection must last for the backoff to start over (10000). */
   stableAfter?: number;
   /** How long a connection may take to open (10000). */
@@ -172,6 +196,8 @@ export interface DanmuEventMap {
   error: { room: string | null; code: DanmuErrorCode; message: string };
   /** The connection closed; reconnect says whether the client will try again. */
   close: { code: number; reason: string; reconnect: boolean };
+  /** WebSocket failed before it opened: the client uses Server-Sent Events from now on. */
+  transport: { transport: 'websocket' | 'sse' };
 }
 
 export type DanmuEventType = keyof DanmuEventMap;
@@ -180,7 +206,7 @@ export type DanmuEventType = keyof DanmuEventMap;
 export const FATAL_CLOSE_CODES: readonly number[];
 
 /** Defaults of the DanmuClient options. */
-export const DEFAULTS: Readonly<BackoffOptions & { stableAfter: number; connectTimeout: number }>;
+export const DEFAULTS: Readonly<BackoffOptions & { stableAfter: number; connectTimeout: number; transport: Transport }>;
 
 /** Reports whether room is a room id the server accepts: 1–64 of A-Z a-z 0-9 _ . : - */
 export function validRoom(room: unknown): room is string;
@@ -199,10 +225,16 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random?: 
 
 /** Watches rooms over one WebSocket connection and keeps it up. */
 export class DanmuClient {
-  /** Throws a TypeError when url is not ws: or wss:, or when there is no WebSocket. */
+  /**
+   * Throws a TypeError when url is not ws: or wss:, sseUrl not http: or
+   * https:, maxRate not a whole number >= 0, or the transport has no
+   * constructor.
+   */
   constructor(options: DanmuClientOptions);
 
   readonly state: ClientState;
+  /** What the client connects with now. */
+  readonly transport: 'websocket' | 'sse';
   /** The rooms being watched (joined or to be joined). */
   readonly rooms: string[];
   /** A copy of the counters. */

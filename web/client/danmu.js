@@ -25,6 +25,17 @@
 // 1009 mean the client broke the protocol or a policy refused it; retrying
 // would fail the same way, so the client stops and reports it. Every other
 // close (1001 shutdown or idle, 1013 too slow, 1006 dropped, ...) is retried.
+//
+// Server-Sent Events: where WebSocket cannot get through (a proxy that
+// blocks it, a port that is closed), a WebSocket that fails before it
+// opens makes the client fall back to the edge's /sse, one EventSource per
+// room, for as long as it lives (the 'transport' event says so). The
+// browser's EventSource reconnects on its own and resumes with
+// Last-Event-ID; when it gives up (an HTTP error), the client opens a new
+// one after the same backoff, with since=<last id>. Posting is HTTP either
+// way. maxRate asks the server for a thinned stream: at most that many
+// comments a second, every priority one kept, the rest counted in
+// 'dropped'.
 
 /** Close codes after which the client does not reconnect. */
 export const FATAL_CLOSE_CODES = Object.freeze([1002, 1003, 1007, 1008, 1009]);
@@ -36,7 +47,10 @@ export const DEFAULTS = Object.freeze({
   jitter: 0.5, // a delay is drawn from [base*(1-jitter), base]
   stableAfter: 10000, // ms a connection must last for the backoff to start over
   connectTimeout: 10000, // ms a connection may take to open
+  transport: 'auto', // 'auto' (WebSocket, then SSE if it fails), 'websocket' or 'sse'
 });
+
+const TRANSPORTS = ['auto', 'websocket', 'sse'];
 
 const ROOM_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const ID_RE = /^[0-9]+(-[0-9]+)?$/;
@@ -99,9 +113,14 @@ const OPEN = 1;
  *   error    {room, code, message}: the server refused a message
  *   close    {code, reason, reconnect}: the connection closed; reconnect
  *            says whether the client will try again
+ *   transport {transport}: the client uses 'websocket' or 'sse' from now on
  */
 export class DanmuClient {
   #url;
+  #sseUrl;
+  #transport;
+  #auto;
+  #EventSource;
   #WebSocket;
   #options;
   #setTimeout;
@@ -119,13 +138,25 @@ export class DanmuClient {
   #openedAt = 0;
   #retryTimer = null;
   #connectTimer = null;
+  // sources maps each room to its EventSource, over SSE, and retries to
+  // the timer of the new one it waits to open.
+  #sources = new Map();
+  #retries = new Map();
   #stats = { reconnects: 0, duplicates: 0, gaps: 0, dropped: 0 };
 
   /**
    * @param {object} options
    * @param {string} options.url  ws:// or wss:// URL of the edge's /ws
+   * @param {string} [options.sseUrl]  http: or https: URL of the edge's
+   *   /sse; defaults to url's, same host, /sse, same query (a token)
+   * @param {string} [options.transport]  'auto' (default), 'websocket' or 'sse'
+   * @param {number} [options.maxRate]  at most this many comments a second
+   *   (max_rate), 0 or absent for all of them
    * @param {Function} [options.WebSocket]  a WebSocket constructor; defaults
    *   to globalThis.WebSocket (browsers, Node 22+)
+   * @param {Function} [options.EventSource]  an EventSource constructor;
+   *   defaults to globalThis.EventSource (browsers). Without one, there is
+   *   no fallback.
    * @param {number} [options.minDelay] [options.maxDelay] [options.jitter]
    *   [options.stableAfter] [options.connectTimeout]  see DEFAULTS
    * @param {Function} [options.setTimeout] [options.clearTimeout]
@@ -136,9 +167,32 @@ export class DanmuClient {
     if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
       throw new TypeError(`danmu: url must be ws: or wss:, got ${url.protocol}`);
     }
+    const maxRate = options.maxRate ?? 0;
+    if (!Number.isInteger(maxRate) || maxRate < 0) {
+      throw new TypeError(`danmu: maxRate must be a whole number >= 0, got ${maxRate}`);
+    }
+    if (maxRate > 0) url.searchParams.set('max_rate', String(maxRate));
     this.#url = url.href;
+    const sse = new URL(options.sseUrl ?? url.href);
+    if (!options.sseUrl) {
+      sse.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+      sse.pathname = sse.pathname.replace(/\/ws$/, '/sse');
+    }
+    if (sse.protocol !== 'http:' && sse.protocol !== 'https:') {
+      throw new TypeError(`danmu: sseUrl must be http: or https:, got ${sse.protocol}`);
+    }
+    if (maxRate > 0) sse.searchParams.set('max_rate', String(maxRate));
+    this.#sseUrl = sse.href;
+    const transport = options.transport ?? DEFAULTS.transport;
+    if (!TRANSPORTS.includes(transport)) throw new TypeError(`danmu: unknown transport ${transport}`);
+    this.#EventSource = options.EventSource ?? globalThis.EventSource;
     this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
-    if (typeof this.#WebSocket !== 'function') {
+    this.#auto = transport === 'auto' && typeof this.#EventSource === 'function';
+    this.#transport = transport === 'sse' ? 'sse' : 'websocket';
+    if (this.#transport === 'sse' && typeof this.#EventSource !== 'function') {
+      throw new TypeError('danmu: no EventSource: pass options.EventSource');
+    }
+    if (this.#transport === 'websocket' && typeof this.#WebSocket !== 'function') {
       throw new TypeError('danmu: no WebSocket: pass options.WebSocket (in Node, the ws package)');
     }
     this.#options = {
@@ -157,6 +211,11 @@ export class DanmuClient {
   /** state is 'idle', 'connecting', 'open', 'waiting' or 'closed'. */
   get state() {
     return this.#state;
+  }
+
+  /** transport is 'websocket' or 'sse': what the client connects with. */
+  get transport() {
+    return this.#transport;
   }
 
   /** rooms lists the rooms being watched (joined or to be joined). */
@@ -199,13 +258,22 @@ export class DanmuClient {
     }
     if (this.#rooms.has(room)) return;
     this.#rooms.set(room, { last: since ?? null, joined: false });
-    if (this.#state === 'open') this.#sendJoin(room);
+    if (this.#transport === 'sse') {
+      if (this.#state === 'open' || this.#state === 'connecting') this.#openSource(room);
+    } else if (this.#state === 'open') {
+      this.#sendJoin(room);
+    }
   }
 
   /** leave stops watching room and forgets its last id. */
   leave(room) {
     if (!this.#rooms.delete(room)) return;
-    if (this.#state === 'open') this.#send({ type: 'leave', room });
+    if (this.#transport === 'sse') {
+      this.#closeSource(room);
+      this.#emit('left', { room });
+    } else if (this.#state === 'open') {
+      this.#send({ type: 'leave', room });
+    }
   }
 
   /** connect opens the connection; it does nothing if one is open or pending. */
@@ -222,6 +290,7 @@ export class DanmuClient {
     const socket = this.#socket;
     this.#detach();
     if (socket) socket.close(1000);
+    for (const room of this.#rooms.keys()) this.#closeSource(room);
     this.#setState({ state: 'closed', code: 1000, reason: 'closed by the client' });
   }
 
@@ -245,10 +314,16 @@ export class DanmuClient {
   }
 
   #open() {
+    if (this.#transport === 'sse') {
+      this.#setState({ state: 'connecting' });
+      for (const room of this.#rooms.keys()) this.#openSource(room);
+      return;
+    }
     let socket;
     try {
       socket = new this.#WebSocket(this.#url);
     } catch (err) {
+      if (this.#fallBack()) return;
       this.#setState({ state: 'closed', code: 0, reason: String(err) });
       this.#emit('close', { code: 0, reason: String(err), reconnect: false });
       return;
@@ -270,6 +345,7 @@ export class DanmuClient {
   #onOpen() {
     this.#clearConnectTimer();
     this.#openedAt = this.#now();
+    this.#everOpened = true;
     this.#setState({ state: 'open' });
     for (const room of this.#rooms.keys()) this.#sendJoin(room);
   }
@@ -359,9 +435,25 @@ export class DanmuClient {
     }
   }
 
+  // fallBack switches to SSE for good, when the transport is 'auto' and
+  // WebSocket failed before it ever opened, and reports whether it did.
+  #fallBack() {
+    if (!this.#auto || this.#everOpened) return false;
+    this.#auto = false;
+    this.#transport = 'sse';
+    this.#emit('transport', { transport: 'sse' });
+    this.#open();
+    return true;
+  }
+
+  // everOpened is set once a WebSocket of this client opened: from then on
+  // a failure is a dropped connection, not a blocked transport.
+  #everOpened = false;
+
   #onClose(code, reason) {
     const lasted = this.#openedAt ? this.#now() - this.#openedAt : 0;
     this.#detach();
+    if (lasted === 0 && this.#fallBack()) return;
     const fatal = FATAL_CLOSE_CODES.includes(code);
     this.#emit('close', { code, reason, reconnect: !fatal });
     if (fatal) {
@@ -386,6 +478,69 @@ export class DanmuClient {
     this.#socket = null;
     if (socket) socket.onopen = socket.onmessage = socket.onclose = null;
     for (const room of this.#rooms.values()) room.joined = false;
+  }
+
+  // openSource opens room's EventSource, resuming after its last id.
+  #openSource(room) {
+    this.#closeSource(room);
+    const state = this.#rooms.get(room);
+    state.joined = false;
+    const url = new URL(this.#sseUrl);
+    url.searchParams.set('room', room);
+    if (state.last !== null) url.searchParams.set('since', state.last);
+    let source;
+    try {
+      source = new this.#EventSource(url.href);
+    } catch (err) {
+      this.#setState({ state: 'closed', code: 0, reason: String(err) });
+      this.#emit('close', { code: 0, reason: String(err), reconnect: false });
+      return;
+    }
+    this.#sources.set(room, source);
+    const current = () => this.#sources.get(room) === source;
+    source.onopen = () => {
+      if (!current()) return;
+      this.#openedAt = this.#now();
+      this.#attempt = 0;
+      if (this.#state !== 'open') this.#setState({ state: 'open' });
+    };
+    source.onmessage = (event) => current() && this.#onMessage(event.data);
+    source.onerror = () => {
+      if (!current()) return;
+      state.joined = false;
+      if (source.readyState !== 2) {
+        // The browser reconnects on its own, with Last-Event-ID.
+        if (this.#state === 'open') this.#setState({ state: 'connecting' });
+        return;
+      }
+      // It gave up (an HTTP error, such as 503): try again after the
+      // backoff, from the last id delivered.
+      this.#closeSource(room);
+      this.#emit('close', { code: 1006, reason: 'event stream failed', reconnect: true });
+      const delay = backoffDelay(this.#attempt, this.#options, this.#random);
+      this.#attempt++;
+      this.#stats.reconnects++;
+      const timer = this.#setTimeout(() => {
+        this.#retries.delete(room);
+        this.#openSource(room);
+      }, delay);
+      this.#retries.set(room, timer);
+      this.#setState({ state: 'waiting', delay, retryAt: this.#now() + delay, code: 1006, reason: 'event stream failed' });
+    };
+  }
+
+  // closeSource closes room's EventSource and cancels its pending retry.
+  #closeSource(room) {
+    const source = this.#sources.get(room);
+    if (source) {
+      this.#sources.delete(room);
+      source.onopen = source.onmessage = source.onerror = null;
+      source.close();
+    }
+    if (this.#retries.has(room)) {
+      this.#clearTimeout(this.#retries.get(room));
+      this.#retries.delete(room);
+    }
   }
 
   #clearConnectTimer() {

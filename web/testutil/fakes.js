@@ -52,6 +52,51 @@ export class FakeSocket {
 }
 
 /**
+ * FakeEventSource stands in for an EventSource: open, receive and fail
+ * fire its handlers the way a browser would.
+ */
+export class FakeEventSource {
+  static instances = [];
+
+  static reset() {
+    FakeEventSource.instances = [];
+  }
+
+  /** live returns the sources not closed, by room. */
+  static live() {
+    return Object.fromEntries(
+      FakeEventSource.instances.filter((s) => s.readyState !== 2).map((s) => [new URL(s.url).searchParams.get('room'), s]),
+    );
+  }
+
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.onopen = this.onmessage = this.onerror = null;
+    FakeEventSource.instances.push(this);
+  }
+
+  close() {
+    this.readyState = 2;
+  }
+
+  open() {
+    this.readyState = 1;
+    this.onopen?.({ type: 'open' });
+  }
+
+  receive(event) {
+    this.onmessage?.({ data: JSON.stringify(event) });
+  }
+
+  /** fail reports an error: the browser retries (retrying) or gives up. */
+  fail({ retrying }) {
+    this.readyState = retrying ? 0 : 2;
+    this.onerror?.({ type: 'error' });
+  }
+}
+
+/**
  * FakeClock keeps time for the client: its timers fire, in order, only
  * within advance.
  */

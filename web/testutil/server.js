@@ -39,6 +39,7 @@ export class Server {
     this.args = args;
     this.httpURL = `http://127.0.0.1:${httpPort}`;
     this.wsURL = `ws://127.0.0.1:${wsPort}/ws`;
+    this.sseURL = `http://127.0.0.1:${wsPort}/sse`;
     this.runs = 0;
     this.process = null;
   }

@@ -110,6 +110,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (loadgen.Confi
 	fs.BoolVar(&cfg.NoCharts, "no-charts", false, "skip the charts")
 	fs.StringVar(&cfg.ChartFormat, "chart-format", "svg", "chart format: svg or png")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	maxRates := fs.String("max-rates", "", "comma-separated max_rate values (thinned streams) the viewers that are not sampled take in turn, 0 for the full stream: 0,20,5 gives a third each")
 	failOnLoss := fs.Bool("fail-on-loss", false, "exit 1 when a comment was lost or rejected, or a viewer failed or was disconnected")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
@@ -118,17 +119,31 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (loadgen.Confi
 		return cfg, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg.ServerArgs = strings.Fields(*serverArgs)
-	if *serverPIDs != "" {
-		for field := range strings.SplitSeq(*serverPIDs, ",") {
-			pid, err := strconv.Atoi(strings.TrimSpace(field))
-			if err != nil {
-				return cfg, false, fmt.Errorf("--server-pid %q: %w", *serverPIDs, err)
-			}
-			cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
-		}
+	var err error
+	if cfg.ServerPIDs, err = intList("server-pid", *serverPIDs); err != nil {
+		return cfg, false, err
+	}
+	if cfg.MaxRates, err = intList("max-rates", *maxRates); err != nil {
+		return cfg, false, err
 	}
 	if *quiet {
 		cfg.Progress = nil
 	}
 	return cfg, *failOnLoss, nil
+}
+
+// intList parses the comma-separated integers value of flag name.
+func intList(name, value string) ([]int, error) {
+	if value == "" {
+		return nil, nil
+	}
+	var out []int
+	for field := range strings.SplitSeq(value, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: %w", name, value, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -17,6 +17,11 @@ import {
 // In Node 20, with the ws package; in browsers the global WebSocket.
 const client = new DanmuClient({ url: 'ws://127.0.0.1:7070/ws', WebSocket, minDelay: 250 });
 new DanmuClient({ url: new URL('wss://example.invalid/ws'), WebSocket: globalThis.WebSocket });
+const saver = new DanmuClient({ url: 'ws://127.0.0.1:7070/ws', WebSocket, transport: 'auto', maxRate: 5, sseUrl: 'http://127.0.0.1:7070/sse' });
+saver.on('transport', ({ transport }) => {
+  const t: 'websocket' | 'sse' = transport;
+  console.log(t, saver.transport);
+});
 
 const seen: DanmuMessage[] = [];
 const off: () => boolean = client.on('message', ({ room, msg }) => {
