@@ -61,11 +61,15 @@ func testTake(t *testing.T, s Store) {
 	if w := take(t, s, Bucket{Key{Room: "r1", Name: "user:u1"}, limit}); w != 0 {
 		t.Errorf("same name in a room: wait %v", w)
 	}
+	refused := time.Now()
 	time.Sleep(wait + 5*time.Millisecond)
 	if w := take(t, s, user); w != 0 {
 		t.Errorf("take after waiting %v: wait %v", wait, w)
 	}
-	if w := take(t, s, user); w <= 0 {
+	// One token came back, and went: the next take waits, unless the
+	// sleep overran by a whole interval on a loaded machine and a second
+	// token came back meanwhile, which the clock then shows.
+	if w := take(t, s, user); w <= 0 && time.Since(refused) < wait+100*time.Millisecond {
 		t.Errorf("take right after the refill: wait %v; want > 0", w)
 	}
 	off := Bucket{Key{Name: "user:u3"}, Limit{}}
