@@ -142,15 +142,15 @@ func contentSecurityPolicy(scriptHash, wsURL, sseURL string) string {
 // else those of the edge at edgeHost.
 func (c Config) edgeURLs(ctx *fasthttp.RequestCtx) (ws, sse string) {
 	if c.WebSocketURL != "" {
-		return c.WebSocketURL, sseBeside(c.WebSocketURL)
+		return c.WebSocketURL, SSEBeside(c.WebSocketURL)
 	}
 	host := c.edgeHost(ctx)
 	return "ws://" + host + "/ws", "http://" + host + "/sse"
 }
 
-// sseBeside returns the URL of the /sse the edges serve beside the
+// SSEBeside returns the URL of the /sse the edges serve beside the
 // WebSocket URL ws (scheme://host/ws): https for wss, http for ws.
-func sseBeside(ws string) string {
+func SSEBeside(ws string) string {
 	sse, ok := strings.CutPrefix(ws, "wss://")
 	if ok {
 		sse = "https://" + sse

@@ -387,3 +387,15 @@ func FuzzPageHost(f *testing.F) {
 		}
 	})
 }
+
+func TestSSEBeside(t *testing.T) {
+	for ws, want := range map[string]string{
+		"wss://live.example.com/ws":  "https://live.example.com/sse",
+		"ws://127.0.0.1:7070/ws":     "http://127.0.0.1:7070/sse",
+		"wss://edge.example:8443/ws": "https://edge.example:8443/sse",
+	} {
+		if got := SSEBeside(ws); got != want {
+			t.Errorf("SSEBeside(%q) = %q; want %q", ws, got, want)
+		}
+	}
+}

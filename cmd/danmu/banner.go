@@ -7,6 +7,7 @@ import (
 	"net"
 
 	"github.com/danmu-dev/danmu/edge"
+	"github.com/danmu-dev/danmu/web"
 )
 
 // banner is what a node tells its operator once it serves: where each of
@@ -48,9 +49,9 @@ func printBanner(stdout io.Writer, logger *slog.Logger, format string, b banner)
 			attrs = append(attrs, "admin", "http://"+b.ops.String()+"/metrics")
 		}
 		if b.ws != nil {
-			attrs = append(attrs, "websocket", wsBase+"/ws", "bilibili", wsBase+"/sub")
+			attrs = append(attrs, "websocket", wsBase+"/ws", "bilibili", wsBase+"/sub", "sse", web.SSEBeside(wsBase+"/ws"))
 			if publicWS != wsBase {
-				attrs = append(attrs, "public_websocket", publicWS+"/ws")
+				attrs = append(attrs, "public_websocket", publicWS+"/ws", "public_sse", web.SSEBeside(publicWS+"/ws"))
 			}
 		}
 		if b.api != nil {
@@ -72,6 +73,7 @@ func printBanner(stdout io.Writer, logger *slog.Logger, format string, b banner)
 			fmt.Fprintf(stdout, "  Public WS   %s/ws?room=demo (what clients connect to)\n", publicWS)
 		}
 		fmt.Fprintf(stdout, "  Bilibili    %s/sub (enter roomid 42 for room \"42\")\n", publicWS)
+		fmt.Fprintf(stdout, "  SSE         %s?room=demo (Server-Sent Events, where WebSockets are blocked)\n", web.SSEBeside(publicWS+"/ws"))
 	}
 	if b.api != nil {
 		fmt.Fprintf(stdout, "  Demo page   %s/?room=demo\n", publicHTTP)
