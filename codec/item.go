@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -71,32 +72,34 @@ func DecodeEntry(id ID, data []byte) Entry {
 		}
 		return e
 	}
-	if item, ok := decodeItem(id, data); ok {
+	if item, err := decodeItem(id, data); err == nil {
 		e.Kind, e.Item = EntryMessage, item
 	}
 	return e
 }
 
-// decodeItem decodes a stored message, or reports false.
-func decodeItem(id ID, data []byte) (item Item, ok bool) {
+// decodeItem decodes the stored message data of entry id, or returns an
+// error wrapping ErrInvalidRecord.
+func decodeItem(id ID, data []byte) (item Item, err error) {
 	legacy := len(data) > 0 && data[0] == '{'
 	var h header
 	defer func() {
-		if ok && h.trace != nil {
+		if err == nil && h.trace != nil {
 			item.Trace, _ = parseTrace(h.trace)
 		}
 	}()
 	body := data
-	if legacy {
-		if !isObject(data) {
-			return Item{}, false
+	switch {
+	case legacy && !isObject(data):
+		return Item{}, fmt.Errorf("%w: not one JSON object", ErrInvalidRecord)
+	case !legacy:
+		if h, body, err = splitRecord(data); err != nil {
+			return Item{}, err
 		}
-	} else {
-		var err error
 		// sonic checks the JSON of what it decodes, and a body holds
 		// only the message's keys (strictJSON below), but not its UTF-8.
-		if h, body, err = splitRecord(data); err != nil || !isObjectStart(body) || !utf8.Valid(body) {
-			return Item{}, false
+		if !isObjectStart(body) || !utf8.Valid(body) {
+			return Item{}, fmt.Errorf("%w: body is not a JSON object", ErrInvalidRecord)
 		}
 	}
 	buf := make([]byte, 0, len(body)+len(h.cid)+len(h.uid)+64)
@@ -135,7 +138,7 @@ func decodeItem(id ID, data []byte) (item Item, ok bool) {
 	if !legacy {
 		m.Prio, m.CID, m.UID = h.prio, text[cid[0]:cid[1]], text[uid[0]:uid[1]]
 		if len(body) > 2 && parseBody(text[len(text)-len(body)+1:], &m) {
-			return Item{ID: id, Message: m, JSON: buf}, true
+			return Item{ID: id, Message: m, JSON: buf}, nil
 		}
 	}
 	var decoded Message
@@ -143,15 +146,18 @@ func decodeItem(id ID, data []byte) (item Item, ok bool) {
 	if !legacy {
 		decoder = strictJSON
 	}
-	if decoder.UnmarshalFromString(text, &decoded) != nil || decoded.ID != m.ID {
+	if err := decoder.UnmarshalFromString(text, &decoded); err != nil {
+		return Item{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	switch {
+	case decoded.ID != m.ID:
 		// A second "id" in the record would be the one clients read.
-		return Item{}, false
+		return Item{}, fmt.Errorf("%w: an id in the record", ErrInvalidRecord)
+	case !legacy && (decoded.Prio != m.Prio || decoded.CID != m.CID || decoded.UID != m.UID):
+		// A second "uid" would be, too.
+		return Item{}, fmt.Errorf("%w: the body names a header field", ErrInvalidRecord)
 	}
-	if !legacy && (decoded.Prio != m.Prio || decoded.CID != m.CID || decoded.UID != m.UID) {
-		// The body named a header field again.
-		return Item{}, false
-	}
-	return Item{ID: id, Message: decoded, JSON: buf}, true
+	return Item{ID: id, Message: decoded, JSON: buf}, nil
 }
 
 // parseBody reads the body of a record, less its opening brace, when it is

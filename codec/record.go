@@ -153,57 +153,19 @@ func cutField(b []byte) (field, rest []byte, ok bool) {
 }
 
 // strictJSON decodes what holds only a Message's keys, and refuses any
-// other: the body of a record, and its native JSON.
+// other: the native JSON of a version-1 record.
 var strictJSON = sonic.Config{ValidateString: true, DisallowUnknownFields: true}.Froze()
 
 // DecodeStored decodes a stored record, or a record written before the
-// header existed. The ID is not part of the record and is left empty.
+// header existed, as readers do (DecodeEntry). The ID is not part of the
+// record and is left empty.
 func DecodeStored(data []byte) (Message, error) {
-	if len(data) > 0 && data[0] == '{' {
-		return decodeLegacy(data)
+	if IsControl(data) {
+		return Message{}, fmt.Errorf("%w: a control record", ErrInvalidRecord)
 	}
-	h, body, err := splitRecord(data)
-	if err != nil {
-		return Message{}, err
-	}
-	// sonic checks the JSON of what it decodes, and the body holds
-	// nothing else (strictJSON), but not its UTF-8.
-	if !isObjectStart(body) || !utf8.Valid(body) {
-		return Message{}, fmt.Errorf("%w: body is not a JSON object", ErrInvalidRecord)
-	}
-	var b storedBody
-	if err := strictJSON.Unmarshal(body, &b); err != nil {
-		return Message{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
-	}
-	return Message{
-		Prio: h.prio, CID: string(h.cid), UID: string(h.uid),
-		Name: b.Name, Text: b.Text, Color: b.Color, Mode: b.Mode, TS: b.TS,
-	}, nil
-}
-
-// legacyRecord is a record written before the header existed: the JSON
-// object of a Message without ID.
-type legacyRecord struct {
-	// ID is set when the object has an "id" key: such a record is
-	// refused, since the native JSON puts the stream's ID in front of
-	// the object and a second "id" would be the one clients read.
-	ID *string `json:"id"`
-	Message
-}
-
-// decodeLegacy decodes a legacy record.
-func decodeLegacy(data []byte) (Message, error) {
-	if !isObject(data) || IsControl(data) {
-		return Message{}, fmt.Errorf("%w: not a stored message", ErrInvalidRecord)
-	}
-	var r legacyRecord
-	if err := JSON.Unmarshal(data, &r); err != nil {
-		return Message{}, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
-	}
-	if r.ID != nil {
-		return Message{}, fmt.Errorf("%w: an id in the record", ErrInvalidRecord)
-	}
-	return r.Message, nil
+	item, err := decodeItem(ID{}, data)
+	item.Message.ID = ""
+	return item.Message, err
 }
 
 // isObject reports whether data can be spliced into a frame as one JSON
