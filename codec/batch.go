@@ -92,7 +92,7 @@ func batchJSONLen(b *Batch) int {
 // run ready to be written to every viewer: the batch (unless it carries
 // deletes only), then one delete message per deleted ID.
 func AppendBatchFrame(dst []byte, b *Batch) []byte {
-	if len(b.Items) > 0 || b.Dropped > 0 || b.Gap || len(b.Deletes) == 0 {
+	if b.hasBatchMessage() {
 		dst = AppendFrameHeader(dst, ws.OpText, batchJSONLen(b))
 		dst = AppendBatchJSON(dst, b)
 	}
@@ -101,6 +101,12 @@ func AppendBatchFrame(dst []byte, b *Batch) []byte {
 		dst = AppendDeleteJSON(dst, b.Room, id)
 	}
 	return dst
+}
+
+// hasBatchMessage reports whether the native protocol sends b as a batch
+// message: unless it carries deletes only, which go as delete messages.
+func (b *Batch) hasBatchMessage() bool {
+	return len(b.Items) > 0 || b.Dropped > 0 || b.Gap || len(b.Deletes) == 0
 }
 
 const deletePrefix = `{"type":"delete","room":"`

@@ -62,7 +62,7 @@ type SSEEncoder struct{}
 func (SSEEncoder) AppendBatch(dst []byte, b *Batch) []byte {
 	id := b.Last
 	var start int
-	if len(b.Items) > 0 || b.Dropped > 0 || b.Gap || len(b.Deletes) == 0 {
+	if b.hasBatchMessage() {
 		dst, start = appendSSEStart(dst, id)
 		dst = appendSSEEnd(AppendBatchJSON(dst, b), start)
 		id = ID{}
