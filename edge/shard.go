@@ -220,6 +220,10 @@ func (s *shard) deliver(f *fanout.Frames) {
 		return
 	}
 	sent, messages := 0, 0
+	// Counted here, once per batch: an atomic add per recipient on
+	// counters the loops share would cost each write a contended cache
+	// line.
+	var byTier [fanout.Tiers]uint64
 	s.walk(f.Room, func(m *member) {
 		if f.Seq <= m.afterSeq {
 			return
@@ -246,9 +250,15 @@ func (s *shard) deliver(f *fanout.Frames) {
 			if ok, t := m.sendBatch(f); ok {
 				sent++
 				messages += f.Messages(t)
+				byTier[t]++
 			}
 		}
 	})
+	for t, n := range byTier {
+		if n > 0 {
+			s.stats.countSent(fanout.Tier(t), n)
+		}
+	}
 	f.Delivered(sent, messages)
 }
 
@@ -268,7 +278,9 @@ func (m *member) activate(f *fanout.Frames) {
 	}
 	for _, b := range m.buffered {
 		if b.Seq > f.Seq && !m.left {
-			m.sendBatch(b)
+			if ok, t := m.sendBatch(b); ok {
+				m.shard.stats.countSent(t, 1)
+			}
 		}
 	}
 	m.dropBuffered()
@@ -298,8 +310,9 @@ func (m *member) send(f *fanout.Frames, frame []byte) bool {
 }
 
 // sendBatch writes the batch f to the viewer in the tier f was built for
-// it and reports whether a frame was written, and of which tier. A viewer too slow for its
-// tier moves to the priority-only one, where a frame is skipped only when
+// it and reports whether a frame was written, and of which tier (the
+// caller counts it). A viewer too slow for its tier moves to the
+// priority-only one, where a frame is skipped only when
 // the viewer cannot take even that (past HardOutbound, which cuts it); it
 // returns to its tier, told of the gap, once its backlog drains.
 func (m *member) sendBatch(f *fanout.Frames) (bool, fanout.Tier) {
@@ -318,14 +331,13 @@ func (m *member) sendBatch(f *fanout.Frames) (bool, fanout.Tier) {
 		// The tier has nothing of this batch.
 		return false, built
 	case built == fanout.TierPriority:
-		return m.sendUrgent(built, frame), built
+		return m.viewer.Send(frame, true), built
 	case m.tier == fanout.TierPriority:
 		// Built for the viewer's own tier before it moved: only what
 		// every tier gets is worth writing past SoftOutbound.
 		m.missed = true
-		return f.Priority && m.sendUrgent(built, frame), built
+		return f.Priority && m.viewer.Send(frame, true), built
 	case m.send(f, frame):
-		m.shard.stats.countSent(built, 1)
 		return true, built
 	case m.left:
 		return false, built
@@ -336,17 +348,7 @@ func (m *member) sendBatch(f *fanout.Frames) (bool, fanout.Tier) {
 		m.setTier(fanout.TierPriority)
 		m.shard.stats.TierMoves.Add(1)
 	}
-	return f.Priority && m.sendUrgent(built, frame), built
-}
-
-// sendUrgent writes a frame of tier t that only a viewer past
-// HardOutbound is spared, and reports whether it was written.
-func (m *member) sendUrgent(t fanout.Tier, frame []byte) bool {
-	if !m.viewer.Send(frame, true) {
-		return false
-	}
-	m.shard.stats.countSent(t, 1)
-	return true
+	return f.Priority && m.viewer.Send(frame, true), built
 }
 
 // setTier moves m to tier t in the hub's counts.
