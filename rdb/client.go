@@ -12,6 +12,14 @@ import (
 	"github.com/redis/rueidis"
 )
 
+// flushDelay is how long the client's writer waits after sending, when
+// more than one command is in flight, before it sends again: one write then
+// carries what arrived meanwhile. Blocking reads and a lone caller are not
+// delayed. With 64 posts in flight it took Redis from 4.8 to 14 commands
+// per read and ingest's CPU per comment down by a tenth, for at most 0.2 ms
+// more per append (docs/performance.md, "Ingest with Redis: fewer writes").
+const flushDelay = 200 * time.Microsecond
+
 // DefaultKeyPrefix begins every key when Config.KeyPrefix is empty.
 const DefaultKeyPrefix = "danmu:"
 
@@ -71,6 +79,9 @@ func New(cfg Config) (*Client, error) {
 		// Nothing here reads through client-side caching; tracking would
 		// only cost invalidation traffic.
 		DisableCache: true,
+		// Concurrent commands wait up to flushDelay after a flush, so
+		// that one write to Redis carries many of them.
+		MaxFlushDelay: flushDelay,
 	})
 	if err != nil {
 		return nil, Unavailable(fmt.Sprintf("connect to %v", cfg.Addrs), err)
