@@ -41,6 +41,9 @@ type Server struct {
 	// after.
 	routes map[string]*route
 	chain  []link
+	// added reports that the chain has hooks added with Use. Without
+	// them, the After hooks get no deadline (finish).
+	added bool
 }
 
 // New returns a Server that appends posted comments to log and answers

@@ -26,7 +26,7 @@ const (
 // (routing, decoding, the hook chain, the stored record, the append to a
 // Memory log, the answer), counted on this tree with no Tracer at all:
 // tracing off adds none.
-const postAllocs = 9
+const postAllocs = 4
 
 // storedEntry returns the newest entry of room in log, decoded.
 func storedEntry(t *testing.T, log stream.Log, room string) codec.Entry {
