@@ -36,6 +36,7 @@ type Server struct {
 	limitErrors limitErrors
 	srv         *fasthttp.Server
 	stats       *Stats
+	roomNames   *roomNames
 
 	// Written by New, Handle and Use before serving starts; read-only
 	// after.
@@ -69,6 +70,7 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		logger:      logger,
 		limitErrors: newLimitErrors(&cfg),
 		stats:       newStats(),
+		roomNames:   newRoomNames(),
 		routes:      make(map[string]*route),
 		chain:       builtinChain(&cfg, store),
 	}
