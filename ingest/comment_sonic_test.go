@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,6 +126,32 @@ var sonicSeeds = []string{
 	`{"text":"` + strings.Repeat("é", 101) + `"}`, `{"text":"a","pad":"` + strings.Repeat("x", 4096) + `"}`,
 }
 
+// blockSeeds are bodies where sonic checks the escapes of a skipped
+// string or not, by where the string lies from the end of the body
+// (skipString): invalid escapes and control characters before, across and
+// after the 64- and 32-byte blocks it reads at once, in values, in keys
+// and in nested values, and the byte after a backslash that ends the
+// blocks. Known keys and their values are checked wherever they lie.
+func blockSeeds() []string {
+	var bodies []string
+	tail := `,"text":"hi"}`
+	for _, n := range []int{0, 1, 29, 30, 31, 32, 33, 61, 62, 63, 64, 65, 95, 96, 97, 200} {
+		a := strings.Repeat("a", n)
+		for _, bad := range []string{`\q`, `\u00G1`, `\u12`, "\\\t", "\t", `\\`, `\"`, `\ud800`} {
+			for _, pad := range []string{"", strings.Repeat(" ", 40), strings.Repeat(" ", 100)} {
+				bodies = append(bodies,
+					`{"x":"`+a+bad+`"`+tail+pad,
+					`{"x":"`+bad+a+`"`+tail+pad,
+					`{"x":["`+a+bad+`"]`+tail+pad,
+					`{"x":{"`+a+bad+`":1}`+tail+pad,
+					`{"x`+a+bad+`":1`+tail+pad,
+					`{"text":"`+a+bad+`"}`+pad)
+			}
+		}
+	}
+	return bodies
+}
+
 // nested returns a body whose unknown key's value opens depth containers
 // of open, each holding inner before it closes.
 func nested(depth int, open, inner string) string {
@@ -134,9 +161,10 @@ func nested(depth int, open, inner string) string {
 
 // TestDecodeCommentSonic checks decodeComment against the sonic decoder it
 // replaced on the bodies where the two might part, in each configuration,
-// among them values nested as deep as sonic allows skipping and one more.
+// among them values nested as deep as sonic allows skipping and one more,
+// and strings sonic reads in blocks (blockSeeds).
 func TestDecodeCommentSonic(t *testing.T) {
-	bodies := sonicSeeds
+	bodies := append(slices.Clone(sonicSeeds), blockSeeds()...)
 	for _, depth := range []int{maxSkipDepth - 1, maxSkipDepth, maxSkipDepth + 1} {
 		bodies = append(bodies,
 			nested(depth, "[", ""), nested(depth, "[", "1"), nested(depth, "[", "1,2"), nested(depth, "[", "[]"),

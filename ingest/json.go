@@ -16,8 +16,10 @@ import (
 // writes; the stored record's encoder is there). It accepts and refuses
 // exactly what sonic (codec.JSON) did decoding the body into a struct
 // (FuzzDecodeCommentSonic): strict JSON (RFC 8259) with no raw control
-// character in any string, and sonic's limit on the nesting of a skipped
-// value (maxSkipDepth).
+// character in any string, but for two limits of how sonic skips the
+// value of an unknown key: how deep it may nest (maxSkipDepth), and which
+// escapes of its strings are checked (skipString). Every comment still
+// reaches the stream valid: the values read are checked in full.
 
 // maxSkipDepth is how deep sonic lets the containers of a skipped value
 // (an unknown key's) nest: a container opens at most this deep, and one
@@ -97,6 +99,43 @@ func (s *jsonScanner) scanString() (jsonString, bool) {
 		}
 	}
 	return jsonString{}, false
+}
+
+// skipString moves past the string opening at pos as sonic skips a string
+// of a skipped value (a value's or a key's), where it checks escapes in
+// the last bytes of the input only (advance_string_validate in sonic's
+// native/scanning.h, found by FuzzDecodeCommentSonic): from the string's
+// start it reads blocks of 64 bytes while as many are left, then one of 32
+// if as many are, in which a backslash only escapes the next byte and
+// control characters alone are refused; the escapes of the bytes after
+// the blocks are checked, as in any string (scanString), except for the
+// byte a backslash ending the blocks escapes, which is not checked at all.
+func (s *jsonScanner) skipString() bool {
+	start := s.pos + 1
+	blocks := (len(s.data) - start) / 64 * 64
+	if len(s.data)-start-blocks >= 32 {
+		blocks += 32
+	}
+	escaped := false
+	for i := start; i < start+blocks; i++ {
+		switch c := s.data[i]; {
+		case c < 0x20:
+			return false
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == '"':
+			s.pos = i + 1
+			return true
+		}
+	}
+	s.pos = start + blocks - 1 // the scalar part's string opens here
+	if escaped {
+		s.pos++
+	}
+	_, ok := s.scanString()
+	return ok
 }
 
 // escapeLen returns the length of the escape opening b, or 0 when it is
@@ -311,8 +350,7 @@ func (s *jsonScanner) skipLiteral(word string) bool {
 func (s *jsonScanner) skipScalar(c byte) bool {
 	switch c {
 	case '"':
-		_, ok := s.scanString()
-		return ok
+		return s.skipString()
 	case 't':
 		return s.skipLiteral("true")
 	case 'f':
@@ -323,13 +361,10 @@ func (s *jsonScanner) skipScalar(c byte) bool {
 	return s.skipNumber()
 }
 
-// skipKey moves past an object's key and its colon.
+// skipKey moves past the key of an object of a skipped value, and its
+// colon.
 func (s *jsonScanner) skipKey() bool {
-	if s.skipSpace() != '"' {
-		return false
-	}
-	_, ok := s.scanString()
-	return ok && s.consume(':')
+	return s.skipSpace() == '"' && s.skipString() && s.consume(':')
 }
 
 // skipValue moves past the value after whitespace at pos, of any type,
