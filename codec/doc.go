@@ -3,10 +3,10 @@
 // The message: a comment (Message) with its validation rules, the ids of
 // rooms, users and comments, stream entry IDs (ID, the one syntax of
 // "<ms>-<seq>"), the stored record a comment becomes in its room's stream
-// (EncodeStored: a header with version, prio, cid, author and extensions
-// such as the post's trace context, then the body) and the stream's
-// control records (deletes), and the decoded form every encoder uses
-// (DecodeEntry, once per entry per node).
+// (AppendStored: a header with version, prio, cid, author and extensions
+// such as the post's trace context, then the JSON body, written by hand)
+// and the stream's control records (deletes), and the decoded form every
+// encoder uses (DecodeEntry, once per entry per node).
 //
 // The wire formats: WebSocket frames and close bodies, permessage-deflate,
 // the native JSON protocol (client messages, joined, left and error

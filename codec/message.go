@@ -26,8 +26,9 @@ type Message struct {
 	TS    int64  `json:"ts"`
 }
 
-// JSON is the sonic configuration used for everything danmu decodes or
-// encodes. ValidateString rejects raw control characters in strings, but
+// JSON is the sonic configuration danmu decodes and encodes JSON with,
+// where it does not by hand (a stored record's body, AppendStored; a
+// posted comment, in ingest: both checked against it). ValidateString rejects raw control characters in strings, but
 // sonic replaces invalid UTF-8 with U+FFFD rather than failing: callers
 // check utf8.Valid on input first. Unmarshal copies its input, so
 // decoded strings never alias a reused buffer

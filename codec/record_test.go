@@ -204,3 +204,17 @@ func BenchmarkDecodeEntry(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendStored is ingest's encoding of each comment it stores,
+// into a buffer it reuses.
+func BenchmarkAppendStored(b *testing.B) {
+	m := Message{Prio: 1, CID: "c-1700000000000-7", UID: "u1234567", Name: "viewer", Text: "弾幕コメント \"quoted\"", Color: DefaultColor, Mode: ModeScroll, TS: 1700000000000}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = AppendStored(buf[:0], &m, StoreOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,10 +2,10 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
 
+	"github.com/bytedance/sonic"
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/danmu-dev/danmu/stream"
@@ -14,16 +14,17 @@ import (
 
 // batchBody is the JSON body of POST /v1/rooms/{room}/danmaku:batch. Each
 // comment is kept raw and decoded as a single post's body is, so that it
-// meets the same rules and gets the same answers.
+// meets the same rules and gets the same answers. The raw comments alias
+// sonic's copy of the body rather than each being copied again.
 type batchBody struct {
-	Comments []json.RawMessage `json:"comments"`
+	Comments []sonic.NoCopyRawMessage `json:"comments"`
 }
 
 // decodeBatch checks a batch body as a whole and returns its comments,
 // each still to be decoded with decodeComment. The body must be UTF-8 (as
 // a single post's: sonic passes invalid UTF-8 through) and at most
 // MaxBatchBytes, and hold 1 to MaxBatch comments.
-func decodeBatch(body []byte, cfg *Config, errs *limitErrors) ([]json.RawMessage, *Error) {
+func decodeBatch(body []byte, cfg *Config, errs *limitErrors) ([]sonic.NoCopyRawMessage, *Error) {
 	if len(body) > cfg.MaxBatchBytes {
 		return nil, errs.batchTooLarge
 	}
@@ -81,7 +82,8 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 	var waiting []int // staged comments whose append is to come, in order
 	failed := false   // a comment was answered 5xx: try no more
 	for i, raw := range comments {
-		if failed || time.Now().After(giveUpAt) {
+		now := time.Now()
+		if failed || now.After(giveUpAt) {
 			results[i].err = errUnavailable
 			continue
 		}
@@ -89,14 +91,15 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		msg, apiErr := decodeComment(raw, &s.cfg, &s.limitErrors)
 		endRefused(validate, apiErr)
 		if apiErr == nil {
-			c := s.newComment(ctx, room, msg)
+			p := s.newPost(ctx, room, msg)
 			if pipelined {
-				if results[i].staged, apiErr = s.stage(tctx, c); apiErr == nil {
+				if apiErr = s.stage(tctx, p, now); apiErr == nil {
+					results[i].staged = p
 					waiting = append(waiting, i)
 				}
 			} else {
-				results[i].id, apiErr = s.publish(tctx, c)
-				results[i].ts = c.Message.TS
+				results[i].id, apiErr = s.publish(tctx, p)
+				results[i].ts = p.comment.Message.TS
 			}
 		}
 		if apiErr != nil {
@@ -127,7 +130,7 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 
 // outcome is what became of one comment of a batch.
 type outcome struct {
-	staged *staged // passed the Before hooks; its append is to come
+	staged *post // passed the Before hooks; its append is to come
 	id     codec.ID
 	ts     int64
 	err    *Error
@@ -138,13 +141,14 @@ type outcome struct {
 func (s *Server) appendStaged(ctx context.Context, batcher stream.BatchAppender, room string, results []outcome, waiting []int) {
 	data := make([][]byte, len(waiting))
 	for k, i := range waiting {
-		data[k] = results[i].staged.data
+		data[k] = results[i].staged.record.data
 	}
 	appendDeadline := startDeadline(ctx, s.cfg.AppendTimeout)
 	ids, errs := batcher.AppendBatch(appendDeadline, room, data)
 	appendDeadline.cancel()
 	for k, i := range waiting {
 		r := &results[i]
+		r.staged.releaseRecord()
 		r.id, r.err = s.finish(ctx, r.staged, ids[k], errs[k])
 		r.ts = r.staged.comment.Message.TS
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,14 +25,28 @@ func BenchmarkPostComment(b *testing.B) { benchmarkPost(b, Config{}) }
 // benchmarkPost posts benchBody to a server of cfg on an embedded log,
 // in-process, once per iteration.
 func benchmarkPost(b *testing.B, cfg Config) {
+	benchmarkRequest(b, cfg, "/v1/rooms/bench/danmaku", benchBody, fasthttp.StatusCreated)
+}
+
+// BenchmarkPostBatch runs the batch handler in-process with 20 copies of
+// benchBody, on an embedded log: per comment as BenchmarkPostComment, plus
+// the batch's own decoding and answer.
+func BenchmarkPostBatch(b *testing.B) {
+	body := batchOf(slices.Repeat([]string{benchBody}, 20)...)
+	benchmarkRequest(b, Config{}, "/v1/rooms/bench/danmaku:batch", body, fasthttp.StatusOK)
+}
+
+// benchmarkRequest posts body to path on a server of cfg on an embedded
+// log, in-process, once per iteration, and checks the answer's status.
+func benchmarkRequest(b *testing.B, cfg Config, path, body string, status int) {
 	srv := New(cfg, stream.NewMemory(stream.MemoryConfig{MaxLen: 1024}), fixedPresence{}, nil)
 	h := srv.Handler()
-	ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/bench/danmaku", "application/json", benchBody)
+	ctx := newRequestCtx(fasthttp.MethodPost, path, "application/json", body)
 	b.ReportAllocs()
-	b.SetBytes(int64(len(benchBody)))
+	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		h(ctx)
-		if ctx.Response.StatusCode() != fasthttp.StatusCreated {
+		if ctx.Response.StatusCode() != status {
 			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
 		}
 		ctx.Response.Reset()

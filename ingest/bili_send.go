@@ -47,15 +47,15 @@ func (s *Server) biliSend(ctx *fasthttp.RequestCtx) {
 		s.biliSendError(ctx, apiErr)
 		return
 	}
-	c := s.newComment(ctx, room, msg)
-	id, apiErr := s.publish(tctx, c)
+	p := s.newPost(ctx, room, msg)
+	id, apiErr := s.publish(tctx, p)
 	if apiErr != nil {
 		s.biliSendError(ctx, apiErr)
 		return
 	}
 	var idBuf [48]byte
 	b := append(make([]byte, 0, 2048), `{"code":0,"data":{"mode_info":`...)
-	b = codec.AppendBiliModeInfo(b, string(id.AppendTo(idBuf[:0])), &c.Message, true)
+	b = codec.AppendBiliModeInfo(b, string(id.AppendTo(idBuf[:0])), &p.comment.Message, true)
 	b = append(b, `,"dm_v2":null},"message":"","msg":""}`...)
 	allowAnyOrigin(ctx)
 	ctx.SetContentType(contentTypeJSON)

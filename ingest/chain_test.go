@@ -76,6 +76,9 @@ func TestHooksRewrite(t *testing.T) {
 			return nil
 		},
 		after: func(ctx context.Context, c *policy.Comment, id codec.ID) {
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("After got a context without deadline")
+			}
 			mu.Lock()
 			afterIDs = append(afterIDs, id.String())
 			mu.Unlock()

@@ -18,12 +18,23 @@ import (
 // once the step is done, as with context.WithTimeout; a method, not a
 // returned func, saves an allocation.
 func startDeadline(parent context.Context, d time.Duration) *deadline {
-	return &deadline{parent: parent, at: time.Now().Add(d)}
+	c := new(deadline)
+	c.start(parent, time.Now().Add(d))
+	return c
+}
+
+// start starts c, a zero deadline, as startDeadline would with the
+// deadline at: for a deadline that is a field of a larger struct, which
+// saves its allocation (post). A deadline is started once, never reused:
+// whoever was handed it may keep it, and its Err must stay non-nil once
+// it is.
+func (c *deadline) start(parent context.Context, at time.Time) {
+	c.parent, c.at = parent, at
 }
 
 // deadline is the context.Context of startDeadline.
 type deadline struct {
-	// Immutable.
+	// Immutable once started.
 	parent context.Context
 	at     time.Time
 
@@ -68,7 +79,7 @@ func (c *deadline) Done() <-chan struct{} {
 func (c *deadline) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mu.err == nil && !time.Now().Before(c.at) {
+	if c.mu.err == nil && time.Until(c.at) <= 0 { // the monotonic clock alone
 		c.endLocked(context.DeadlineExceeded)
 	}
 	return c.mu.err

@@ -130,7 +130,7 @@ func (s *Server) adminRoom(ctx *fasthttp.RequestCtx, room []byte) (policy.User, 
 		writeError(ctx, apiErr)
 		return policy.User{}, "", false
 	}
-	r, ok := checkRoom(ctx, room)
+	r, ok := s.checkRoom(ctx, room)
 	return admin, r, ok
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -33,8 +34,8 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, apiErr)
 		return
 	}
-	c := s.newComment(ctx, room, msg)
-	id, apiErr := s.publish(tctx, c)
+	p := s.newPost(ctx, room, msg)
+	id, apiErr := s.publish(tctx, p)
 	if apiErr != nil {
 		writeError(ctx, apiErr)
 		return
@@ -43,21 +44,63 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 	b := append(buf[:0], `{"id":"`...)
 	b = id.AppendTo(b)
 	b = append(b, `","ts":`...)
-	b = strconv.AppendInt(b, c.Message.TS, 10)
+	b = strconv.AppendInt(b, p.comment.Message.TS, 10)
 	b = append(b, '}')
 	ctx.SetStatusCode(fasthttp.StatusCreated)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.SetBody(b)
 }
 
-// newComment returns the comment msg posted to room by the request ctx,
-// with the poster's address and, when tokens are checked, bearer token.
-func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *policy.Comment {
-	c := &policy.Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}
-	if s.cfg.Auth != nil {
-		c.Token = bearer(ctx)
+// post is one comment on its way through publish, with what it needs up
+// to its answer in one allocation (a post made five apart, issue #17):
+// the comment the hooks see, its stored record and the deadlines of its
+// steps. It is never reused: a hook may keep a step's ctx, and the
+// comment's strings are the Message's own (decodeComment). It takes at
+// most 512 bytes, the allocator's faster path.
+type post struct {
+	comment policy.Comment
+
+	// record holds the comment's stored record, set by stage, until
+	// releaseRecord gives it back once the record is appended.
+	record *recordBuffer
+	span   telemetry.Span // the append's
+
+	// The contexts of the steps: Before hooks, the append (a child of
+	// span) and After hooks.
+	beforeHooks, appendStep, afterHooks deadline
+}
+
+// recordBuffer is a buffer a record is encoded into.
+type recordBuffer struct{ data []byte }
+
+// recordBuffers holds the buffers of the records of the posts in flight. A
+// log keeps its own copy of what it appends (stream.Log.Append), so a
+// buffer is free again once the append returns: pooled, it spares each
+// post an allocation as large as the rest of it.
+var recordBuffers = sync.Pool{New: func() any { return &recordBuffer{data: make([]byte, 0, 512)} }}
+
+// maxPooledRecord is the largest buffer put back in recordBuffers: a
+// record is at most a body's text and name, escaped, and a header.
+const maxPooledRecord = 4 << 10
+
+// releaseRecord gives p's record buffer back, once the record is
+// appended or failed to encode; p.record is then gone.
+func (p *post) releaseRecord() {
+	if cap(p.record.data) <= maxPooledRecord {
+		p.record.data = p.record.data[:0]
+		recordBuffers.Put(p.record)
 	}
-	return c
+	p.record = nil
+}
+
+// newPost returns the comment msg posted to room by the request ctx, with
+// the poster's address and, when tokens are checked, bearer token.
+func (s *Server) newPost(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *post {
+	p := &post{comment: policy.Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}}
+	if s.cfg.Auth != nil {
+		p.comment.Token = bearer(ctx)
+	}
+	return p
 }
 
 // publish runs the hook chain over a validated comment (auth, limits,
@@ -69,38 +112,35 @@ func (s *Server) newComment(ctx *fasthttp.RequestCtx, room string, msg codec.Mes
 // traced (startPost); the hooks and the append are its children, and a
 // sampled post's record carries the append's trace context, for the
 // batches that deliver it to link to.
-func (s *Server) publish(ctx context.Context, c *policy.Comment) (codec.ID, *Error) {
-	st, apiErr := s.stage(ctx, c)
-	if apiErr != nil {
+func (s *Server) publish(ctx context.Context, p *post) (codec.ID, *Error) {
+	if apiErr := s.stage(ctx, p, time.Now()); apiErr != nil {
 		return codec.ID{}, apiErr
 	}
-	appendDeadline := startDeadline(st.appendCtx, s.cfg.AppendTimeout)
-	id, err := s.log.Append(appendDeadline, c.Room, st.data)
-	appendDeadline.cancel()
-	return s.finish(ctx, st, id, err)
+	id, err := s.log.Append(&p.appendStep, p.comment.Room, p.record.data)
+	p.appendStep.cancel()
+	p.releaseRecord()
+	return s.finish(ctx, p, id, err)
 }
 
-// staged is a comment the Before hooks passed, stamped and encoded, whose
-// append is to come.
-type staged struct {
-	comment   *policy.Comment
-	data      []byte          // its stored record
-	appendCtx context.Context // holds span
-	span      telemetry.Span  // the append's
-}
-
-// stage runs the Before hooks over c, stamps it and encodes its record:
-// publish up to the append.
-func (s *Server) stage(ctx context.Context, c *policy.Comment) (*staged, *Error) {
-	hookCtx := startDeadline(ctx, s.cfg.HookTimeout)
-	apiErr := s.runBefore(hookCtx, c)
-	hookCtx.cancel()
+// stage runs the Before hooks over p's comment from now on, stamps it,
+// starts its append's deadline and encodes its record: publish up to the
+// append. The stamp and the append's deadline share one reading of the
+// clock, which is slow enough on some VMs to count (issue #17), and the
+// caller passes the one it has.
+func (s *Server) stage(ctx context.Context, p *post, now time.Time) *Error {
+	c := &p.comment
+	p.beforeHooks.start(ctx, now.Add(s.cfg.HookTimeout))
+	apiErr := s.runBefore(&p.beforeHooks, c)
+	p.beforeHooks.cancel()
 	if apiErr != nil {
-		return nil, apiErr
+		return apiErr
 	}
-	c.Message.TS = time.Now().UnixMilli()
+	now = time.Now()
+	c.Message.TS = now.UnixMilli()
 	appendCtx, span := telemetry.Start(ctx, spanAppend, telemetry.Producer)
+	p.appendStep.start(appendCtx, now.Add(s.cfg.AppendTimeout))
 	var opts codec.StoreOptions
+	var err error
 	if span.Recording() {
 		span.SetAttributes(attribute.String("danmu.room", c.Room))
 		opts.Trace = new(codec.TraceContext)
@@ -108,20 +148,26 @@ func (s *Server) stage(ctx context.Context, c *policy.Comment) (*staged, *Error)
 			opts.Trace = nil
 		}
 	}
-	data, err := codec.EncodeStored(c.Message, opts)
+	p.record = recordBuffers.Get().(*recordBuffer)
+	p.record.data, err = codec.AppendStored(p.record.data, &c.Message, opts)
 	if err != nil {
+		p.releaseRecord()
 		span.Fail(err)
 		span.End()
 		s.logger.ErrorContext(ctx, "ingest: encoding a validated comment failed", "room", c.Room, "err", err)
-		return nil, errInternal
+		return errInternal
 	}
-	return &staged{comment: c, data: data, appendCtx: appendCtx, span: span}, nil
+	p.span = span
+	return nil
 }
 
-// finish takes a staged comment past its append, which returned id or
-// err: publish from the append on.
-func (s *Server) finish(ctx context.Context, st *staged, id codec.ID, err error) (codec.ID, *Error) {
-	c, span := st.comment, st.span
+// finish takes a staged post past its append, which returned id or err:
+// publish from the append on. The After hooks get a deadline only when
+// there are hooks added with Use (Server.added); the built-in hooks act
+// in Before, their After does nothing, and it saves a reading of the
+// clock per post.
+func (s *Server) finish(ctx context.Context, p *post, id codec.ID, err error) (codec.ID, *Error) {
+	c, span := &p.comment, p.span
 	if err != nil {
 		span.Fail(err)
 		span.End()
@@ -133,9 +179,13 @@ func (s *Server) finish(ctx context.Context, st *staged, id codec.ID, err error)
 		span.SetAttributes(attribute.String("danmu.message.id", id.String()))
 	}
 	span.End()
-	hookCtx := startDeadline(ctx, s.cfg.HookTimeout)
-	s.runAfter(hookCtx, c, id)
-	hookCtx.cancel()
+	if !s.added {
+		s.runAfter(ctx, c, id)
+		return id, nil
+	}
+	p.afterHooks.start(ctx, time.Now().Add(s.cfg.HookTimeout))
+	s.runAfter(&p.afterHooks, c, id)
+	p.afterHooks.cancel()
 	return id, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/stream"
@@ -181,5 +182,13 @@ func TestIsJSON(t *testing.T) {
 		if got := isJSON([]byte(tt.in)); got != tt.want {
 			t.Errorf("isJSON(%q) = %v; want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestPostSize locks in that a post takes at most 512 bytes, the largest
+// objects the allocator places without a header (as post says).
+func TestPostSize(t *testing.T) {
+	if size := unsafe.Sizeof(post{}); size > 512 {
+		t.Errorf("a post takes %d bytes; want at most 512", size)
 	}
 }

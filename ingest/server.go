@@ -36,11 +36,15 @@ type Server struct {
 	limitErrors limitErrors
 	srv         *fasthttp.Server
 	stats       *Stats
+	roomNames   *roomNames
 
 	// Written by New, Handle and Use before serving starts; read-only
 	// after.
 	routes map[string]*route
 	chain  []link
+	// added reports that the chain has hooks added with Use. Without
+	// them, the After hooks get no deadline (finish).
+	added bool
 }
 
 // New returns a Server that appends posted comments to log and answers
@@ -66,6 +70,7 @@ func New(cfg Config, log stream.Log, presence Presence, logger *slog.Logger) *Se
 		logger:      logger,
 		limitErrors: newLimitErrors(&cfg),
 		stats:       newStats(),
+		roomNames:   newRoomNames(),
 		routes:      make(map[string]*route),
 		chain:       builtinChain(&cfg, store),
 	}

@@ -17,7 +17,8 @@ var Methods = [...]string{"GET", "POST", "PUT", "DELETE", "OPTIONS", "other"}
 // are safe for concurrent use, and counting a request allocates nothing.
 type Stats struct {
 	// Duration records, per method (indexed as Methods), the time from
-	// routing a request to its answer being ready, in nanoseconds.
+	// the handler's call (fasthttp's request time, RequestCtx.Time, read
+	// just before it) to the answer being ready, in nanoseconds.
 	// Requests fasthttp could not read are not routed and not timed.
 	Duration [len(Methods)]*metric.Histogram
 	// AppendErrors counts the comments whose append to the stream failed
@@ -93,7 +94,9 @@ func (s *Stats) count(status int, code string) {
 // answered, for observe to count its code.
 type errorKey struct{}
 
-// observe counts the answer to a routed request that began at start.
+// observe counts the answer to a routed request that began at start:
+// RequestCtx.Time, as fasthttp reads the clock for every request anyway
+// (unless its LazyRequestTime defers the reading to this first call).
 func (s *Stats) observe(ctx *fasthttp.RequestCtx, start time.Time) {
 	code := ""
 	if e, ok := ctx.UserValue(errorKey{}).(*Error); ok {

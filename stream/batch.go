@@ -18,7 +18,8 @@ type BatchAppender interface {
 	// AppendBatch stores each of data, in order, as the newest entries of
 	// room, and returns the ID or the error of each, as Append would have
 	// (on ErrUnavailable the entry may or may not have been stored). Both
-	// slices have len(data) elements.
+	// slices have len(data) elements. As Append, it keeps copies of data
+	// only.
 	AppendBatch(ctx context.Context, room string, data [][]byte) ([]codec.ID, []error)
 }
 

@@ -64,7 +64,10 @@ type Cursor struct {
 // semantics, so ingest and fan-out work unchanged on either.
 type Log interface {
 	// Append stores data as the newest entry of room and returns its ID.
-	// It returns only after the entry is stored.
+	// It returns only after the entry is stored. It keeps a copy of
+	// data, never data itself, and does not touch it once it returns, even
+	// on error: the caller may reuse it (ingest encodes records into
+	// pooled buffers).
 	Append(ctx context.Context, room string, data []byte) (codec.ID, error)
 	// Range returns the entries q selects, oldest first.
 	Range(ctx context.Context, q Query) (Page, error)
