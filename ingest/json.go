@@ -10,7 +10,7 @@ import (
 
 // The JSON of a posted comment is read by hand (decodeComment): decoding
 // it with sonic was a quarter of the handler's CPU and three allocations
-// per post (issue #17). The reader is ingest's, not codec's, because what
+// per post (docs/performance.md). The reader is ingest's, not codec's, because what
 // it reads is ingest's API: the body's keys, their defaults and the
 // answers to a bad one (codec owns the Message and the formats danmu
 // writes; the stored record's encoder is there). It accepts and refuses

@@ -52,7 +52,7 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 }
 
 // post is one comment on its way through publish, with what it needs up
-// to its answer in one allocation (a post made five apart, issue #17):
+// to its answer in one allocation (there were five; docs/performance.md):
 // the comment the hooks see, its stored record and the deadlines of its
 // steps. It is never reused: a hook may keep a step's ctx, and the
 // comment's strings are the Message's own (decodeComment). It takes at
@@ -125,7 +125,7 @@ func (s *Server) publish(ctx context.Context, p *post) (codec.ID, *Error) {
 // stage runs the Before hooks over p's comment from now on, stamps it,
 // starts its append's deadline and encodes its record: publish up to the
 // append. The stamp and the append's deadline share one reading of the
-// clock, which is slow enough on some VMs to count (issue #17), and the
+// clock, which is slow enough on some VMs to count, and the
 // caller passes the one it has.
 func (s *Server) stage(ctx context.Context, p *post, now time.Time) *Error {
 	c := &p.comment

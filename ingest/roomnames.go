@@ -14,7 +14,7 @@ const roomSlots = 1024
 // roomNames keeps the names of the rooms recently named by requests, so
 // that a request naming one of them gets the name as a string without
 // converting (allocating) the path's bytes, which was 4 % of the server's
-// CPU under load (issue #17). It keeps valid names only, each in the slot
+// CPU under load. It keeps valid names only, each in the slot
 // its hash picks, replacing whatever was there: clients that name ever
 // new rooms cannot grow it, only make the others miss. It is safe for
 // concurrent use, without a lock.
