@@ -79,8 +79,10 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 	giveUpAt := time.Now().Add(2*s.cfg.HookTimeout + s.cfg.AppendTimeout)
 	batcher, pipelined := s.log.(stream.BatchAppender)
 	results := make([]outcome, len(comments))
-	var waiting []int // staged comments whose append is to come, in order
-	failed := false   // a comment was answered 5xx: try no more
+	posts := make([]post, len(comments)) // one allocation for all
+	who := s.poster(ctx)
+	waiting := make([]int, 0, len(comments)) // staged comments whose append is to come, in order
+	failed := false                          // a comment was answered 5xx: try no more
 	for i, raw := range comments {
 		now := time.Now()
 		if failed || now.After(giveUpAt) {
@@ -91,14 +93,15 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		msg, apiErr := decodeComment(raw, &s.cfg, &s.limitErrors)
 		endRefused(validate, apiErr)
 		if apiErr == nil {
-			p := s.newPost(ctx, room, msg)
+			p := &posts[i]
+			p.comment = who.comment(room, msg)
 			if pipelined {
 				if apiErr = s.stage(tctx, p, now); apiErr == nil {
 					results[i].staged = p
 					waiting = append(waiting, i)
 				}
 			} else {
-				results[i].id, apiErr = s.publish(tctx, p)
+				results[i].id, apiErr = s.publish(tctx, p, now)
 				results[i].ts = p.comment.Message.TS
 			}
 		}

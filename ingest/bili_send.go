@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danmu-dev/danmu/codec"
@@ -48,7 +49,7 @@ func (s *Server) biliSend(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	p := s.newPost(ctx, room, msg)
-	id, apiErr := s.publish(tctx, p)
+	id, apiErr := s.publish(tctx, p, time.Now())
 	if apiErr != nil {
 		s.biliSendError(ctx, apiErr)
 		return

@@ -170,8 +170,9 @@ func (hangingPresence) Online(ctx context.Context, room string) (int, error) {
 
 var errBroken = errors.New("test: log is broken")
 
-// failingLog is a Memory whose Append and Range fail.
-type failingLog struct{ *stream.Memory }
+// failingLog is a log whose Append and Range fail. It is a plain
+// stream.Log, not a BatchAppender, so that a batch appends through Append.
+type failingLog struct{ stream.Log }
 
 func (failingLog) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
 	return codec.ID{}, errBroken

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -35,7 +36,7 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 		return
 	}
 	p := s.newPost(ctx, room, msg)
-	id, apiErr := s.publish(tctx, p)
+	id, apiErr := s.publish(tctx, p, time.Now())
 	if apiErr != nil {
 		writeError(ctx, apiErr)
 		return
@@ -96,11 +97,27 @@ func (p *post) releaseRecord() {
 // newPost returns the comment msg posted to room by the request ctx, with
 // the poster's address and, when tokens are checked, bearer token.
 func (s *Server) newPost(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *post {
-	p := &post{comment: policy.Comment{Room: room, Message: msg, ClientIP: s.clientIP(ctx)}}
+	return &post{comment: s.poster(ctx).comment(room, msg)}
+}
+
+// poster is who posts a request's comments: the address and, when tokens
+// are checked, the bearer token. A batch finds it once for all of them.
+type poster struct {
+	ip    netip.Addr
+	token string
+}
+
+func (s *Server) poster(ctx *fasthttp.RequestCtx) poster {
+	who := poster{ip: s.clientIP(ctx)}
 	if s.cfg.Auth != nil {
-		p.comment.Token = bearer(ctx)
+		who.token = bearer(ctx)
 	}
-	return p
+	return who
+}
+
+// comment returns msg posted to room by who.
+func (who poster) comment(room string, msg codec.Message) policy.Comment {
+	return policy.Comment{Room: room, Message: msg, ClientIP: who.ip, Token: who.token}
 }
 
 // publish runs the hook chain over a validated comment (auth, limits,
@@ -112,8 +129,10 @@ func (s *Server) newPost(ctx *fasthttp.RequestCtx, room string, msg codec.Messag
 // traced (startPost); the hooks and the append are its children, and a
 // sampled post's record carries the append's trace context, for the
 // batches that deliver it to link to.
-func (s *Server) publish(ctx context.Context, p *post) (codec.ID, *Error) {
-	if apiErr := s.stage(ctx, p, time.Now()); apiErr != nil {
+// now is a reading of the clock taken just before, which the deadline of
+// the Before hooks counts from.
+func (s *Server) publish(ctx context.Context, p *post, now time.Time) (codec.ID, *Error) {
+	if apiErr := s.stage(ctx, p, now); apiErr != nil {
 		return codec.ID{}, apiErr
 	}
 	id, err := s.log.Append(&p.appendStep, p.comment.Room, p.record.data)

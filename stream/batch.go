@@ -11,9 +11,9 @@ import (
 	"github.com/danmu-dev/danmu/internal/telemetry"
 )
 
-// BatchAppender is a Log that stores several entries of one room in one
-// round trip. The Redis log is one; the embedded log has no round trips to
-// save, and appends one entry at a time.
+// BatchAppender is a Log that stores several entries of one room at once:
+// the Redis log in one round trip, the embedded log under one lock with
+// one wake-up of the room's readers.
 type BatchAppender interface {
 	// AppendBatch stores each of data, in order, as the newest entries of
 	// room, and returns the ID or the error of each, as Append would have

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/internal/redistest"
 )
 
@@ -74,5 +75,72 @@ func TestRedisAppendBatch(t *testing.T) {
 	}
 	if last, err := log.Last(ctx, "room"); err != nil || last != ids[len(ids)-1] {
 		t.Errorf("Last = %v, %v after a cancelled batch; want %v", last, err, ids[len(ids)-1])
+	}
+}
+
+// TestMemoryAppendBatch: the embedded log stores a batch in order after
+// what the room held, as copies, and a batch that
+// cannot be stored (ended context, no place for one more room) stores
+// none of its entries and says why for each.
+func TestMemoryAppendBatch(t *testing.T) {
+	log := NewMemory(MemoryConfig{MaxRooms: 1})
+	ctx := context.Background()
+	first, err := log.Append(ctx, "room", []byte("before"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([][]byte, 50)
+	for i := range data {
+		data[i] = fmt.Appendf(nil, "entry %d", i)
+	}
+	ids, errs := log.AppendBatch(ctx, "room", data)
+	if len(ids) != len(data) || len(errs) != len(data) {
+		t.Fatalf("AppendBatch returned %d IDs and %d errors for %d entries", len(ids), len(errs), len(data))
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	increasing := first.Less(ids[0])
+	for i := 1; i < len(ids); i++ {
+		increasing = increasing && ids[i-1].Less(ids[i])
+	}
+	if !increasing {
+		t.Errorf("IDs %v after %v; want increasing, after it", ids, first)
+	}
+	copy(data[0], "changed")
+	page, err := log.Range(ctx, Query{Room: "room", After: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pageIDs(page.Entries); !slices.Equal(got, ids) {
+		t.Errorf("the room holds %v; want %v", got, ids)
+	}
+	for i, e := range page.Entries {
+		if want := fmt.Sprintf("entry %d", i); string(e.Data) != want {
+			t.Errorf("entry %d holds %q; want %q", i, e.Data, want)
+		}
+	}
+
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, c := range []struct {
+		name, room string
+		ctx        context.Context
+		want       error
+	}{
+		{"an ended context", "room", ended, context.Canceled},
+		{"a second room beyond MaxRooms", "other", ctx, ErrTooManyRooms},
+	} {
+		ids, errs := log.AppendBatch(c.ctx, c.room, data[:3])
+		for i, err := range errs {
+			if !errors.Is(err, c.want) || ids[i] != (codec.ID{}) {
+				t.Errorf("%s: entry %d got %v, %v; want %v", c.name, i, ids[i], err, c.want)
+			}
+		}
+	}
+	if last, err := log.Last(ctx, "room"); err != nil || last != ids[len(ids)-1] {
+		t.Errorf("Last = %v, %v after refused batches; want %v", last, err, ids[len(ids)-1])
 	}
 }

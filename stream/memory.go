@@ -175,11 +175,68 @@ func (m *Memory) Append(ctx context.Context, room string, data []byte) (codec.ID
 	}
 	stored := append(make([]byte, 0, len(data)), data...)
 	now := time.Now()
+	r, last, err := m.lockRoom(room, now)
+	if err != nil {
+		return codec.ID{}, err
+	}
+	id := nextID(last, uint64(max(now.UnixMilli(), 0)))
+	r.appendLocked(Entry{ID: id, Data: stored}, m.maxLen)
+	r.wakeLocked()
+	r.mu.Unlock()
+	return id, nil
+}
+
+// AppendBatch stores a copy of each of data, in order, as the newest
+// entries of room, as Append would one after the other, but under one lock
+// and with one wake-up of the room's readers. A batch's entries are all
+// stored or all fail alike, with Append's errors.
+func (m *Memory) AppendBatch(ctx context.Context, room string, data [][]byte) ([]codec.ID, []error) {
+	ids, errs := make([]codec.ID, len(data)), make([]error, len(data))
+	fail := func(err error) ([]codec.ID, []error) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return ids, errs
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	// One copy of the whole batch, which the entries share.
+	size := 0
+	for _, d := range data {
+		size += len(d)
+	}
+	buf := make([]byte, 0, size)
+	stored := make([][]byte, len(data))
+	for i, d := range data {
+		buf = append(buf, d...)
+		stored[i] = buf[len(buf)-len(d) : len(buf) : len(buf)]
+	}
+	now := time.Now()
+	r, last, err := m.lockRoom(room, now)
+	if err != nil {
+		return fail(err)
+	}
 	ms := uint64(max(now.UnixMilli(), 0))
+	for i := range stored {
+		last = nextID(last, ms)
+		ids[i] = last
+		r.appendLocked(Entry{ID: last, Data: stored[i]}, m.maxLen)
+	}
+	r.wakeLocked()
+	r.mu.Unlock()
+	return ids, errs
+}
+
+// lockRoom returns the log of the room name, locked and touched at now, with the ID its
+// next entry must follow. A room that holds no entries takes one of the
+// MaxRooms places (after a full sweep, when none is free), or lockRoom
+// fails with ErrTooManyRooms.
+func (m *Memory) lockRoom(name string, now time.Time) (*room, codec.ID, error) {
 	clock := m.clock(now)
 	m.maybeSweep(clock, m.sweepInterval)
 	for swept := false; ; {
-		r := m.roomFor(room, clock)
+		r := m.roomFor(name, clock)
 		r.mu.Lock()
 		if r.dead {
 			r.mu.Unlock()
@@ -193,17 +250,13 @@ func (m *Memory) Append(ctx context.Context, room string, data []byte) (codec.ID
 					swept = true
 					continue
 				}
-				return codec.ID{}, fmt.Errorf("%w: room %q would be one more than %d holding entries", ErrTooManyRooms, room, m.maxRooms)
+				return nil, codec.ID{}, fmt.Errorf("%w: room %q would be one more than %d holding entries", ErrTooManyRooms, name, m.maxRooms)
 			}
 			// A new log, which may reuse the name of an evicted one.
 			last = m.floorID()
 		}
-		id := nextID(last, ms)
-		r.appendLocked(Entry{ID: id, Data: stored}, m.maxLen)
 		r.touch(clock, m.touchInterval)
-		r.wakeLocked()
-		r.mu.Unlock()
-		return id, nil
+		return r, last, nil
 	}
 }
 
