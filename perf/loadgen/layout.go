@@ -9,7 +9,8 @@ import (
 // addresses. The coordinator and every worker compute the same answers
 // from it. Viewers are numbered 0..Viewers-1; room k holds the contiguous
 // block [start(k), start(k+1)), so rooms differ in size by at most one, and
-// the first SamplePerRoom viewers of each room are sampled.
+// SamplePerRoom viewers of each room, spread evenly over its block, are
+// sampled.
 type layout struct {
 	Viewers       int      `json:"viewers"`
 	Rooms         []string `json:"rooms"`
@@ -36,9 +37,20 @@ func (l *layout) roomSize(k int) int {
 	return l.start(k+1) - l.start(k)
 }
 
-// sampled reports whether viewer i decodes every frame.
+// sampled reports whether viewer i decodes every frame: the first viewer
+// of each of SamplePerRoom equal parts of its room's block, the parts
+// starting at a phase of the room's own. Viewers join, and a server writes
+// each frame to a room's viewers, about in the order they are numbered,
+// so the first viewers alone would see only the start of each burst of
+// writes and understate the latency of the rest (a quiet room of 10 000
+// viewers: p99 13 ms for the first 100, 99 ms for all); and with one
+// sampled viewer per room, the phases make the rooms' samples cover every
+// position of a burst.
 func (l *layout) sampled(i int) bool {
-	return i-l.start(l.roomOf(i)) < l.SamplePerRoom
+	k := l.roomOf(i)
+	n, s := int64(l.roomSize(k)), int64(l.SamplePerRoom)
+	j := (int64(i-l.start(k)) + int64(k)*n/int64(len(l.Rooms))) % n
+	return s >= n || j == 0 || j*s/n != (j-1)*s/n
 }
 
 // maxRate returns the max_rate viewer i asks for, 0 for the full stream.

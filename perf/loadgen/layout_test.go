@@ -12,9 +12,13 @@ func TestLayoutRoomsAndSamples(t *testing.T) {
 		wantSizes              []int
 		wantSampled            []int
 	}{
-		{viewers: 10, rooms: 1, sample: 3, wantSizes: []int{10}, wantSampled: []int{0, 1, 2}},
-		{viewers: 6, rooms: 3, sample: 1, wantSizes: []int{2, 2, 2}, wantSampled: []int{0, 2, 4}},
-		{viewers: 7, rooms: 3, sample: 1, wantSizes: []int{3, 2, 2}, wantSampled: []int{0, 3, 5}},
+		{viewers: 10, rooms: 1, sample: 3, wantSizes: []int{10}, wantSampled: []int{0, 4, 7}},
+		{viewers: 100, rooms: 1, sample: 4, wantSizes: []int{100}, wantSampled: []int{0, 25, 50, 75}},
+		{viewers: 20, rooms: 2, sample: 2, wantSizes: []int{10, 10}, wantSampled: []int{0, 5, 10, 15}},
+		{viewers: 6, rooms: 3, sample: 1, wantSizes: []int{2, 2, 2}, wantSampled: []int{0, 2, 5}},
+		{viewers: 7, rooms: 3, sample: 1, wantSizes: []int{3, 2, 2}, wantSampled: []int{0, 3, 6}},
+		// One per room: each room at its own position, so that together they cover them all.
+		{viewers: 100, rooms: 10, sample: 1, wantSizes: slices.Repeat([]int{10}, 10), wantSampled: []int{0, 19, 28, 37, 46, 55, 64, 73, 82, 91}},
 		{viewers: 5, rooms: 5, sample: 2, wantSizes: []int{1, 1, 1, 1, 1}, wantSampled: []int{0, 1, 2, 3, 4}},
 	}
 	for _, tt := range tests {

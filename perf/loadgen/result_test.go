@@ -27,12 +27,12 @@ func TestCountLossThinned(t *testing.T) {
 	for i := range rates {
 		rates[i] = l.maxRate(i)
 	}
-	if want := []int{0, 0, 5, 0, 20, 5}; !slices.Equal(rates, want) {
-		t.Fatalf("maxRate = %v; want %v (viewers 0 and 1 are sampled)", rates, want)
+	if want := []int{0, 20, 5, 0, 20, 5}; !slices.Equal(rates, want) {
+		t.Fatalf("maxRate = %v; want %v (viewers 0 and 3 are sampled)", rates, want)
 	}
 	var d DeliveryStats
 	countLoss(&l, []int64{10, 10, 1, 9, 4, 2}, []int64{10}, []int64{0}, &d)
-	want := DeliveryStats{Expected: 30, Missing: 1, ViewersWithLoss: 1, MaxMissing: 1, Thinned: 7}
+	want := DeliveryStats{Expected: 20, Missing: 1, ViewersWithLoss: 1, MaxMissing: 1, Thinned: 17}
 	if d != want {
 		t.Errorf("countLoss = %+v; want %+v", d, want)
 	}
