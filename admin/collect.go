@@ -111,7 +111,7 @@ func EdgeCollector(s *edge.Server) prometheus.Collector {
 		for _, cl := range st.Closes() {
 			ch <- counter(closed, cl.Count, cl.Reason.String(), closeCode(cl.Code))
 		}
-		ch <- counter(sent, st.FramesSent.Load())
+		ch <- counter(sent, st.FramesSent())
 		ch <- counter(skipped, st.FramesSkipped.Load())
 		ch <- counter(slow, st.SlowClosed.Load())
 		ch <- counter(limited, st.RateLimited.Load())

@@ -303,9 +303,7 @@ func (cn *conn) Send(frame []byte, urgent bool) bool {
 	if urgent && !cn.sendUrgent(frame) || !urgent && !cn.send(frame) {
 		return false
 	}
-	stats := &cn.loop.server.stats
-	stats.FramesSent.Add(1)
-	stats.sentByTransport[cn.transport].Add(1)
+	cn.loop.counters.sent[cn.transport].Add(1)
 	return true
 }
 

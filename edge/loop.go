@@ -24,6 +24,7 @@ type loop struct {
 	el       gnet.EventLoop
 	shard    *shard
 	upgrader ws.Upgrader
+	counters *loopCounters // of the frames this loop writes
 
 	// Owned by this event loop: touch only inside gnet callbacks or a func
 	// passed to Execute.
@@ -62,7 +63,7 @@ type upgradeTarget struct {
 }
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
-	l := &loop{server: s, el: el, conns: make(map[*conn]struct{})}
+	l := &loop{server: s, el: el, conns: make(map[*conn]struct{}), counters: s.stats.newLoopCounters()}
 	l.deflate.Parameters = deflateParameters
 	l.shard = newShard(s.hub, l, &s.stats)
 	l.upgrader = ws.Upgrader{

@@ -1,9 +1,11 @@
 package edge
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/sys/cpu"
 
 	"github.com/danmu-dev/danmu/fanout"
 	"github.com/danmu-dev/danmu/metric"
@@ -21,10 +23,9 @@ type Stats struct {
 	// handshakes answered with an HTTP error.
 	Upgraded atomic.Uint64
 	Rejected atomic.Uint64
-	// FramesSent counts batch frames written to viewers; FramesSkipped
-	// those skipped because the viewer's backlog passed SoftOutbound; and
+	// FramesSkipped counts batch frames skipped because the viewer's
+	// backlog passed SoftOutbound (FramesSent those written), and
 	// SlowClosed the viewers disconnected past HardOutbound.
-	FramesSent    atomic.Uint64
 	FramesSkipped atomic.Uint64
 	SlowClosed    atomic.Uint64
 	// TierMoves counts the subscriptions moved to the priority-only tier
@@ -45,9 +46,14 @@ type Stats struct {
 	members    [tierClasses]atomic.Int64
 	sentByTier [tierClasses]atomic.Uint64
 	// open counts the open connections by transport, from their
-	// handshake on; sentByTransport the batch and online frames written.
-	open            [Transports]atomic.Int64
-	sentByTransport [Transports]atomic.Uint64
+	// handshake on.
+	open [Transports]atomic.Int64
+	// loops holds each event loop's counters of the frames it wrote
+	// (newLoopCounters).
+	loops struct {
+		sync.Mutex
+		all []*loopCounters
+	}
 
 	// refused counts the connections refused before their handshake, by
 	// reason.
@@ -226,9 +232,46 @@ func (t Transport) String() string {
 // handshake.
 func (s *Stats) OpenConns(t Transport) int64 { return s.open[t].Load() }
 
+// loopCounters are the counters one event loop adds to for every frame it
+// writes, by transport: written by that loop alone and kept on a cache
+// line of their own, so that no write to a viewer contends with another
+// loop for a counter. Readers sum the loops' counters.
+type loopCounters struct {
+	_    cpu.CacheLinePad
+	sent [Transports]atomic.Uint64
+	_    cpu.CacheLinePad
+}
+
+// newLoopCounters returns the counters of a new event loop, counted in s
+// from now on.
+func (s *Stats) newLoopCounters() *loopCounters {
+	c := new(loopCounters)
+	s.loops.Lock()
+	s.loops.all = append(s.loops.all, c)
+	s.loops.Unlock()
+	return c
+}
+
 // FramesSentBy returns the batch and online frames written to viewers of
 // transport t.
-func (s *Stats) FramesSentBy(t Transport) uint64 { return s.sentByTransport[t].Load() }
+func (s *Stats) FramesSentBy(t Transport) uint64 {
+	s.loops.Lock()
+	defer s.loops.Unlock()
+	var n uint64
+	for _, c := range s.loops.all {
+		n += c.sent[t].Load()
+	}
+	return n
+}
+
+// FramesSent returns the batch and online frames written to viewers.
+func (s *Stats) FramesSent() uint64 {
+	var n uint64
+	for t := range Transport(Transports) {
+		n += s.FramesSentBy(t)
+	}
+	return n
+}
 
 // Tier classes: the metrics count the thinned tiers together.
 const (
