@@ -33,10 +33,10 @@ func (r *Redis) AppendBatch(ctx context.Context, room string, data [][]byte) ([]
 	key := r.key(room)
 	cmds := make(rueidis.Commands, 0, len(data)+1)
 	for _, d := range data {
-		cmds = append(cmds, r.xadd(key, d))
+		cmds = append(cmds, r.xadd(key, d, false))
 	}
 	if r.ttl > 0 {
-		cmds = append(cmds, r.client.B().Pexpire().Key(key).Milliseconds(r.ttl).Build())
+		cmds = append(cmds, r.pexpire(key))
 	}
 	ctx, span := telemetry.Start(ctx, spanXadd, telemetry.Client)
 	defer span.End()
@@ -47,6 +47,9 @@ func (r *Redis) AppendBatch(ctx context.Context, room string, data [][]byte) ([]
 	start := time.Now()
 	results := r.client.DoMulti(ctx, cmds...)
 	r.stats.RoundTrip.ObserveSince(start)
+	if r.ttl > 0 && results[len(data)].Error() == nil {
+		r.expiries.refreshed(room, start)
+	}
 	ids, errs := make([]codec.ID, len(data)), make([]error, len(data))
 	for i := range data {
 		reply, err := results[i].ToString()

@@ -44,8 +44,9 @@ type RedisConfig struct {
 	// cheaply. Zero or less means DefaultMaxLen, as for Memory.
 	MaxLen int64
 	// TTL is how long a room's stream stays in Redis after its last
-	// Append: every Append sets the stream's expiry to TTL (PEXPIRE, in the
-	// same round trip as the XADD). Zero means DefaultStreamTTL; a
+	// Append, give or take a hundredth of it and at most a minute: Append
+	// sets the stream's expiry to TTL (PEXPIRE, in the same round trip as
+	// the XADD) when it has not done so lately (see Append). Zero means DefaultStreamTTL; a
 	// negative TTL sets no expiry, and streams stay until deleted (an
 	// expiry set earlier stays too). A reader following a stream that
 	// expires, or resuming in one, is told of a gap, as after a reset.
@@ -107,8 +108,9 @@ type Redis struct {
 	maxBlockingReads int
 	pollInterval     time.Duration
 
-	checks roomChecks // throttles and remembers Read's reset checks
-	stats  RedisStats
+	checks   roomChecks // throttles and remembers Read's reset checks
+	expiries *expiries  // when each room's expiry was last refreshed; nil without a TTL
+	stats    RedisStats
 }
 
 var _ Log = (*Redis)(nil)
@@ -135,6 +137,9 @@ func NewRedis(client *rdb.Client, cfg RedisConfig) *Redis {
 		r.ttl = DefaultStreamTTL.Milliseconds()
 	case cfg.TTL > 0:
 		r.ttl = max(cfg.TTL.Milliseconds(), 1)
+	}
+	if r.ttl > 0 {
+		r.expiries = newExpiries(time.Duration(r.ttl) * time.Millisecond)
 	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultRedisTimeout
@@ -172,16 +177,19 @@ func unavailable(op, room string, err error) error {
 // been stored. data is copied: when ctx ends first, rueidis may still send
 // the command after Append returned, and the caller may reuse data by then.
 //
-// With a TTL, a PEXPIRE follows the XADD in the same pipelined round trip.
-// The two are not one transaction: when the XADD succeeds and the PEXPIRE
-// does not (the connection breaks between their replies), Append still
-// succeeds, and the stream keeps its previous expiry, or none, until the
-// next Append.
+// With a TTL, the stream's expiry is refreshed (PEXPIRE, in the same
+// pipelined round trip as the XADD) when this log last did so for room
+// longer ago than a hundredth of the TTL or a minute, whichever is
+// shorter; in between, the XADD carries NOMKSTREAM, and a stream that no
+// longer exists (expired, deleted, Redis flushed) is made again by a
+// second round trip with its expiry. The XADD and the PEXPIRE are not one
+// transaction: when the XADD succeeds and the PEXPIRE does not (the
+// connection breaks between their replies), Append still succeeds, and the
+// next Append refreshes again.
 func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID, error) {
 	ctx, cancel := r.bound(ctx, 0)
 	defer cancel()
 	key := r.key(room)
-	xadd := r.xadd(key, data)
 	// A traced post sees the round trip as a span of its own.
 	ctx, span := telemetry.Start(ctx, spanXadd, telemetry.Client)
 	defer span.End()
@@ -191,10 +199,18 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID,
 	}
 	start := time.Now()
 	var res rueidis.RedisResult
-	if r.ttl > 0 {
-		res = r.client.DoMulti(ctx, xadd, r.client.B().Pexpire().Key(key).Milliseconds(r.ttl).Build())[0]
-	} else {
-		res = r.client.Do(ctx, xadd)
+	switch {
+	case r.ttl <= 0:
+		res = r.client.Do(ctx, r.xadd(key, data, false))
+	case r.expiries.fresh(room, start):
+		res = r.client.Do(ctx, r.xadd(key, data, true))
+		if rueidis.IsRedisNil(res.Error()) {
+			r.stats.RoundTrip.ObserveSince(start)
+			start = time.Now()
+			res = r.appendExpiring(ctx, room, key, data, start)
+		}
+	default:
+		res = r.appendExpiring(ctx, room, key, data, start)
 	}
 	reply, err := res.ToString()
 	r.stats.RoundTrip.ObserveSince(start)
@@ -210,13 +226,37 @@ func (r *Redis) Append(ctx context.Context, room string, data []byte) (codec.ID,
 	return id, nil
 }
 
+// appendExpiring sends, at sent, the XADD of data to room's stream key
+// followed by the PEXPIRE of the key in one round trip, and returns the
+// XADD's result.
+func (r *Redis) appendExpiring(ctx context.Context, room, key string, data []byte, sent time.Time) rueidis.RedisResult {
+	res := r.client.DoMulti(ctx, r.xadd(key, data, false), r.pexpire(key))
+	if res[1].Error() == nil {
+		r.expiries.refreshed(room, sent)
+	}
+	return res[0]
+}
+
 // spanXadd names the span of an Append's round trip.
 const spanXadd = "redis XADD"
 
-// xadd returns the XADD MAXLEN ~ of data to the stream key.
-func (r *Redis) xadd(key string, data []byte) rueidis.Completed {
-	return r.client.B().Xadd().Key(key).Maxlen().Almost().Threshold(r.maxLen).
+// xadd returns the XADD MAXLEN ~ of data to the stream key; with
+// existing, the XADD NOMKSTREAM, which stores nothing and returns nil when
+// the stream does not exist.
+func (r *Redis) xadd(key string, data []byte, existing bool) rueidis.Completed {
+	cmd := r.client.B().Xadd().Key(key)
+	if existing {
+		return cmd.Nomkstream().Maxlen().Almost().Threshold(r.maxLen).
+			Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
+	}
+	return cmd.Maxlen().Almost().Threshold(r.maxLen).
 		Id("*").FieldValue().FieldValue(dataField, string(data)).Build()
+}
+
+// pexpire returns the PEXPIRE that sets the stream key to expire the TTL
+// from now.
+func (r *Redis) pexpire(key string) rueidis.Completed {
+	return r.client.B().Pexpire().Key(key).Milliseconds(r.ttl).Build()
 }
 
 // Last returns the newest ID Redis generated for room (XINFO STREAM

@@ -633,8 +633,10 @@ func TestRedisConfig(t *testing.T) {
 	}
 }
 
-// testRedisTTL checks that Append sets and refreshes the stream's expiry
-// (PTTL on the real server), that a negative TTL sets none, and that a
+// testRedisTTL checks that Append sets the stream's expiry (PTTL on the
+// real server) and refreshes it once the last refresh is a hundredth of
+// the TTL old, not on every comment; that a stream deleted meanwhile is
+// made again with its expiry; that a negative TTL sets none; and that a
 // reader of a stream that expired gets a gap.
 func testRedisTTL(t *testing.T, addrs []string) {
 	ctx := context.Background()
@@ -645,6 +647,12 @@ func testRedisTTL(t *testing.T, addrs []string) {
 			t.Fatalf("PTTL %s: %v", r.key(room), err)
 		}
 		return time.Duration(ms) * time.Millisecond
+	}
+	expire := func(r *Redis, room string, ttl time.Duration) {
+		t.Helper()
+		if err := r.client.Do(ctx, r.client.B().Pexpire().Key(r.key(room)).Milliseconds(ttl.Milliseconds()).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tc := range []struct {
 		ttl, want time.Duration
@@ -660,16 +668,34 @@ func testRedisTTL(t *testing.T, addrs []string) {
 		if got := pttl(r, "ttl"); got <= tc.want-time.Minute || got > tc.want {
 			t.Errorf("TTL %v: PTTL after Append = %v; want about %v", tc.ttl, got, tc.want)
 		}
-		if err := r.client.Do(ctx, r.client.B().Pexpire().Key(r.key("ttl")).Milliseconds(60_000).Build()).Error(); err != nil {
+		expire(r, "ttl", time.Minute)
+		logAppend(t, r, "ttl", 1)
+		if got := pttl(r, "ttl"); got > time.Minute {
+			t.Errorf("TTL %v: PTTL after another Append at once = %v; want it left at most 1m (refreshed a moment ago)", tc.ttl, got)
+		}
+		if err := r.client.Do(ctx, r.client.B().Del().Key(r.key("ttl")).Build()).Error(); err != nil {
 			t.Fatal(err)
 		}
-		logAppend(t, r, "ttl", 1)
+		ids := logAppend(t, r, "ttl", 1)
 		if got := pttl(r, "ttl"); got <= tc.want-time.Minute || got > tc.want {
-			t.Errorf("TTL %v: PTTL after another Append = %v; want it refreshed to about %v", tc.ttl, got, tc.want)
+			t.Errorf("TTL %v: PTTL after an Append to the deleted stream = %v; want it made again with about %v", tc.ttl, got, tc.want)
+		}
+		if page := logRange(t, r, Query{Room: "ttl", Limit: 10}); len(page.Entries) != 1 || page.Entries[0].ID != ids[0] {
+			t.Errorf("TTL %v: the stream made again holds %v; want the one entry %v", tc.ttl, pageIDs(page.Entries), ids[0])
 		}
 	}
 
-	r := newTestRedis(t, addrs, RedisConfig{TTL: 100 * time.Millisecond})
+	// A TTL of 2 s is refreshed once 20 ms have passed.
+	r := newTestRedis(t, addrs, RedisConfig{TTL: 2 * time.Second})
+	logAppend(t, r, "refresh", 1)
+	expire(r, "refresh", time.Second)
+	time.Sleep(30 * time.Millisecond)
+	logAppend(t, r, "refresh", 1)
+	if got := pttl(r, "refresh"); got <= time.Second {
+		t.Errorf("PTTL after an Append 30 ms after the last refresh = %v; want it refreshed to about 2s", got)
+	}
+
+	r = newTestRedis(t, addrs, RedisConfig{TTL: 100 * time.Millisecond})
 	ids := logAppend(t, r, "brief", 2)
 	cursors := []Cursor{{Room: "brief", After: ids[1]}}
 	if pages := logRead(t, r, cursors, 10, 0); pages != nil {
