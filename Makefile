@@ -80,7 +80,7 @@ baseline: ## Build bin/baseline, the reference gorilla/websocket server of perf/
 	$(GO) -C perf build -o ../bin/baseline ./cmd/baseline
 
 .PHONY: floor
-floor: ## Build bin/floor, the bare HTTP server of perf/floor that answers every POST with 201 (the HTTP floor).
+floor: ## Build bin/floor, perf/floor's floors: the bare HTTP server that answers every POST with 201, and with --ws-addr the fan-out floor.
 	$(GO) -C perf build -o ../bin/floor ./cmd/floor
 
 .PHONY: bench-load

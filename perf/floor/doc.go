@@ -6,11 +6,20 @@
 //     nothing else. perf/cmd/floor runs it, and the load generator drives
 //     it with the same ingest scenario and the same /proc sampling as
 //     danmu (loadgen ingest --target floor).
+//
 //   - BenchmarkLoopbackWrite writes one frame to N loopback TCP sockets with
 //     write(2) and nothing else, its readers in a child process that drains
 //     them through one epoll loop (Drainer): what a fan-out write costs
 //     the server, and a delivery costs a reader, at the least.
 //
-// It imports codec, to build a frame of the size danmu sends, and ingest,
-// for its server defaults.
+//   - Fanout is the floor of danmu's fan-out: WebSocket viewers, comments
+//     posted over HTTP, gathered per room and flushed as danmu's hub
+//     flushes them, each frame encoded once and written with write(2) by
+//     one thread per core, and nothing else. perf/cmd/floor runs it with
+//     --ws-addr, and the load generator's hot-room and many-rooms
+//     scenarios drive it as they drive danmu (loadgen --target floor):
+//     the end-to-end latency and CPU per frame danmu's are compared with.
+//
+// It imports codec, to build the frames danmu sends, ingest, for its
+// server defaults, and fanout, for its flush windows.
 package floor

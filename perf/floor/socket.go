@@ -13,11 +13,21 @@ import (
 
 // listenLoopback returns a listening socket on 127.0.0.1 and its port.
 func listenLoopback(backlog int) (fd, port int, err error) {
+	return listen(netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0), backlog)
+}
+
+// listen returns a listening socket on ap, an IPv4 address and port (0:
+// any free port), and its port.
+func listen(ap netip.AddrPort, backlog int) (fd, port int, err error) {
 	fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, 0, err
 	}
-	if err = unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err == nil {
+	err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if err == nil {
+		err = unix.Bind(fd, &unix.SockaddrInet4{Addr: ap.Addr().As4(), Port: int(ap.Port())})
+	}
+	if err == nil {
 		err = unix.Listen(fd, backlog)
 	}
 	var sa unix.Sockaddr

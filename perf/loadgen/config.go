@@ -26,9 +26,10 @@ var Scenarios = []string{ScenarioIdle, ScenarioHotRoom, ScenarioManyRooms, Scena
 const (
 	TargetDanmu    = "danmu"
 	TargetBaseline = "baseline"
-	// TargetFloor is perf/floor's bare HTTP server (bin/floor), which
-	// answers every POST with 201: the ingest scenario only, without
-	// viewers.
+	// TargetFloor is perf/floor's floors (bin/floor): for the ingest
+	// scenario a bare HTTP server that answers every POST with 201, for
+	// the others the fan-out floor (floor.Fanout), which delivers the
+	// comments posted as danmu's hub batches them and does nothing else.
 	TargetFloor = "floor"
 )
 
@@ -134,8 +135,8 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		c.Target = TargetDanmu
 	case TargetDanmu, TargetBaseline:
 	case TargetFloor:
-		if c.Scenario != ScenarioIngest || c.Viewers > 0 {
-			return c, fmt.Errorf("%w: target %s serves the ingest scenario only, without viewers", errConfig, TargetFloor)
+		if c.Scenario == ScenarioIngest && c.Viewers > 0 {
+			return c, fmt.Errorf("%w: target %s serves the ingest scenario without viewers", errConfig, TargetFloor)
 		}
 	default:
 		return c, fmt.Errorf("%w: target %q: want %s, %s or %s", errConfig, c.Target, TargetDanmu, TargetBaseline, TargetFloor)
@@ -228,7 +229,7 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		if _, err := os.Stat(c.ServerBin); err != nil {
 			return c, fmt.Errorf("%w: server binary: %v (make build baseline)", errConfig, err)
 		}
-	} else if c.HTTPAddr == "" || (c.WSAddr == "" && c.Target != TargetFloor) {
+	} else if c.HTTPAddr == "" || (c.WSAddr == "" && (c.Target != TargetFloor || c.Scenario != ScenarioIngest)) {
 		return c, fmt.Errorf("%w: give --ws-addr and --http-addr of a running server, or --spawn", errConfig)
 	}
 	if len(c.WorkerCommand) == 0 {

@@ -125,10 +125,11 @@ func (r *run) spawn(ctx context.Context) error {
 		}
 	}
 	listening := []string{r.wsAddr, r.httpAddr}
-	if r.cfg.Target == TargetFloor {
-		listening = listening[1:]
+	wsAddr := r.wsAddr
+	if r.cfg.Target == TargetFloor && r.cfg.Scenario == ScenarioIngest {
+		listening, wsAddr = listening[1:], "" // the HTTP floor alone
 	}
-	s, err := startServer(ctx, r.cfg.ServerBin, serverArgs(r.cfg.Target, r.wsAddr, r.httpAddr, r.cfg.ServerArgs),
+	s, err := startServer(ctx, r.cfg.ServerBin, serverArgs(r.cfg.Target, wsAddr, r.httpAddr, r.cfg.ServerArgs),
 		filepath.Join(r.cfg.OutDir, "server.log"), listening...)
 	if err != nil {
 		return err

@@ -19,10 +19,15 @@ type server struct {
 }
 
 // serverArgs returns the command line that makes target's binary listen
-// on wsAddr and httpAddr, followed by extra.
+// on wsAddr and httpAddr, followed by extra. The floor listens on wsAddr
+// only when it is not empty.
 func serverArgs(target, wsAddr, httpAddr string, extra []string) []string {
 	if target == TargetFloor {
-		return append([]string{"--http-addr", httpAddr}, extra...)
+		args := []string{"--http-addr", httpAddr}
+		if wsAddr != "" {
+			args = append(args, "--ws-addr", wsAddr)
+		}
+		return append(args, extra...)
 	}
 	args := []string{"--ws-addr", wsAddr, "--http-addr", httpAddr}
 	if target == TargetDanmu {
