@@ -4,41 +4,88 @@ import (
 	"context"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
-	"github.com/bytedance/sonic"
 	"github.com/danmu-dev/danmu/codec"
 	"github.com/danmu-dev/danmu/internal/telemetry"
 	"github.com/danmu-dev/danmu/stream"
 	"github.com/valyala/fasthttp"
 )
 
-// batchBody is the JSON body of POST /v1/rooms/{room}/danmaku:batch. Each
-// comment is kept raw and decoded as a single post's body is, so that it
-// meets the same rules and gets the same answers. The raw comments alias
-// sonic's copy of the body rather than each being copied again.
+// batchBody is the JSON body of POST /v1/rooms/{room}/danmaku:batch as
+// read: the elements of its "comments" array, each kept raw and decoded as
+// a single post's body is (decodeComment), so that it meets the same rules
+// and gets the same answers. It is read by hand as sonic read it into
+// struct{ Comments []sonic.NoCopyRawMessage } (FuzzDecodeBatchSonic): the
+// key matches in any case (foldKey), the last "comments" wins, null is no
+// comments, and unknown keys and each element are checked as sonic skips
+// a value (skipValue). Only the first limit elements are kept, so that a
+// body of many short ones grows no list beyond MaxBatch: it is refused.
 type batchBody struct {
-	Comments []sonic.NoCopyRawMessage `json:"comments"`
+	comments [][]byte // from base on, the elements kept, each aliasing the body
+	base     int
+	count    int // the elements, kept or not
+	limit    int
 }
 
-// decodeBatch checks a batch body as a whole and returns its comments,
-// each still to be decoded with decodeComment. The body must be UTF-8 (as
-// a single post's: sonic passes invalid UTF-8 through) and at most
+// scanValue reads the value of key.
+func (b *batchBody) scanValue(s *jsonScanner, key jsonString) bool {
+	var lower [len("comments")]byte
+	if string(lower[:max(foldKey(lower[:], key), 0)]) != "comments" {
+		return s.skipValue()
+	}
+	b.comments, b.count = b.comments[:b.base], 0
+	switch s.skipSpace() {
+	case 'n':
+		return s.skipLiteral("null")
+	case '[':
+		s.pos++
+	default:
+		return false
+	}
+	if s.consume(']') {
+		return true
+	}
+	for {
+		s.skipSpace()
+		start := s.pos
+		if !s.skipValue() {
+			return false
+		}
+		if b.count < b.limit {
+			b.comments = append(b.comments, s.data[start:s.pos])
+		}
+		b.count++
+		switch s.skipSpace() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// decodeBatch checks a batch body as a whole, appends its comments to dst
+// and returns it, each comment still to be decoded with decodeComment and
+// aliasing body; on an error dst is returned as it was, perhaps with more
+// capacity. The body must be UTF-8 (as a single post's) and at most
 // MaxBatchBytes, and hold 1 to MaxBatch comments.
-func decodeBatch(body []byte, cfg *Config, errs *limitErrors) ([]sonic.NoCopyRawMessage, *Error) {
+func decodeBatch(dst [][]byte, body []byte, cfg *Config, errs *limitErrors) ([][]byte, *Error) {
 	if len(body) > cfg.MaxBatchBytes {
-		return nil, errs.batchTooLarge
+		return dst, errs.batchTooLarge
 	}
-	if !isJSONObject(body) {
-		return nil, errInvalidJSON
+	in := batchBody{comments: dst, base: len(dst), limit: cfg.MaxBatch}
+	s := jsonScanner{data: body}
+	if !utf8.Valid(body) || !s.scanObject(func(key jsonString) bool { return in.scanValue(&s, key) }) {
+		return in.comments[:len(dst)], errInvalidJSON
 	}
-	var in batchBody
-	if err := codec.JSON.Unmarshal(body, &in); err != nil {
-		return nil, errInvalidJSON
+	if in.count == 0 || in.count > cfg.MaxBatch {
+		return in.comments[:len(dst)], errs.invalidBatch
 	}
-	if len(in.Comments) == 0 || len(in.Comments) > cfg.MaxBatch {
-		return nil, errs.invalidBatch
-	}
-	return in.Comments, nil
+	return in.comments, nil
 }
 
 // postBatch serves POST /v1/rooms/{room}/danmaku:batch, for backends that
@@ -71,7 +118,7 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, errUnsupportedMediaType)
 		return
 	}
-	comments, apiErr := decodeBatch(ctx.PostBody(), &s.cfg, &s.limitErrors)
+	comments, apiErr := decodeBatch(nil, ctx.PostBody(), &s.cfg, &s.limitErrors)
 	if apiErr != nil {
 		writeError(ctx, apiErr)
 		return
