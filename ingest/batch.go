@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -118,18 +120,22 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		writeError(ctx, errUnsupportedMediaType)
 		return
 	}
-	comments, apiErr := decodeBatch(nil, ctx.PostBody(), &s.cfg, &s.limitErrors)
+	scratch := batchScratches.Get().(*batchScratch)
+	defer scratch.release()
+	comments, apiErr := decodeBatch(scratch.comments, ctx.PostBody(), &s.cfg, &s.limitErrors)
+	scratch.comments = comments
 	if apiErr != nil {
 		writeError(ctx, apiErr)
 		return
 	}
 	giveUpAt := time.Now().Add(2*s.cfg.HookTimeout + s.cfg.AppendTimeout)
 	batcher, pipelined := s.log.(stream.BatchAppender)
-	results := make([]outcome, len(comments))
+	scratch.results = append(scratch.results, make([]outcome, len(comments))...)
+	results := scratch.results
+	scratch.waiting = slices.Grow(scratch.waiting, len(comments))
 	posts := make([]post, len(comments)) // one allocation for all
 	who := s.poster(ctx)
-	waiting := make([]int, 0, len(comments)) // staged comments whose append is to come, in order
-	failed := false                          // a comment was answered 5xx: try no more
+	failed := false // a comment was answered 5xx: try no more
 	for i, raw := range comments {
 		now := time.Now()
 		if failed || now.After(giveUpAt) {
@@ -145,7 +151,7 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 			if pipelined {
 				if apiErr = s.stage(tctx, p, now); apiErr == nil {
 					results[i].staged = p
-					waiting = append(waiting, i)
+					scratch.waiting = append(scratch.waiting, i)
 				}
 			} else {
 				results[i].id, apiErr = s.publish(tctx, p, now)
@@ -157,11 +163,10 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 			failed = apiErr.status >= fasthttp.StatusInternalServerError
 		}
 	}
-	if len(waiting) > 0 {
-		s.appendStaged(tctx, batcher, room, results, waiting)
+	if len(scratch.waiting) > 0 {
+		s.appendStaged(tctx, batcher, room, scratch)
 	}
-	b := make([]byte, 0, 64*len(comments)+16)
-	b = append(b, `{"results":[`...)
+	b := append(slices.Grow(scratch.answer, 64*len(comments)+16), `{"results":[`...)
 	for i := range results {
 		if i > 0 {
 			b = append(b, ',')
@@ -173,9 +178,10 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		}
 	}
 	b = append(b, "]}"...)
+	scratch.answer = b
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType(contentTypeJSON)
-	ctx.Response.SetBodyRaw(b)
+	ctx.SetBody(b)
 }
 
 // outcome is what became of one comment of a batch.
@@ -186,18 +192,53 @@ type outcome struct {
 	err    *Error
 }
 
-// appendStaged appends the staged comments of results listed in waiting
-// with one round trip, and finishes each as publish would have.
-func (s *Server) appendStaged(ctx context.Context, batcher stream.BatchAppender, room string, results []outcome, waiting []int) {
-	data := make([][]byte, len(waiting))
-	for k, i := range waiting {
-		data[k] = results[i].staged.record.data
+// batchScratch holds what a batch needs only until it is answered, all
+// empty between batches: pooled (batchScratches), it spares each batch as
+// many allocations, and leaves it allocating only what may outlive it
+// (its posts, their strings, the append's deadline, what the log keeps).
+type batchScratch struct {
+	comments [][]byte  // raw, aliasing the request's body (decodeBatch)
+	results  []outcome // one per comment, in order
+	waiting  []int     // the staged comments whose append is to come, in order
+	records  [][]byte  // their records, handed to AppendBatch
+	answer   []byte    // the answer's body, copied into the response
+}
+
+// batchScratches holds the scratch of the batches in flight. Its lists
+// are at most MaxBatch long (decodeBatch keeps no more comments).
+var batchScratches = sync.Pool{New: func() any { return new(batchScratch) }}
+
+// maxPooledAnswer is the largest answer buffer put back in batchScratches:
+// a batch's answer is some 64 bytes per comment, a few hundred for
+// comments refused.
+const maxPooledAnswer = 64 << 10
+
+// release empties b, forgetting what its lists point to (the request's
+// body, posts, records given back), and puts it back in batchScratches.
+func (b *batchScratch) release() {
+	clear(b.comments)
+	clear(b.results)
+	clear(b.records)
+	b.comments, b.results, b.waiting, b.records = b.comments[:0], b.results[:0], b.waiting[:0], b.records[:0]
+	b.answer = b.answer[:0]
+	if cap(b.answer) > maxPooledAnswer {
+		b.answer = nil
+	}
+	batchScratches.Put(b)
+}
+
+// appendStaged appends the staged comments of b.results listed in
+// b.waiting with one round trip, and finishes each as publish would have.
+func (s *Server) appendStaged(ctx context.Context, batcher stream.BatchAppender, room string, b *batchScratch) {
+	b.records = slices.Grow(b.records, len(b.waiting))
+	for _, i := range b.waiting {
+		b.records = append(b.records, b.results[i].staged.record.data)
 	}
 	appendDeadline := startDeadline(ctx, s.cfg.AppendTimeout)
-	ids, errs := batcher.AppendBatch(appendDeadline, room, data)
+	ids, errs := batcher.AppendBatch(appendDeadline, room, b.records)
 	appendDeadline.cancel()
-	for k, i := range waiting {
-		r := &results[i]
+	for k, i := range b.waiting {
+		r := &b.results[i]
 		r.staged.releaseRecord()
 		r.id, r.err = s.finish(ctx, r.staged, ids[k], errs[k])
 		r.ts = r.staged.comment.Message.TS

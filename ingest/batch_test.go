@@ -285,12 +285,12 @@ func TestPostBatchStopsAtFailure(t *testing.T) {
 // batchAllocs is what a batch of 20 comments allocates in-process with
 // tracing off, on a Memory log, which appends a batch at once: per
 // comment only the Message's strings (the posts are one allocation for
-// all, and the log keeps one copy of the whole batch), and per batch 16:
-// the posts, the staged list and the records handed to the log, the
-// append's deadline, the log's copy with its entries, IDs and errors, the
-// results, the answer, and the list of raw comments as it grows (6 times
-// up to 20).
-const batchAllocs = 20*(postAllocs-2) + 16
+// all, and the log keeps one copy of the whole batch), and per batch 6:
+// the posts, the append's deadline, and the log's copy with its entries,
+// IDs and errors. What a batch needs only until it is answered (its raw
+// comments, results, staged list, records and answer) is pooled
+// scratch.
+const batchAllocs = 20*(postAllocs-2) + 6
 
 // TestPostBatchAllocs locks in what a batch allocates, so that a
 // regression fails.
@@ -299,5 +299,8 @@ func TestPostBatchAllocs(t *testing.T) {
 	h := srv.Handler()
 	ctx := newRequestCtx(fasthttp.MethodPost, "/v1/rooms/allocs/danmaku:batch", "application/json",
 		batchOf(slices.Repeat([]string{benchBody}, 20)...))
-	checkAllocs(t, "a batch of 20", h, ctx, fasthttp.StatusOK, batchAllocs, 20+6)
+	// Under the race detector pools drop items: a record buffer per
+	// comment, and the scratch (itself, its comments grown 6 times and
+	// four lists once each) may be made again.
+	checkAllocs(t, "a batch of 20", h, ctx, fasthttp.StatusOK, batchAllocs, 20+11+6)
 }
