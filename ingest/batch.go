@@ -133,7 +133,15 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 	scratch.results = append(scratch.results, make([]outcome, len(comments))...)
 	results := scratch.results
 	scratch.waiting = slices.Grow(scratch.waiting, len(comments))
-	posts := make([]post, len(comments)) // one allocation for all
+	// The posts, one allocation for all: staged, when the log appends a
+	// batch at once; published one at a time otherwise.
+	var posts []post
+	var singles []single
+	if pipelined {
+		posts = make([]post, len(comments))
+	} else {
+		singles = make([]single, len(comments))
+	}
 	who := s.poster(ctx)
 	failed := false // a comment was answered 5xx: try no more
 	for i, raw := range comments {
@@ -146,14 +154,16 @@ func (s *Server) postBatch(ctx *fasthttp.RequestCtx, room string) {
 		msg, apiErr := decodeComment(raw, &s.cfg, &s.limitErrors)
 		endRefused(validate, apiErr)
 		if apiErr == nil {
-			p := &posts[i]
-			p.comment = who.comment(room, msg)
 			if pipelined {
-				if apiErr = s.stage(tctx, p, now); apiErr == nil {
+				p := &posts[i]
+				p.comment = who.comment(room, msg)
+				if apiErr = s.stage(tctx, p, nil, now); apiErr == nil {
 					results[i].staged = p
 					scratch.waiting = append(scratch.waiting, i)
 				}
 			} else {
+				p := &singles[i]
+				p.comment = who.comment(room, msg)
 				results[i].id, apiErr = s.publish(tctx, p, now)
 				results[i].ts = p.comment.Message.TS
 			}
