@@ -285,12 +285,11 @@ func TestPostBatchStopsAtFailure(t *testing.T) {
 // batchAllocs is what a batch of 20 comments allocates in-process with
 // tracing off, on a Memory log, which appends a batch at once: per
 // comment only the Message's strings (the posts are one allocation for
-// all, and the log keeps one copy of the whole batch), and per batch 6:
-// the posts, the append's deadline, and the log's copy with its entries,
-// IDs and errors. What a batch needs only until it is answered (its raw
+// all, and the log keeps one copy of the whole batch), and per batch 5:
+// the posts, the append's deadline, and the log's copy, IDs and errors. What a batch needs only until it is answered (its raw
 // comments, results, staged list, records and answer) is pooled
 // scratch.
-const batchAllocs = 20*(postAllocs-2) + 6
+const batchAllocs = 20*(postAllocs-2) + 5
 
 // TestPostBatchAllocs locks in what a batch allocates, so that a
 // regression fails.
