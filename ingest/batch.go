@@ -17,12 +17,14 @@ import (
 // batchBody is the JSON body of POST /v1/rooms/{room}/danmaku:batch as
 // read: the elements of its "comments" array, each kept raw and decoded as
 // a single post's body is (decodeComment), so that it meets the same rules
-// and gets the same answers. It is read by hand as sonic read it into
-// struct{ Comments []sonic.NoCopyRawMessage } (FuzzDecodeBatchSonic): the
-// key matches in any case (foldKey), the last "comments" wins, null is no
-// comments, and unknown keys and each element are checked as sonic skips
-// a value (skipValue). Only the first limit elements are kept, so that a
-// body of many short ones grows no list beyond MaxBatch: it is refused.
+// and gets the same answers. It is read by hand (sonic's splitting was a
+// fifth of a batch's allocated bytes; docs/performance.md), as sonic read
+// it into struct{ Comments []sonic.NoCopyRawMessage }
+// (FuzzDecodeBatchSonic): the key matches in any case (foldKey), the last
+// "comments" wins, null is no comments, and unknown keys and each element
+// are checked as sonic skips a value (skipValue). Only the first limit
+// elements are kept, so that a body of many short ones grows no list
+// beyond MaxBatch: it is refused.
 type batchBody struct {
 	comments [][]byte // from base on, the elements kept, each aliasing the body
 	base     int
@@ -206,6 +208,9 @@ type outcome struct {
 // empty between batches: pooled (batchScratches), it spares each batch as
 // many allocations, and leaves it allocating only what may outlive it
 // (its posts, their strings, the append's deadline, what the log keeps).
+// The answer is copied into fasthttp's pooled response buffer, which
+// pools it only where batch answers are not rare (docs/performance.md,
+// "Batches split by hand").
 type batchScratch struct {
 	comments [][]byte  // raw, aliasing the request's body (decodeBatch)
 	results  []outcome // one per comment, in order
