@@ -54,30 +54,7 @@ func decodeComment(body []byte, cfg *Config, errs *limitErrors) (codec.Message, 
 // scan reads body, a JSON object and nothing else but whitespace, into b.
 func (b *commentBody) scan(body []byte) bool {
 	s := jsonScanner{data: body}
-	if !s.consume('{') {
-		return false
-	}
-	if s.consume('}') {
-		return s.end()
-	}
-	for {
-		if s.skipSpace() != '"' {
-			return false
-		}
-		key, ok := s.scanString()
-		if !ok || !s.consume(':') || !b.scanValue(&s, key) {
-			return false
-		}
-		switch c := s.skipSpace(); c {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			return s.end()
-		default:
-			return false
-		}
-	}
+	return s.scanObject(func(key jsonString) bool { return b.scanValue(&s, key) })
 }
 
 // scanValue reads the value of key.

@@ -152,44 +152,66 @@ func blockSeeds() []string {
 	return bodies
 }
 
-// nested returns a body whose unknown key's value opens depth containers
-// of open, each holding inner before it closes.
-func nested(depth int, open, inner string) string {
+// deepValues are values whose containers nest as deep as sonic allows
+// skipping (maxSkipDepth), one less and one more, arrays and objects,
+// holding nothing, a scalar, two or another container at the bottom.
+func deepValues() []string {
 	closeOf := map[string]string{"[": "]", `{"a":`: "}"}
-	return `{"text":"hi","x":` + strings.Repeat(open, depth) + inner + strings.Repeat(closeOf[open], depth) + `}`
+	var values []string
+	for _, depth := range []int{maxSkipDepth - 1, maxSkipDepth, maxSkipDepth + 1} {
+		for _, v := range []struct{ open, inner string }{
+			{"[", ""}, {"[", "1"}, {"[", "1,2"}, {"[", "[]"}, {"[", "{}"}, {"[", `{"b":1}`},
+			{`{"a":`, "1"}, {`{"a":`, "{}"}, {`{"a":`, "[]"}, {`{"a":`, "[1,2]"}, {`{"a":`, `{"b":1}`},
+		} {
+			values = append(values, strings.Repeat(v.open, depth)+v.inner+strings.Repeat(closeOf[v.open], depth))
+		}
+	}
+	return values
 }
 
 // TestDecodeCommentSonic checks decodeComment against the sonic decoder it
 // replaced on the bodies where the two might part, in each configuration,
-// among them values nested as deep as sonic allows skipping and one more,
-// and strings sonic reads in blocks (blockSeeds).
+// among them unknown keys' values nested as deep as sonic allows skipping
+// and one more (deepValues), and strings sonic reads in blocks
+// (blockSeeds).
 func TestDecodeCommentSonic(t *testing.T) {
 	bodies := append(slices.Clone(sonicSeeds), blockSeeds()...)
-	for _, depth := range []int{maxSkipDepth - 1, maxSkipDepth, maxSkipDepth + 1} {
-		bodies = append(bodies,
-			nested(depth, "[", ""), nested(depth, "[", "1"), nested(depth, "[", "1,2"), nested(depth, "[", "[]"),
-			nested(depth, "[", "{}"), nested(depth, "[", `{"b":1}`), nested(depth, `{"a":`, "1"),
-			nested(depth, `{"a":`, "{}"), nested(depth, `{"a":`, "[]"), nested(depth, `{"a":`, "[1,2]"),
-			nested(depth-1, "[", `{"b":1}`)+" ", nested(depth, `{"a":`, `{"b":1}`))
+	for _, v := range deepValues() {
+		bodies = append(bodies, `{"text":"hi","x":`+v+`}`, `{"text":"hi","x":`+v+`} `)
 	}
-	for name, cfg := range sonicConfigs() {
-		for _, body := range bodies {
-			checkDecodeLikeSonic(t, name, cfg, []byte(body))
-		}
-	}
+	checkAllLikeSonic(t, sonicConfigs(), bodies, checkDecodeLikeSonic)
 }
 
 // FuzzDecodeCommentSonic checks decodeComment against the sonic decoder it
 // replaced: for every body, in each configuration, the same Message or the
 // same error code.
 func FuzzDecodeCommentSonic(f *testing.F) {
-	for _, seed := range sonicSeeds {
+	fuzzLikeSonic(f, sonicConfigs(), sonicSeeds, checkDecodeLikeSonic)
+}
+
+// sonicCheck checks what a hand-written reader gives for body in the
+// configuration cfg, named name, against what sonic gave.
+type sonicCheck func(t *testing.T, name string, cfg *Config, body []byte)
+
+// checkAllLikeSonic runs check on each body in each of configs.
+func checkAllLikeSonic(t *testing.T, configs map[string]*Config, bodies []string, check sonicCheck) {
+	t.Helper()
+	for name, cfg := range configs {
+		for _, body := range bodies {
+			check(t, name, cfg, []byte(body))
+		}
+	}
+}
+
+// fuzzLikeSonic runs check on every body the fuzzer makes from seeds, in
+// each of configs.
+func fuzzLikeSonic(f *testing.F, configs map[string]*Config, seeds []string, check sonicCheck) {
+	for _, seed := range seeds {
 		f.Add([]byte(seed))
 	}
-	configs := sonicConfigs()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for name, cfg := range configs {
-			checkDecodeLikeSonic(t, name, cfg, body)
+			check(t, name, cfg, body)
 		}
 	})
 }

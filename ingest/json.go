@@ -10,19 +10,21 @@ import (
 
 // The JSON of a posted comment is read by hand (decodeComment): decoding
 // it with sonic was a quarter of the handler's CPU and three allocations
-// per post (docs/performance.md). The reader is ingest's, not codec's, because what
+// per post (docs/performance.md). So is a batch's body, split into its raw
+// comments (decodeBatch). The reader is ingest's, not codec's, because what
 // it reads is ingest's API: the body's keys, their defaults and the
 // answers to a bad one (codec owns the Message and the formats danmu
 // writes; the stored record's encoder is there). It accepts and refuses
 // exactly what sonic (codec.JSON) did decoding the body into a struct
-// (FuzzDecodeCommentSonic): strict JSON (RFC 8259) with no raw control
-// character in any string, but for two limits of how sonic skips the
-// value of an unknown key: how deep it may nest (maxSkipDepth), and which
-// escapes of its strings are checked (skipString). Every comment still
-// reaches the stream valid: the values read are checked in full.
+// (FuzzDecodeCommentSonic, FuzzDecodeBatchSonic): strict JSON (RFC 8259)
+// with no raw control character in any string, but for two limits of how
+// sonic skips a value (an unknown key's, or a batch's raw comment): how
+// deep it may nest (maxSkipDepth), and which escapes of its strings are
+// checked (skipString). Every comment still reaches the stream valid: the
+// values read are checked in full.
 
 // maxSkipDepth is how deep sonic lets the containers of a skipped value
-// (an unknown key's) nest: a container opens at most this deep, and one
+// (an unknown key's, a raw comment) nest: a container opens at most this deep, and one
 // this deep holds no key and no second element.
 const maxSkipDepth = 4096
 
@@ -264,6 +266,37 @@ func foldKey(dst []byte, key jsonString) int {
 	return n
 }
 
+// scanObject reads the JSON object at pos and nothing after it but
+// whitespace, as sonic decodes it into a struct: value reads the value of
+// each key from s, in order, and reports whether it was valid. Keys are
+// checked as any string (scanString), whether value reads them or not.
+func (s *jsonScanner) scanObject(value func(key jsonString) bool) bool {
+	if !s.consume('{') {
+		return false
+	}
+	if s.consume('}') {
+		return s.end()
+	}
+	for {
+		if s.skipSpace() != '"' {
+			return false
+		}
+		key, ok := s.scanString()
+		if !ok || !s.consume(':') || !value(key) {
+			return false
+		}
+		switch c := s.skipSpace(); c {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return s.end()
+		default:
+			return false
+		}
+	}
+}
+
 // scanInt reads the integer at pos, which must fit an int: a number with
 // a fraction or an exponent is refused, as sonic refuses it for an int.
 func (s *jsonScanner) scanInt() (int, bool) {
@@ -369,7 +402,8 @@ func (s *jsonScanner) skipKey() bool {
 
 // skipValue moves past the value after whitespace at pos, of any type,
 // nested containers included, checking it as sonic checks the value of an
-// unknown key: the same syntax, and no deeper than maxSkipDepth.
+// unknown key or a raw message (sonic.NoCopyRawMessage), which it skips
+// alike: the same syntax, and no deeper than maxSkipDepth.
 func (s *jsonScanner) skipValue() bool {
 	var arrays [maxSkipDepth / 64]uint64 // bit d: the container at depth d+1 is an array
 	depth := 0

@@ -52,12 +52,14 @@ func (s *Server) postComment(ctx *fasthttp.RequestCtx, room string) {
 	ctx.SetBody(b)
 }
 
-// post is one comment on its way through publish, with what it needs up
-// to its answer in one allocation (there were five; docs/performance.md):
-// the comment the hooks see, its stored record and the deadlines of its
-// steps. It is never reused: a hook may keep a step's ctx, and the
-// comment's strings are the Message's own (decodeComment). It takes at
-// most 512 bytes, the allocator's faster path.
+// post is one comment on its way through stage and finish, with what it
+// needs up to its answer in one allocation (there were five;
+// docs/performance.md): the comment the hooks see, its stored record and
+// the deadlines of its hooks. It is never reused: a hook may keep a step's
+// ctx, and the comment's strings are the Message's own (decodeComment).
+// A post published on its own is a single, which adds its append's
+// deadline; the staged posts of a batch share the batch's (appendStaged)
+// and are that much smaller.
 type post struct {
 	comment policy.Comment
 
@@ -66,9 +68,16 @@ type post struct {
 	record *recordBuffer
 	span   telemetry.Span // the append's
 
-	// The contexts of the steps: Before hooks, the append (a child of
-	// span) and After hooks.
-	beforeHooks, appendStep, afterHooks deadline
+	// The contexts of the Before and the After hooks.
+	beforeHooks, afterHooks deadline
+}
+
+// single is a post published on its own (publish), with the context of
+// its append, a child of span. It takes at most 512 bytes, the
+// allocator's faster path.
+type single struct {
+	post
+	appendStep deadline
 }
 
 // recordBuffer is a buffer a record is encoded into.
@@ -96,8 +105,8 @@ func (p *post) releaseRecord() {
 
 // newPost returns the comment msg posted to room by the request ctx, with
 // the poster's address and, when tokens are checked, bearer token.
-func (s *Server) newPost(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *post {
-	return &post{comment: s.poster(ctx).comment(room, msg)}
+func (s *Server) newPost(ctx *fasthttp.RequestCtx, room string, msg codec.Message) *single {
+	return &single{post: post{comment: s.poster(ctx).comment(room, msg)}}
 }
 
 // poster is who posts a request's comments: the address and, when tokens
@@ -131,22 +140,24 @@ func (who poster) comment(room string, msg codec.Message) policy.Comment {
 // batches that deliver it to link to.
 // now is a reading of the clock taken just before, which the deadline of
 // the Before hooks counts from.
-func (s *Server) publish(ctx context.Context, p *post, now time.Time) (codec.ID, *Error) {
-	if apiErr := s.stage(ctx, p, now); apiErr != nil {
+func (s *Server) publish(ctx context.Context, p *single, now time.Time) (codec.ID, *Error) {
+	if apiErr := s.stage(ctx, &p.post, &p.appendStep, now); apiErr != nil {
 		return codec.ID{}, apiErr
 	}
 	id, err := s.log.Append(&p.appendStep, p.comment.Room, p.record.data)
 	p.appendStep.cancel()
 	p.releaseRecord()
-	return s.finish(ctx, p, id, err)
+	return s.finish(ctx, &p.post, id, err)
 }
 
 // stage runs the Before hooks over p's comment from now on, stamps it,
-// starts its append's deadline and encodes its record: publish up to the
-// append. The stamp and the append's deadline share one reading of the
-// clock, which is slow enough on some VMs to count, and the
-// caller passes the one it has.
-func (s *Server) stage(ctx context.Context, p *post, now time.Time) *Error {
+// starts appendStep, unless nil, as the deadline of p's own append, and
+// encodes its record: publish up to the append. The stamp and the
+// append's deadline share one reading of the clock, which is slow enough
+// on some VMs to count, and the caller passes the one it has. A batch's
+// staged posts pass nil: their append has a deadline for all
+// (appendStaged).
+func (s *Server) stage(ctx context.Context, p *post, appendStep *deadline, now time.Time) *Error {
 	c := &p.comment
 	p.beforeHooks.start(ctx, now.Add(s.cfg.HookTimeout))
 	apiErr := s.runBefore(&p.beforeHooks, c)
@@ -157,7 +168,9 @@ func (s *Server) stage(ctx context.Context, p *post, now time.Time) *Error {
 	now = time.Now()
 	c.Message.TS = now.UnixMilli()
 	appendCtx, span := telemetry.Start(ctx, spanAppend, telemetry.Producer)
-	p.appendStep.start(appendCtx, now.Add(s.cfg.AppendTimeout))
+	if appendStep != nil {
+		appendStep.start(appendCtx, now.Add(s.cfg.AppendTimeout))
+	}
 	var opts codec.StoreOptions
 	var err error
 	if span.Recording() {

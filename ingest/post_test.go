@@ -185,10 +185,14 @@ func TestIsJSON(t *testing.T) {
 	}
 }
 
-// TestPostSize locks in that a post takes at most 512 bytes, the largest
-// objects the allocator places without a header (as post says).
+// TestPostSize locks in that a single post takes at most 512 bytes, the
+// largest objects the allocator places without a header (as single says),
+// and that a batch's staged post is a deadline smaller.
 func TestPostSize(t *testing.T) {
-	if size := unsafe.Sizeof(post{}); size > 512 {
-		t.Errorf("a post takes %d bytes; want at most 512", size)
+	if size := unsafe.Sizeof(single{}); size > 512 {
+		t.Errorf("a single post takes %d bytes; want at most 512", size)
+	}
+	if size, want := unsafe.Sizeof(post{}), unsafe.Sizeof(single{})-unsafe.Sizeof(deadline{}); size != want {
+		t.Errorf("a batch's post takes %d bytes; want %d", size, want)
 	}
 }

@@ -180,9 +180,9 @@ func BenchmarkPostCommentTraced(b *testing.B) {
 
 // checkAllocs checks that h, serving ctx with status, allocates want times
 // per request, after a first request has warmed the room and the pools.
-// sync.Pool drops items at random under the race detector, so that sonic,
-// fasthttp and ingest's record buffers refill theirs: up to raceSlack
-// more are allowed then.
+// sync.Pool drops items at random under the race detector, so that
+// fasthttp and ingest's pools (record buffers, a batch's scratch) refill
+// theirs: up to raceSlack more are allowed then.
 func checkAllocs(t *testing.T, what string, h fasthttp.RequestHandler, ctx *fasthttp.RequestCtx, status int, want, raceSlack float64) {
 	t.Helper()
 	serve := func() {

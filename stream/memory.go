@@ -201,16 +201,15 @@ func (m *Memory) AppendBatch(ctx context.Context, room string, data [][]byte) ([
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	// One copy of the whole batch, which the entries share.
+	// One copy of the whole batch, which the entries share, made before
+	// the room is locked.
 	size := 0
 	for _, d := range data {
 		size += len(d)
 	}
 	buf := make([]byte, 0, size)
-	stored := make([][]byte, len(data))
-	for i, d := range data {
+	for _, d := range data {
 		buf = append(buf, d...)
-		stored[i] = buf[len(buf)-len(d) : len(buf) : len(buf)]
 	}
 	now := time.Now()
 	r, last, err := m.lockRoom(room, now)
@@ -218,10 +217,12 @@ func (m *Memory) AppendBatch(ctx context.Context, room string, data [][]byte) ([
 		return fail(err)
 	}
 	ms := uint64(max(now.UnixMilli(), 0))
-	for i := range stored {
+	for i, d := range data {
 		last = nextID(last, ms)
 		ids[i] = last
-		r.appendLocked(Entry{ID: last, Data: stored[i]}, m.maxLen)
+		stored := buf[:len(d):len(d)]
+		buf = buf[len(d):]
+		r.appendLocked(Entry{ID: last, Data: stored}, m.maxLen)
 	}
 	r.wakeLocked()
 	r.mu.Unlock()

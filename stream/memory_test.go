@@ -657,6 +657,7 @@ func TestMemoryAllocs(t *testing.T) {
 	m := NewMemory(MemoryConfig{MaxLen: 64})
 	ctx := context.Background()
 	data := make([]byte, 100)
+	batch := [][]byte{data, data[:10], data[:50]}
 	memoryAppend(t, m, "a", 100) // the ring is full: appends only trim now
 	b := memoryAppend(t, m, "b", 1)
 	cursors := []Cursor{{Room: "b", After: b[0]}, {Room: "nobody"}}
@@ -665,7 +666,8 @@ func TestMemoryAllocs(t *testing.T) {
 		want float64
 		f    func()
 	}{
-		{"Append", 1, func() { _, _ = m.Append(ctx, "a", data) }}, // the copy of data
+		{"Append", 1, func() { _, _ = m.Append(ctx, "a", data) }},            // the copy of data
+		{"AppendBatch", 3, func() { _, _ = m.AppendBatch(ctx, "a", batch) }}, // one copy of all, the IDs, the errors
 		{"Last", 0, func() { _, _ = m.Last(ctx, "a") }},
 		{"Range of an unknown room", 0, func() { _, _ = m.Range(ctx, Query{Room: "nobody"}) }},
 		{"Read without new entries", 0, func() { _, _ = m.Read(ctx, cursors, 0, 0) }},
