@@ -73,13 +73,17 @@ type flushJob struct {
 	fds   []int
 }
 
-// NewFanout starts the writers of a Fanout with danmu's default frame
-// budget and window bounds.
-func NewFanout() *Fanout {
+// NewFanout starts the writers of a Fanout with danmu's window bounds and
+// frame budget, the writes per second its rooms share (zero or less:
+// danmu's default, fanout.DefaultFrameBudget).
+func NewFanout(budget int) *Fanout {
+	if budget <= 0 {
+		budget = danmufanout.DefaultFrameBudget
+	}
 	f := &Fanout{
 		minWin: danmufanout.DefaultFlushInterval,
 		maxWin: danmufanout.DefaultMaxFlushInterval,
-		budget: danmufanout.DefaultFrameBudget,
+		budget: float64(budget),
 	}
 	f.mu.rooms = make(map[string]*fanRoom)
 	for range runtime.NumCPU() {

@@ -127,7 +127,7 @@ func TestFanoutFloorDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := NewFanout()
+	f := NewFanout(0)
 	served := make(chan error, 1)
 	go func() { served <- f.Serve(lfd) }()
 	t.Cleanup(func() {

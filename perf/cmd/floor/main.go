@@ -28,20 +28,21 @@ import (
 func main() {
 	httpAddr := flag.String("http-addr", "127.0.0.1:7180", "HTTP listen address")
 	wsAddr := flag.String("ws-addr", "", "WebSocket listen address of the fan-out floor (empty: none; posts are then only answered)")
+	budget := flag.Int("frame-budget", 0, "writes per second the fan-out floor's rooms share, as danmu's --frame-budget (0: danmu's default)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "floor: unexpected argument %q\n", flag.Arg(0))
 		os.Exit(2)
 	}
-	if err := serve(*httpAddr, *wsAddr); err != nil {
+	if err := serve(*httpAddr, *wsAddr, *budget); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
 	}
 }
 
-// serve serves the floor on addr, and the fan-out floor on wsAddr unless
-// it is empty, until SIGINT or SIGTERM.
-func serve(addr, wsAddr string) error {
+// serve serves the floor on addr, and the fan-out floor of frame budget
+// budget on wsAddr unless it is empty, until SIGINT or SIGTERM.
+func serve(addr, wsAddr string, budget int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	ln, err := net.Listen("tcp", addr)
@@ -55,7 +56,7 @@ func serve(addr, wsAddr string) error {
 		if err != nil {
 			return err
 		}
-		fan := floor.NewFanout()
+		fan := floor.NewFanout(budget)
 		srv.Handler = fan.HandlePost
 		go func() { errc <- fan.Serve(lfd) }()
 		defer func() { fmt.Printf("floor: %d short writes\n", fan.ShortWrites.Load()) }()
