@@ -161,6 +161,7 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 	replays := c.desc(sub, "replays_total",
 		"Joins with since replayed, by source: memory (at once, from the room's recent entries), or queued (they waited for the room's replay reads, shared by viewers resuming from one position).", "source")
 	replayReads := c.desc(sub, "replay_reads_total", "Stream reads made for the queued replays.")
+	budget := c.desc(sub, "frame_budget", "Writes per second the active rooms share now: --frame-budget, less while the event loops fall behind it.")
 	encoded := c.desc(sub, "frames_encoded_total", "Frames the encoders built for batches and online counts: one per wire format and tier in use per event, whatever the number of viewers.")
 	c.collect = func(ch chan<- prometheus.Metric) {
 		counts := h.Counts()
@@ -171,6 +172,7 @@ func FanoutCollector(h *fanout.Hub) prometheus.Collector {
 		st := h.Stats()
 		ch <- gauge(rooms, float64(len(counts)))
 		ch <- gauge(followed, float64(len(h.Followed())))
+		ch <- gauge(budget, float64(h.FrameBudget()))
 		ch <- gauge(viewers, float64(total))
 		ch <- counter(batches, st.Batches.Load())
 		ch <- histogram(batchSize, st.BatchSize, 1)

@@ -117,6 +117,7 @@ func TestMetrics(t *testing.T) {
 		"danmu_edge_draining 0",
 		"danmu_edge_loop_lag_seconds_count 0",
 		"danmu_fanout_rooms 0",
+		"danmu_fanout_frame_budget 50000",
 		`danmu_fanout_batch_messages_bucket{le="10"} 1`,
 		"danmu_fanout_batch_messages_sum 7",
 		"danmu_fanout_end_to_end_seconds_count 0",

@@ -31,6 +31,12 @@ type Hub struct {
 	skipped    atomic.Uint64
 	duplicates atomic.Uint64
 	stats      *Stats
+	// budget is the writes per second the active rooms share now
+	// (window.go): FrameBudget, less while the loops fall behind.
+	budget atomic.Int64
+	// lateBefore tells whether a batch waited longer than
+	// MaxFlushInterval in the last budgetPeriod; owned by runActivity.
+	lateBefore bool
 
 	// replays bounds the replay reads in flight (replay.go).
 	replays replayQueue
@@ -60,6 +66,7 @@ func New(cfg Config, log stream.Log, logger *slog.Logger) *Hub {
 		stats:   newStats(),
 	}
 	h.mu.rooms = make(map[string]*room)
+	h.budget.Store(int64(h.cfg.FrameBudget))
 	if h.cfg.Counter == nil {
 		h.cfg.Counter = h
 	}
@@ -246,16 +253,21 @@ func (h *Hub) runOnline(ctx context.Context) {
 	}
 }
 
-// runActivity counts the active rooms every activityPeriod until ctx ends.
+// runActivity counts the active rooms every activityPeriod, and adapts
+// the budget they share every budgetPeriod, until ctx ends.
 func (h *Hub) runActivity(ctx context.Context) {
 	tick := time.NewTicker(activityPeriod)
 	defer tick.Stop()
+	budgetTick := time.NewTicker(budgetPeriod)
+	defer budgetTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
 			h.countActive(now)
+		case <-budgetTick.C:
+			h.adaptBudget(time.Duration(h.stats.longestWait.Swap(0)))
 		}
 	}
 }

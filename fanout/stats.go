@@ -47,6 +47,10 @@ type Stats struct {
 	ReplaysRequested  atomic.Uint64
 	ReplayReads       atomic.Uint64
 	ReplaysFromMemory atomic.Uint64
+
+	// longestWait is the longest FlushToWrite since the hub last adapted
+	// its budget to it (window.go), in nanoseconds.
+	longestWait atomic.Int64
 }
 
 func newStats() *Stats {
@@ -70,7 +74,11 @@ func (s *Stats) countDelivery(sent, messages int, info batchInfo) {
 	s.FramesDelivered.Add(uint64(sent))
 	s.MessagesDelivered.Add(uint64(messages))
 	now := time.Now().UnixNano()
-	s.FlushToWrite.Observe(now - info.flushed)
+	waited := now - info.flushed
+	s.FlushToWrite.Observe(waited)
+	for longest := s.longestWait.Load(); waited > longest && !s.longestWait.CompareAndSwap(longest, waited); {
+		longest = s.longestWait.Load()
+	}
 	if info.newestMS > 0 {
 		s.EndToEnd.Observe(max(now-int64(info.newestMS)*int64(time.Millisecond), 0))
 	}

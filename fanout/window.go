@@ -12,13 +12,53 @@ import "time"
 // MaxFlushInterval. A room that was quiet for a window still sends its
 // next message at once.
 
+//
+// The budget shared is FrameBudget while the event loops keep up with it.
+// On a machine that cannot write that much, batches would queue in the
+// loops and wait ever longer between their flush and their writing: so
+// when batches waited longer than MaxFlushInterval in two budgetPeriods
+// in a row, the budget halves (down to FrameBudget/minBudgetShare), and
+// once every batch of a period waited less than half of that, it grows
+// back by a twentieth of FrameBudget per budgetPeriod. One slow burst
+// (a collection, a busy neighbour) is not a backlog and changes nothing. Frames then carry more messages each
+// instead of queueing (docs/performance.md, "A budget that follows the
+// loops").
+
 // windowLocked returns the room's current flush window.
 func (r *room) windowLocked() time.Duration {
 	cfg := &r.hub.cfg
 	active := max(r.hub.active.Load(), 1)
-	w := time.Duration(float64(r.mu.viewers) * float64(active) / float64(cfg.FrameBudget) * float64(time.Second))
+	w := time.Duration(float64(r.mu.viewers) * float64(active) / float64(r.hub.budget.Load()) * float64(time.Second))
 	return min(max(w, cfg.FlushInterval), cfg.MaxFlushInterval)
 }
+
+// budgetPeriod is how often the budget follows what the loops manage.
+const budgetPeriod = 250 * time.Millisecond
+
+// minBudgetShare bounds how far the budget falls: to FrameBudget divided
+// by it.
+const minBudgetShare = 16
+
+// adaptBudget sets the budget the active rooms share from the longest a
+// batch waited, from its flush to the end of its writing, during the last
+// budgetPeriod, and the periods before it. Only runActivity calls it.
+func (h *Hub) adaptBudget(waited time.Duration) {
+	full := int64(h.cfg.FrameBudget)
+	b := h.budget.Load()
+	late := waited > h.cfg.MaxFlushInterval
+	switch {
+	case late && h.lateBefore:
+		b = max(b/2, full/minBudgetShare, 1)
+	case waited < h.cfg.MaxFlushInterval/2:
+		b = min(b+max(full/20, 1), full)
+	}
+	h.lateBefore = late
+	h.budget.Store(b)
+}
+
+// FrameBudget returns the writes per second the active rooms share now:
+// Config.FrameBudget, or less while the event loops fall behind it.
+func (h *Hub) FrameBudget() int { return int(h.budget.Load()) }
 
 // activityPeriod is how far back a room's last frame makes it active.
 const activityPeriod = time.Second

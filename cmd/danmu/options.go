@@ -168,7 +168,7 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.edge.DrainTimeout, "drain-timeout", edge.DefaultDrainTimeout, "how long shutdown waits, after --drain-period, for close frames to be written")
 	fs.DurationVar(&o.fanout.FlushInterval, "flush-interval", fanout.DefaultFlushInterval, "shortest flush window: time between two frames of one room")
 	fs.DurationVar(&o.fanout.MaxFlushInterval, "max-flush-interval", fanout.DefaultMaxFlushInterval, "longest flush window of a busy room")
-	fs.IntVar(&o.fanout.FrameBudget, "frame-budget", fanout.DefaultFrameBudget, "writes per second (frames x viewers) the active rooms share; sets each room's flush window")
+	fs.IntVar(&o.fanout.FrameBudget, "frame-budget", fanout.DefaultFrameBudget, "writes per second (frames x viewers) the active rooms share; sets each room's flush window (halved while the event loops fall behind it)")
 	fs.DurationVar(&o.fanout.DedupWindow, "dedup-window", fanout.DefaultDedupWindow, "how long a comment's client id (cid) is remembered to drop retried copies")
 	fs.IntVar(&o.fanout.MaxBatch, "max-batch", fanout.DefaultMaxBatch, "most messages in one frame; older ones are dropped and counted")
 	fs.IntVar(&o.fanout.ReplayLimit, "replay-limit", fanout.DefaultReplayLimit, "most messages replayed to a viewer joining with since")
