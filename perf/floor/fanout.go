@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -271,34 +272,50 @@ func upgrade(fd int) (string, error) {
 		}
 		n += m
 	}
-	line, headers, _ := bytes.Cut(buf[:n], []byte("\r\n"))
-	fields := bytes.Fields(line)
-	if len(fields) != 3 {
-		return "", fmt.Errorf("floor: request line %q", line)
-	}
-	u, err := url.ParseRequestURI(string(fields[1]))
+	room, key, err := parseUpgrade(buf[:n])
 	if err != nil {
 		return "", err
 	}
-	room := u.Query().Get("room")
-	var key []byte
-	for h := range bytes.SplitSeq(headers, []byte("\r\n")) {
-		if name, value, ok := bytes.Cut(h, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Key")) {
-			key = bytes.TrimSpace(value)
-		}
-	}
-	if !codec.ValidRoom(room) || key == nil {
-		return "", fmt.Errorf("floor: upgrade request without a room or a key: %q", buf[:n])
-	}
-	sum := sha1.Sum(append(key, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"...))
-	answer := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
-	answer = base64.StdEncoding.AppendEncode(answer, sum[:])
-	answer = append(answer, "\r\n\r\n"...)
-	answer = codec.AppendFrame(answer, 0x1, []byte(`{"type":"joined","room":"`+room+`"}`))
+	answer := appendUpgradeAnswer(nil, room, key)
 	if err := writeFull(fd, answer); err != nil {
 		return "", err
 	}
 	return room, unix.SetNonblock(fd, true)
+}
+
+// parseUpgrade returns the room (the query's "room", a valid room id) and
+// the Sec-WebSocket-Key (without control characters) of req, the head of
+// an upgrade request through its blank line.
+func parseUpgrade(req []byte) (room, key string, err error) {
+	line, headers, _ := bytes.Cut(req, []byte("\r\n"))
+	fields := bytes.Fields(line)
+	if len(fields) != 3 {
+		return "", "", fmt.Errorf("floor: request line %q", line)
+	}
+	u, err := url.ParseRequestURI(string(fields[1]))
+	if err != nil {
+		return "", "", err
+	}
+	room = u.Query().Get("room")
+	for h := range bytes.SplitSeq(headers, []byte("\r\n")) {
+		if name, value, ok := bytes.Cut(h, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Key")) {
+			key = string(bytes.TrimSpace(value))
+		}
+	}
+	if !codec.ValidRoom(room) || key == "" || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", "", fmt.Errorf("floor: upgrade request without a room or a key: %q", req)
+	}
+	return room, key, nil
+}
+
+// appendUpgradeAnswer appends the 101 answer to an upgrade request of key
+// and the joined message of room.
+func appendUpgradeAnswer(dst []byte, room, key string) []byte {
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	dst = base64.StdEncoding.AppendEncode(dst, sum[:])
+	dst = append(dst, "\r\n\r\n"...)
+	return codec.AppendFrame(dst, 0x1, []byte(`{"type":"joined","room":"`+room+`"}`))
 }
 
 // Listen returns a raw listening socket on addr, an IPv4 "host:port"
