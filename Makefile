@@ -22,7 +22,7 @@ BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 # FUZZTIME is how long each fuzz target runs in `make fuzz`, FUZZTIME_SHORT
 # in `make fuzz-short`, which `make test` runs: 2 s each, so that all of them
-# (39 today) take a few minutes with the build and start-up of each.
+# (38 today) take a few minutes with the build and start-up of each.
 FUZZTIME ?= 30s
 FUZZTIME_SHORT ?= 2s
 # VERSION and COMMIT are stamped into the binaries of build and dist

@@ -2,19 +2,18 @@ package floor
 
 import (
 	"bytes"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"net/url"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
 
@@ -251,8 +250,9 @@ func (f *Fanout) Serve(lfd int) error {
 	}
 }
 
-// upgrade reads the upgrade request on the blocking socket fd and answers
-// it with 101 and the joined message, and returns the room asked for.
+// upgrade upgrades the blocking socket fd with gobwas/ws, as danmu's edge
+// does, to a viewer of the room its query names, sends it the joined
+// message, and returns the room.
 func upgrade(fd int) (string, error) {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5}); err != nil {
 		return "", err
@@ -260,62 +260,41 @@ func upgrade(fd int) (string, error) {
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		return "", err
 	}
-	var buf [4 << 10]byte
-	n := 0
-	for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
-		if n == len(buf) {
-			return "", errors.New("floor: upgrade request too large")
+	var room string
+	u := ws.Upgrader{OnRequest: func(uri []byte) error {
+		if parsed, err := url.ParseRequestURI(string(uri)); err == nil {
+			room = parsed.Query().Get("room")
 		}
-		m, err := unix.Read(fd, buf[n:])
-		if err != nil || m == 0 {
-			return "", fmt.Errorf("floor: reading the upgrade request: %v", err)
+		if !codec.ValidRoom(room) {
+			return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("no valid room"))
 		}
-		n += m
-	}
-	room, key, err := parseUpgrade(buf[:n])
-	if err != nil {
+		return nil
+	}}
+	if _, err := u.Upgrade(blockingSocket(fd)); err != nil {
 		return "", err
 	}
-	answer := appendUpgradeAnswer(nil, room, key)
-	if err := writeFull(fd, answer); err != nil {
+	if err := writeFull(fd, codec.AppendFrame(nil, ws.OpText, []byte(`{"type":"joined","room":"`+room+`"}`))); err != nil {
 		return "", err
 	}
 	return room, unix.SetNonblock(fd, true)
 }
 
-// parseUpgrade returns the room (the query's "room", a valid room id) and
-// the Sec-WebSocket-Key (without control characters) of req, the head of
-// an upgrade request through its blank line.
-func parseUpgrade(req []byte) (room, key string, err error) {
-	line, headers, _ := bytes.Cut(req, []byte("\r\n"))
-	fields := bytes.Fields(line)
-	if len(fields) != 3 {
-		return "", "", fmt.Errorf("floor: request line %q", line)
+// blockingSocket is the io.ReadWriter of a blocking socket.
+type blockingSocket int
+
+func (fd blockingSocket) Read(p []byte) (int, error) {
+	n, err := unix.Read(int(fd), p)
+	if n == 0 && err == nil {
+		return 0, io.EOF
 	}
-	u, err := url.ParseRequestURI(string(fields[1]))
-	if err != nil {
-		return "", "", err
-	}
-	room = u.Query().Get("room")
-	for h := range bytes.SplitSeq(headers, []byte("\r\n")) {
-		if name, value, ok := bytes.Cut(h, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Key")) {
-			key = string(bytes.TrimSpace(value))
-		}
-	}
-	if !codec.ValidRoom(room) || key == "" || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", "", fmt.Errorf("floor: upgrade request without a room or a key: %q", req)
-	}
-	return room, key, nil
+	return max(n, 0), err
 }
 
-// appendUpgradeAnswer appends the 101 answer to an upgrade request of key
-// and the joined message of room.
-func appendUpgradeAnswer(dst []byte, room, key string) []byte {
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
-	dst = base64.StdEncoding.AppendEncode(dst, sum[:])
-	dst = append(dst, "\r\n\r\n"...)
-	return codec.AppendFrame(dst, 0x1, []byte(`{"type":"joined","room":"`+room+`"}`))
+func (fd blockingSocket) Write(p []byte) (int, error) {
+	if err := writeFull(int(fd), p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Listen returns a raw listening socket on addr, an IPv4 "host:port"

@@ -119,15 +119,13 @@ func waitViewers(t *testing.T, f *Fanout, room string, n int) {
 	}
 }
 
-// TestFanoutFloorDelivers checks the fan-out floor over real sockets: every
-// viewer of a room gets each comment posted to it, in order, in danmu's
-// batch frames, and no viewer of another room gets any.
-func TestFanoutFloorDelivers(t *testing.T) {
+// serveFanout serves f on a free loopback port until the test ends, and
+// returns the port.
+func serveFanout(t *testing.T, f *Fanout) int {
 	lfd, port, err := Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := NewFanout(0)
 	served := make(chan error, 1)
 	go func() { served <- f.Serve(lfd) }()
 	t.Cleanup(func() {
@@ -135,6 +133,15 @@ func TestFanoutFloorDelivers(t *testing.T) {
 		<-served
 		_ = unix.Close(lfd)
 	})
+	return port
+}
+
+// TestFanoutFloorDelivers checks the fan-out floor over real sockets: every
+// viewer of a room gets each comment posted to it, in order, in danmu's
+// batch frames, and no viewer of another room gets any.
+func TestFanoutFloorDelivers(t *testing.T) {
+	f := NewFanout(0)
+	port := serveFanout(t, f)
 	viewers := []*fanViewer{joinFanout(t, port, "a"), joinFanout(t, port, "a"), joinFanout(t, port, "a")}
 	other := joinFanout(t, port, "b")
 	waitViewers(t, f, "a", 3)
@@ -165,5 +172,27 @@ func TestFanoutFloorDelivers(t *testing.T) {
 	}
 	if n := f.ShortWrites.Load(); n != 0 {
 		t.Errorf("%d short writes", n)
+	}
+}
+
+// TestFanoutFloorRefusesNoRoom checks that an upgrade request without a
+// valid room is answered 400 and never joins.
+func TestFanoutFloorRefusesNoRoom(t *testing.T) {
+	port := serveFanout(t, NewFanout(0))
+	for _, target := range []string{"/ws", "/ws?room=", "/ws?room=a%20b"} {
+		conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"+
+			"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		status, err := bufio.NewReader(conn).ReadString('\n')
+		if !strings.HasPrefix(status, "HTTP/1.1 400 ") {
+			t.Errorf("upgrade to %s answered %q (%v); want 400", target, status, err)
+		}
+		_ = conn.Close()
 	}
 }
