@@ -266,9 +266,13 @@ func (s *Stats) FramesSentBy(t Transport) uint64 {
 
 // FramesSent returns the batch and online frames written to viewers.
 func (s *Stats) FramesSent() uint64 {
+	s.loops.Lock()
+	defer s.loops.Unlock()
 	var n uint64
-	for t := range Transport(Transports) {
-		n += s.FramesSentBy(t)
+	for _, c := range s.loops.all {
+		for t := range c.sent {
+			n += c.sent[t].Load()
+		}
 	}
 	return n
 }

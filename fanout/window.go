@@ -19,10 +19,10 @@ import "time"
 // when batches waited longer than MaxFlushInterval in two budgetPeriods
 // in a row, the budget halves (down to FrameBudget/minBudgetShare), and
 // once every batch of a period waited less than half of that, it grows
-// back by a twentieth of FrameBudget per budgetPeriod. One slow burst
-// (a collection, a busy neighbour) is not a backlog and changes nothing. Frames then carry more messages each
-// instead of queueing (docs/performance.md, "A budget that follows the
-// loops").
+// back by a twentieth of FrameBudget per budgetPeriod. Frames then carry
+// more messages each instead of queueing (docs/performance.md, "A budget
+// that follows the loops"). One slow burst (a collection, a busy
+// neighbour) is not a backlog and changes nothing.
 
 // windowLocked returns the room's current flush window.
 func (r *room) windowLocked() time.Duration {

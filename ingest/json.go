@@ -24,8 +24,8 @@ import (
 // values read are checked in full.
 
 // maxSkipDepth is how deep sonic lets the containers of a skipped value
-// (an unknown key's, a raw comment) nest: a container opens at most this deep, and one
-// this deep holds no key and no second element.
+// (an unknown key's, a raw comment) nest: a container opens at most this
+// deep, and one this deep holds no key and no second element.
 const maxSkipDepth = 4096
 
 // jsonScanner reads JSON from data, valid UTF-8, from pos on.

@@ -16,8 +16,8 @@ const maxRefreshEvery = time.Minute
 // never less.
 const expirySlots = 4096
 
-// refreshed is the last expiry refresh a node sent for a room's stream.
-type refreshed struct {
+// refresh is the last expiry refresh a node sent for a room's stream.
+type refresh struct {
 	room  string
 	until int64 // Unix nanoseconds after which the next Append refreshes again
 }
@@ -30,7 +30,7 @@ type refreshed struct {
 type expiries struct {
 	every int64 // nanoseconds a refresh lasts; immutable
 	seed  maphash.Seed
-	slots [expirySlots]atomic.Pointer[refreshed]
+	slots [expirySlots]atomic.Pointer[refresh]
 }
 
 // newExpiries returns the table for streams that expire ttl after their
@@ -49,5 +49,5 @@ func (e *expiries) fresh(room string, now time.Time) bool {
 // refreshed records that room's stream had its expiry refreshed by a
 // command sent at sent.
 func (e *expiries) refreshed(room string, sent time.Time) {
-	e.slots[maphash.String(e.seed, room)%expirySlots].Store(&refreshed{room: room, until: sent.UnixNano() + e.every})
+	e.slots[maphash.String(e.seed, room)%expirySlots].Store(&refresh{room: room, until: sent.UnixNano() + e.every})
 }

@@ -46,9 +46,9 @@ type RedisConfig struct {
 	// TTL is how long a room's stream stays in Redis after its last
 	// Append, give or take a hundredth of it and at most a minute: Append
 	// sets the stream's expiry to TTL (PEXPIRE, in the same round trip as
-	// the XADD) when it has not done so lately (see Append). Zero means DefaultStreamTTL; a
-	// negative TTL sets no expiry, and streams stay until deleted (an
-	// expiry set earlier stays too). A reader following a stream that
+	// the XADD) when it has not done so lately (see Append). Zero means
+	// DefaultStreamTTL; a negative TTL sets no expiry, and streams stay
+	// until deleted (an expiry set earlier stays too). A reader following a stream that
 	// expires, or resuming in one, is told of a gap, as after a reset.
 	TTL time.Duration
 	// Timeout bounds each call when the caller's context has no deadline;
@@ -244,6 +244,8 @@ const spanXadd = "redis XADD"
 // existing, the XADD NOMKSTREAM, which stores nothing and returns nil when
 // the stream does not exist.
 func (r *Redis) xadd(key string, data []byte, existing bool) rueidis.Completed {
+	// A builder's steps append to one command, so each branch builds its
+	// own: rueidis' builders cannot be forked.
 	cmd := r.client.B().Xadd().Key(key)
 	if existing {
 		return cmd.Nomkstream().Maxlen().Almost().Threshold(r.maxLen).
