@@ -107,7 +107,14 @@ func TestStoredDeadNeverBlocks(t *testing.T) {
 		if elapsed := time.Since(start); elapsed > 900*time.Millisecond {
 			t.Errorf("%s: 200 After calls took %v", url, elapsed)
 		}
-		if n := runtime.NumGoroutine(); n > goroutines+10 {
+		// The promise is no goroutine per comment. The count is the whole
+		// process's, so it also holds what net/http runs for each request
+		// in flight to the backend, on both sides (the client's read and
+		// write loops and dial, the test server's connection and its
+		// reader), and what the previous backend's requests are still
+		// winding down: a dozen or more at times (21 against 9 once, in
+		// CI), never near the 200 a goroutine per comment would add.
+		if n := runtime.NumGoroutine(); n > goroutines+50 {
 			t.Errorf("%s: %d goroutines after 200 comments; %d before", url, n, goroutines)
 		}
 		if s := h.Stats(); s.Dropped < 150 || s.Delivered != 0 {
