@@ -68,7 +68,9 @@ type Config struct {
 	// ViewersPerRoom is many-rooms' room size. Default 100.
 	ViewersPerRoom int
 	// Rate is comments per second per room: default 100 (hot-room), 10
-	// (many-rooms).
+	// (many-rooms). ingest is a closed loop (every lane posts again as
+	// soon as it is answered) unless Rate is set: then it is paced, so
+	// that servers can be compared at the same load.
 	Rate float64
 	// Duration is how long comments are sent (or viewers sit, for idle).
 	// Default 20s; 10s for ingest and idle.
@@ -176,7 +178,7 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		}
 		def(&c.Lanes, 64)
 		defDuration(&c.Duration, 10*time.Second)
-		c.Rate = 0
+		c.Rate = max(c.Rate, 0)
 	default:
 		return c, fmt.Errorf("%w: scenario %q: want one of %v", errConfig, c.Scenario, Scenarios)
 	}

@@ -385,7 +385,8 @@ func (r *run) idle(ctx context.Context) error {
 }
 
 // ingest saturates the POST endpoint from Lanes keep-alive clients for
-// Duration; viewers, if any, receive.
+// Duration, or posts at Rate per room when it is set; viewers, if any,
+// receive.
 func (r *run) ingest(ctx context.Context) error {
 	if r.layout.Viewers > 0 {
 		if _, err := r.connect(ctx, false); err != nil {
@@ -393,7 +394,7 @@ func (r *run) ingest(ctx context.Context) error {
 		}
 	}
 	begin := r.mark()
-	out := r.publish(ctx, 0)
+	out := r.publish(ctx, r.cfg.Rate*float64(len(r.layout.Rooms)))
 	if r.layout.Viewers > 0 {
 		if err := r.drain(ctx, out); err != nil {
 			return err

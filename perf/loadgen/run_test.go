@@ -230,6 +230,14 @@ func TestIngestAgainstFloorIntegration(t *testing.T) {
 	if pb := res.Publish; pb.Accepted == 0 || pb.Accepted != pb.Sent {
 		t.Errorf("ingest against the floor: %+v; want every sent comment accepted", pb)
 	}
+	// With a rate, ingest is paced: exactly rate × duration comments.
+	cfg.Rate, cfg.Duration, cfg.OutDir = 200, 500*time.Millisecond, t.TempDir()
+	res, err = Run(context.Background(), cfg)
+	checkClean(t, res, err)
+	if pb := res.Publish; pb.Scheduled != 100 || pb.Accepted != 100 {
+		t.Errorf("paced ingest against the floor: %+v; want 100 scheduled and accepted", pb)
+	}
+	cfg.Rate = 0
 	cfg.Viewers = 10
 	if _, err := Run(context.Background(), cfg); !errors.Is(err, errConfig) {
 		t.Errorf("the floor with viewers: %v; want %v", err, errConfig)

@@ -92,7 +92,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (loadgen.Confi
 	fs.IntVar(&cfg.Viewers, "viewers", 0, "WebSocket viewers (default: 1000 idle and connect-storm, 2000 hot-room, 0 ingest)")
 	fs.IntVar(&cfg.Rooms, "rooms", 0, "rooms (default 100 many-rooms, else 1)")
 	fs.IntVar(&cfg.ViewersPerRoom, "viewers-per-room", 0, "many-rooms: viewers in each room (default 100)")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "comments per second per room (default 100 hot-room, 10 many-rooms)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "comments per second per room (default 100 hot-room, 10 many-rooms; ingest: closed loop unless set)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "how long comments are sent or viewers sit (default 20s; 10s idle, ingest, connect-storm)")
 	fs.DurationVar(&cfg.Drain, "drain", 0, "longest wait for the last deliveries (default 15s)")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "idle: pause before memory is measured (default 3s)")
