@@ -7,6 +7,11 @@
 //     it with the same ingest scenario and the same /proc sampling as
 //     danmu (loadgen ingest --target floor).
 //
+//   - AppendHandler, for NewServer, is the floor of ingest with Redis:
+//     every POST answered once one XADD of its body is acknowledged, with
+//     danmu's Redis client and nothing else (perf/cmd/floor --redis;
+//     loadgen ingest --target floor --server-args '--redis ...').
+//
 //   - BenchmarkLoopbackWrite writes one frame to N loopback TCP sockets with
 //     write(2) and nothing else, its readers in a child process that drains
 //     them through one epoll loop (Drainer): what a fan-out write costs
@@ -21,5 +26,6 @@
 //     the end-to-end latency and CPU per frame danmu's are compared with.
 //
 // It imports codec, to build the frames danmu sends, ingest, for its
-// server defaults, and fanout, for its flush windows.
+// server defaults, fanout, for its flush windows, and rdb and stream, for
+// danmu's Redis client and stream retention.
 package floor
