@@ -82,7 +82,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (loadgen.Confi
 	cfg := loadgen.Config{Scenario: scenario, Progress: stderr}
 	fs := flag.NewFlagSet("loadgen "+scenario, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Target, "target", loadgen.TargetDanmu, "server kind: danmu, baseline or floor (bin/floor: for ingest every POST answered 201, for viewers the fan-out floor)")
+	fs.StringVar(&cfg.Target, "target", loadgen.TargetDanmu, "server kind: danmu, baseline or floor (bin/floor: for ingest every POST answered 201, after an XADD with --server-args '--redis ADDR'; for viewers the fan-out floor)")
 	fs.BoolVar(&cfg.Spawn, "spawn", false, "start the server (bin/<target>) on free loopback ports and stop it at the end")
 	fs.StringVar(&cfg.ServerBin, "server-bin", "", "server binary for --spawn (default bin/<target>)")
 	serverArgs := fs.String("server-args", "", "extra arguments for the spawned server, space-separated")
