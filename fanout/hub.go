@@ -214,7 +214,50 @@ func (h *Hub) Run(ctx context.Context) error {
 				r.push(&pages[i])
 			}
 		}
+		if pause := readPause(len(cursors), pages, h.cfg.ReadCount); pause > 0 {
+			timer := time.NewTimer(pause)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return ctx.Err()
+			case <-h.changed: // a room to follow: read it at once
+			case <-timer.C:
+			}
+			timer.Stop()
+		}
 	}
+}
+
+// readPacePerRoom is how long the follower waits, per room it follows,
+// after a read that returned entries and before the next one (at most
+// maxReadPace). Each read looks at every followed room, so a node with
+// many small rooms, a comment in one now and in another a moment later,
+// spent its follower's time looking at rooms with nothing new: with 1 000
+// rooms of 10 viewers at a comment a second each, the follower was half
+// the server's CPU (docs/performance.md, "Many small rooms"). Waiting in
+// proportion bounds the looking to a small share of a core, and adds at
+// most maxReadPace to the time to a viewer, less than a room's flush
+// window at any load that would fill it (a room's first comment after a
+// quiet spell is the one it delays). A read that filled a page is
+// followed at once: there is more to read.
+const (
+	readPacePerRoom = 5 * time.Microsecond
+	maxReadPace     = 10 * time.Millisecond
+)
+
+// readPause returns how long the follower waits before reading again,
+// after a read of rooms rooms that returned pages, count entries at most
+// each.
+func readPause(rooms int, pages []stream.Page, count int) time.Duration {
+	if len(pages) == 0 {
+		return 0
+	}
+	for i := range pages {
+		if len(pages[i].Entries) >= count {
+			return 0
+		}
+	}
+	return min(time.Duration(rooms)*readPacePerRoom, maxReadPace)
 }
 
 // runOnline sends every room with local viewers its fleet-wide count every
