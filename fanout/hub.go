@@ -235,10 +235,10 @@ func (h *Hub) Run(ctx context.Context) error {
 // spent its follower's time looking at rooms with nothing new: with 1 000
 // rooms of 10 viewers at a comment a second each, the follower was half
 // the server's CPU (docs/performance.md, "Many small rooms"). Waiting in
-// proportion bounds the looking to a small share of a core, and adds at
-// most maxReadPace to the time to a viewer, less than a room's flush
-// window at any load that would fill it (a room's first comment after a
-// quiet spell is the one it delays). A read that filled a page is
+// proportion keeps the looking to a small share of a core. It delays a
+// comment by at most maxReadPace, a fifth of DefaultFlushInterval,
+// and only a room's first comment after a quiet spell feels it: the
+// others wait for their window anyway. A read that filled a page is
 // followed at once: there is more to read.
 const (
 	readPacePerRoom = 5 * time.Microsecond
