@@ -11,7 +11,6 @@ import "time"
 // often than every FlushInterval and never less often than every
 // MaxFlushInterval. A room that was quiet for a window still sends its
 // next message at once.
-
 //
 // The budget shared is FrameBudget while the event loops keep up with it.
 // On a machine that cannot write that much, batches would queue in the
@@ -27,9 +26,16 @@ import "time"
 // windowLocked returns the room's current flush window.
 func (r *room) windowLocked() time.Duration {
 	cfg := &r.hub.cfg
-	active := max(r.hub.active.Load(), 1)
-	w := time.Duration(float64(r.mu.viewers) * float64(active) / float64(r.hub.budget.Load()) * float64(time.Second))
-	return min(max(w, cfg.FlushInterval), cfg.MaxFlushInterval)
+	return FlushWindow(r.mu.viewers, r.hub.active.Load(), r.hub.budget.Load(), cfg.FlushInterval, cfg.MaxFlushInterval)
+}
+
+// FlushWindow is the flush window of a room with viewers viewers among
+// active rooms (at least 1 counted) sharing budget writes per second,
+// within [shortest, longest]. perf/floor's fan-out floor flushes with it
+// too, so that the two flush alike.
+func FlushWindow(viewers int, active, budget int64, shortest, longest time.Duration) time.Duration {
+	w := time.Duration(float64(viewers) * float64(max(active, 1)) / float64(budget) * float64(time.Second))
+	return min(max(w, shortest), longest)
 }
 
 // budgetPeriod is how often the budget follows what the loops manage.

@@ -35,9 +35,7 @@ import (
 type Fanout struct {
 	// Immutable after NewFanout.
 	writers []chan flushJob
-	minWin  time.Duration
-	maxWin  time.Duration
-	budget  float64
+	budget  int64
 
 	active atomic.Int64 // rooms that flushed within the last second
 
@@ -80,11 +78,7 @@ func NewFanout(budget int) *Fanout {
 	if budget <= 0 {
 		budget = danmufanout.DefaultFrameBudget
 	}
-	f := &Fanout{
-		minWin: danmufanout.DefaultFlushInterval,
-		maxWin: danmufanout.DefaultMaxFlushInterval,
-		budget: float64(budget),
-	}
+	f := &Fanout{budget: int64(budget)}
 	f.mu.rooms = make(map[string]*fanRoom)
 	for range runtime.NumCPU() {
 		jobs := make(chan flushJob, 1024)
@@ -202,11 +196,10 @@ func (f *Fanout) post(name, text string) {
 	f.flush(r)
 }
 
-// windowLocked returns r's flush window: danmu's (fanout's window.go).
+// windowLocked returns r's flush window: danmu's with its default bounds.
 func (f *Fanout) windowLocked(r *fanRoom) time.Duration {
-	active := max(f.active.Load(), 1)
-	w := time.Duration(float64(r.mu.viewers) * float64(active) / f.budget * float64(time.Second))
-	return min(max(w, f.minWin), f.maxWin)
+	return danmufanout.FlushWindow(r.mu.viewers, f.active.Load(), f.budget,
+		danmufanout.DefaultFlushInterval, danmufanout.DefaultMaxFlushInterval)
 }
 
 // flush encodes r's pending comments into one frame and hands it to every
