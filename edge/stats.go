@@ -254,23 +254,19 @@ func (s *Stats) newLoopCounters() *loopCounters {
 
 // FramesSentBy returns the batch and online frames written to viewers of
 // transport t.
-func (s *Stats) FramesSentBy(t Transport) uint64 {
-	s.loops.Lock()
-	defer s.loops.Unlock()
-	var n uint64
-	for _, c := range s.loops.all {
-		n += c.sent[t].Load()
-	}
-	return n
-}
+func (s *Stats) FramesSentBy(t Transport) uint64 { return s.framesSent(t, t+1) }
 
 // FramesSent returns the batch and online frames written to viewers.
-func (s *Stats) FramesSent() uint64 {
+func (s *Stats) FramesSent() uint64 { return s.framesSent(0, Transports) }
+
+// framesSent sums the frames every loop wrote over transports from up to
+// to, under one lock.
+func (s *Stats) framesSent(from, to Transport) uint64 {
 	s.loops.Lock()
 	defer s.loops.Unlock()
 	var n uint64
 	for _, c := range s.loops.all {
-		for t := range c.sent {
+		for t := from; t < to; t++ {
 			n += c.sent[t].Load()
 		}
 	}
