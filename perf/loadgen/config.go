@@ -33,6 +33,10 @@ const (
 	TargetFloor = "floor"
 )
 
+// httpFloor reports whether c drives the HTTP floor alone: bin/floor,
+// which then serves no WebSockets.
+func (c Config) httpFloor() bool { return c.Target == TargetFloor && c.Scenario == ScenarioIngest }
+
 var errConfig = errors.New("loadgen: invalid configuration")
 
 // Config describes one run. Zero fields take the defaults stated on them,
@@ -137,7 +141,7 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		c.Target = TargetDanmu
 	case TargetDanmu, TargetBaseline:
 	case TargetFloor:
-		if c.Scenario == ScenarioIngest && c.Viewers > 0 {
+		if c.httpFloor() && c.Viewers > 0 {
 			return c, fmt.Errorf("%w: target %s serves the ingest scenario without viewers", errConfig, TargetFloor)
 		}
 	default:
@@ -231,7 +235,7 @@ func (c Config) withDefaults(now time.Time) (Config, error) {
 		if _, err := os.Stat(c.ServerBin); err != nil {
 			return c, fmt.Errorf("%w: server binary: %v (make build baseline)", errConfig, err)
 		}
-	} else if c.HTTPAddr == "" || (c.WSAddr == "" && (c.Target != TargetFloor || c.Scenario != ScenarioIngest)) {
+	} else if c.HTTPAddr == "" || (c.WSAddr == "" && !c.httpFloor()) {
 		return c, fmt.Errorf("%w: give --ws-addr and --http-addr of a running server, or --spawn", errConfig)
 	}
 	if len(c.WorkerCommand) == 0 {

@@ -126,8 +126,8 @@ func (r *run) spawn(ctx context.Context) error {
 	}
 	listening := []string{r.wsAddr, r.httpAddr}
 	wsAddr := r.wsAddr
-	if r.cfg.Target == TargetFloor && r.cfg.Scenario == ScenarioIngest {
-		listening, wsAddr = listening[1:], "" // the HTTP floor alone
+	if r.cfg.httpFloor() {
+		listening, wsAddr = listening[1:], ""
 	}
 	s, err := startServer(ctx, r.cfg.ServerBin, serverArgs(r.cfg.Target, wsAddr, r.httpAddr, r.cfg.ServerArgs),
 		filepath.Join(r.cfg.OutDir, "server.log"), listening...)
