@@ -286,9 +286,9 @@ func TestPostBatchStopsAtFailure(t *testing.T) {
 // tracing off, on a Memory log, which appends a batch at once: per
 // comment only the Message's strings (the posts are one allocation for
 // all, and the log keeps one copy of the whole batch), and per batch 5:
-// the posts, the append's deadline, and the log's copy, IDs and errors. What a batch needs only until it is answered (its raw
-// comments, results, staged list, records and answer) is pooled
-// scratch.
+// the posts, the append's deadline, and the log's copy, IDs and errors.
+// What a batch needs only until it is answered (its raw comments,
+// results, staged list, records and answer) is pooled scratch.
 const batchAllocs = 20*(postAllocs-2) + 5
 
 // TestPostBatchAllocs locks in what a batch allocates, so that a

@@ -48,8 +48,9 @@ type RedisConfig struct {
 	// sets the stream's expiry to TTL (PEXPIRE, in the same round trip as
 	// the XADD) when it has not done so lately (see Append). Zero means
 	// DefaultStreamTTL; a negative TTL sets no expiry, and streams stay
-	// until deleted (an expiry set earlier stays too). A reader following a stream that
-	// expires, or resuming in one, is told of a gap, as after a reset.
+	// until deleted (an expiry set earlier stays too). A reader following
+	// a stream that expires, or resuming in one, is told of a gap, as
+	// after a reset.
 	TTL time.Duration
 	// Timeout bounds each call when the caller's context has no deadline;
 	// for Read it is added to the blocking time. Zero or less means
