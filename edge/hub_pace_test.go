@@ -12,7 +12,9 @@ import (
 	"github.com/danmu-dev/danmu/stream"
 )
 
-// countingLog is a Memory log that counts the follower's reads.
+// countingLog is a Memory log that counts the follower's reads. Not being
+// a *stream.Memory, it is followed through Read, with a cursor per room,
+// as Redis is (stream.NewFollower).
 type countingLog struct {
 	*stream.Memory
 	reads atomic.Int64

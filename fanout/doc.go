@@ -15,7 +15,9 @@
 //
 // Locks, always taken in this order, never the other way:
 //
-//  1. Hub.mu: the rooms, loops and encoders.
+//  1. Hub.mu: the rooms, loops and encoders. The follower holds it while
+//     it follows and unfollows rooms (Hub.track), which takes the
+//     stream's own locks, never fanout's.
 //  2. room.flushing: held through one flush, from taking the pending
 //     entries to handing the Frames to the loops.
 //  3. room.mu: a room's position, pending entries, counts per loop and

@@ -166,6 +166,11 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer background.Wait()
 	background.Go(func() { h.runOnline(ctx) })
 	background.Go(func() { h.runActivity(ctx) })
+	follower := stream.NewFollower(h.log)
+	defer follower.Close()
+	// followed are the rooms follower follows, owned by this goroutine.
+	followed := make(map[string]*room)
+	resync := true
 	backoff := time.Duration(0)
 	for {
 		select {
@@ -173,23 +178,27 @@ func (h *Hub) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-janitor.C:
 			h.dropIdleRooms(time.Now())
+			resync = true
 			continue
 		default:
 		}
 		readCtx, cancel := context.WithCancel(ctx)
-		cursors := h.cursors(cancel)
-		if len(cursors) == 0 {
+		h.track(cancel, follower, followed, resync)
+		resync = false
+		if len(followed) == 0 {
 			cancel()
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-h.changed:
+				resync = true
 			case <-janitor.C:
 				h.dropIdleRooms(time.Now())
+				resync = true
 			}
 			continue
 		}
-		pages, err := h.log.Read(readCtx, cursors, h.cfg.ReadCount, h.cfg.ReadBlock)
+		pages, err := follower.Read(readCtx, h.cfg.ReadCount, h.cfg.ReadBlock)
 		interrupted := readCtx.Err() != nil
 		cancel()
 		switch {
@@ -210,54 +219,11 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		backoff = 0
 		for i := range pages {
-			if r := h.room(pages[i].Room); r != nil {
+			if r := followed[pages[i].Room]; r != nil && h.room(r.name) == r {
 				r.push(&pages[i])
 			}
 		}
-		if pause := readPause(len(cursors), pages, h.cfg.ReadCount); pause > 0 {
-			timer := time.NewTimer(pause)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return ctx.Err()
-			case <-h.changed: // a room to follow: read it at once
-			case <-timer.C:
-			}
-			timer.Stop()
-		}
 	}
-}
-
-// readPacePerRoom is how long the follower waits, per room it follows,
-// after a read that returned entries and before the next one (at most
-// maxReadPace). Each read looks at every followed room, so a node with
-// many small rooms, a comment in one now and in another a moment later,
-// spent its follower's time looking at rooms with nothing new: with 1 000
-// rooms of 10 viewers at a comment a second each, the follower was half
-// the server's CPU (docs/performance.md, "Many small rooms"). Waiting in
-// proportion keeps the looking to a small share of a core. It delays a
-// comment by at most maxReadPace, a fifth of DefaultFlushInterval,
-// and only a room's first comment after a quiet spell feels it: the
-// others wait for their window anyway. A read that filled a page is
-// followed at once: there is more to read.
-const (
-	readPacePerRoom = 5 * time.Microsecond
-	maxReadPace     = 10 * time.Millisecond
-)
-
-// readPause returns how long the follower waits before reading again,
-// after a read of rooms rooms that returned pages, count entries at most
-// each.
-func readPause(rooms int, pages []stream.Page, count int) time.Duration {
-	if len(pages) == 0 {
-		return 0
-	}
-	for i := range pages {
-		if len(pages[i].Entries) >= count {
-			return 0
-		}
-	}
-	return min(time.Duration(rooms)*readPacePerRoom, maxReadPace)
 }
 
 // runOnline sends every room with local viewers its fleet-wide count every
@@ -315,23 +281,38 @@ func (h *Hub) runActivity(ctx context.Context) {
 	}
 }
 
-// cursors returns where to read each followed room from and makes cancel
-// the way to interrupt that read.
-func (h *Hub) cursors(cancel context.CancelFunc) []stream.Cursor {
+// track makes cancel the way to interrupt the follower's next read and,
+// when the rooms to follow changed since the last call (or resync is set),
+// brings f and followed up to date with them: each room ready to be read
+// is followed from its cursor, and a room dropped, or made anew under its
+// name, is not.
+func (h *Hub) track(cancel context.CancelFunc, f stream.Follower, followed map[string]*room, resync bool) {
 	select {
 	case <-h.changed:
+		resync = true
 	default:
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.mu.cancelRead = cancel
-	cursors := make([]stream.Cursor, 0, len(h.mu.rooms))
-	for name, r := range h.mu.rooms {
-		if after, ok := r.cursor(); ok {
-			cursors = append(cursors, stream.Cursor{Room: name, After: after})
+	if !resync {
+		return
+	}
+	for name, r := range followed {
+		if h.mu.rooms[name] != r {
+			f.Unfollow(name)
+			delete(followed, name)
 		}
 	}
-	return cursors
+	for name, r := range h.mu.rooms {
+		if followed[name] == r {
+			continue
+		}
+		if after, ok := r.cursor(); ok {
+			f.Follow(name, after)
+			followed[name] = r
+		}
+	}
 }
 
 // follow tells the follower that a room became ready to be read.

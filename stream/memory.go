@@ -97,7 +97,9 @@ type MemoryConfig struct {
 // to rooms it does not follow. (One broadcast
 // waking every waiting Read on any Append would spare the registrations, but
 // make every Read rescan all its rooms after an Append anywhere; see
-// BenchmarkMemoryRead1000Rooms.)
+// BenchmarkMemoryRead1000Rooms.) A Follower (NewFollower) goes further:
+// its rooms stay registered between its Reads, so a Read looks only at the
+// rooms appended to since the last one.
 //
 // Eviction marks a room dead under its lock before removing it from the
 // map. An Append or a registering Read that locks a dead room looks the
@@ -494,6 +496,9 @@ type room struct {
 	ids     []codec.ID     // newest points into it; elements are written once
 	trimmed codec.ID       // greatest ID removed by retention
 	waiters []registration // blocked Reads to wake on the next Append
+	// followers are the Followers of the room, marked by every Append
+	// (memory_follow.go).
+	followers []*followed
 	// dead is set when the room is evicted, just before it leaves the
 	// log's map; it never holds entries or registrations again.
 	dead bool
@@ -651,19 +656,24 @@ func (r *room) touch(clock, interval int64) {
 }
 
 // idleLocked reports whether the room may be evicted at clock: no Read
-// waits on it, and it has no entries or was not used for idle. It drops
+// waits on it, no Follower follows it, and it has no entries or was not
+// used for idle. It drops
 // the registrations of the Reads that returned.
 func (r *room) idleLocked(clock, idle int64) bool {
 	r.waiters = slices.DeleteFunc(r.waiters, registration.finished)
-	return len(r.waiters) == 0 && (r.n == 0 || clock-r.usedAt.Load() >= idle)
+	return len(r.waiters) == 0 && len(r.followers) == 0 && (r.n == 0 || clock-r.usedAt.Load() >= idle)
 }
 
 // finished reports whether the Read that registered has returned; such
 // registrations are dropped by the room's next Append or registration.
 func (g registration) finished() bool { return g.waiter.done.Load() }
 
-// wakeLocked wakes every Read waiting for this room.
+// wakeLocked wakes every Read waiting for this room and marks the room
+// for its Followers.
 func (r *room) wakeLocked() {
+	for _, f := range r.followers {
+		f.mark()
+	}
 	for _, g := range r.waiters {
 		g.waiter.notify(g.cursor)
 	}

@@ -84,17 +84,11 @@ func BenchmarkMemoryRead1000Rooms(b *testing.B) {
 	})
 	b.Run("append100", func(b *testing.B) {
 		m, cursors := benchFollowed(1000)
-		ctx := context.Background()
-		rng := rand.New(rand.NewPCG(1, 2))
-		data := make([]byte, 128)
+		appendRandom := benchAppender(m, cursors)
 		entries := 0
 		b.ReportAllocs()
 		for b.Loop() {
-			for range 100 {
-				if _, err := m.Append(ctx, cursors[rng.IntN(len(cursors))].Room, data); err != nil {
-					b.Fatal(err)
-				}
-			}
+			appendRandom(b, 100)
 			entries += benchRead(b, m, cursors)
 		}
 		if entries != 100*b.N {
@@ -157,6 +151,20 @@ func benchFollowed(n int) (*Memory, []Cursor) {
 		cursors[i] = Cursor{Room: room, After: id}
 	}
 	return m, cursors
+}
+
+// benchAppender returns a function that appends n entries of 128 bytes
+// to random rooms of cursors.
+func benchAppender(m *Memory, cursors []Cursor) func(b *testing.B, n int) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 128)
+	return func(b *testing.B, n int) {
+		for range n {
+			if _, err := m.Append(context.Background(), cursors[rng.IntN(len(cursors))].Room, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
 
 // benchRead reads once, moves the cursors and returns the entries read.
