@@ -118,11 +118,16 @@ func (h *Hub) Followed() []string {
 }
 
 // Counts returns the number of local viewers of every room that has any.
-func (h *Hub) Counts() map[string]int {
+func (h *Hub) Counts() map[string]int { return h.counts(nil) }
+
+// counts is Counts of the rooms keep keeps (nil: all).
+func (h *Hub) counts(keep func(name string) bool) map[string]int {
 	h.mu.Lock()
 	rooms := make([]*room, 0, len(h.mu.rooms))
-	for _, r := range h.mu.rooms {
-		rooms = append(rooms, r)
+	for name, r := range h.mu.rooms {
+		if keep == nil || keep(name) {
+			rooms = append(rooms, r)
+		}
 	}
 	h.mu.Unlock()
 	counts := make(map[string]int, len(rooms))
@@ -221,42 +226,6 @@ func (h *Hub) Run(ctx context.Context) error {
 		for i := range pages {
 			if r := followed[pages[i].Room]; r != nil && h.room(r.name) == r {
 				r.push(&pages[i])
-			}
-		}
-	}
-}
-
-// runOnline sends every room with local viewers its fleet-wide count every
-// OnlineInterval until ctx ends.
-func (h *Hub) runOnline(ctx context.Context) {
-	tick := time.NewTicker(h.cfg.OnlineInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		local := h.Counts()
-		if len(local) == 0 {
-			continue
-		}
-		rooms := make([]string, 0, len(local))
-		for room := range local {
-			rooms = append(rooms, room)
-		}
-		qctx, cancel := context.WithTimeout(ctx, h.cfg.IOTimeout)
-		counts, err := h.cfg.Counter.OnlineMany(qctx, rooms)
-		cancel()
-		if err != nil {
-			h.logger.Warn("fanout: cannot count viewers; no online counts sent this round", "err", err)
-			continue
-		}
-		for _, name := range rooms {
-			if r := h.room(name); r != nil {
-				// A fleet's count lags a refresh behind; it is never
-				// below what this hub sees.
-				r.sendOnline(max(counts[name], local[name]))
 			}
 		}
 	}
