@@ -57,6 +57,9 @@ type conn struct {
 	state    connState
 	lastSeen int64 // Unix ns of the last bytes received
 	lastPing int64
+	// pingAfter is the silence (ns) after which the connection is pinged:
+	// its own share of PingInterval (pingAfter).
+	pingAfter int64
 	// expires is when the viewer's token expires (Unix ns), or zero.
 	expires int64
 	// slowSince is when the viewer's backlog last went past SoftOutbound,

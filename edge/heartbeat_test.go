@@ -24,8 +24,8 @@ func heartbeatEnv(t *testing.T) *testEnv {
 }
 
 // TestSilentClientIsPingedThenClosed: a client that answers nothing gets
-// pings once it has been silent for PingInterval, then a close 1001 once
-// silent for IdleTimeout.
+// pings once it has been silent for its share of PingInterval (at least
+// half of it), then a close 1001 once silent for IdleTimeout.
 func TestSilentClientIsPingedThenClosed(t *testing.T) {
 	env := heartbeatEnv(t)
 	// The server counts silence from the last bytes it received, which
@@ -37,8 +37,8 @@ func TestSilentClientIsPingedThenClosed(t *testing.T) {
 	if h.OpCode != ws.OpPing {
 		t.Fatalf("got %v %q; want a ping", h.OpCode, payload)
 	}
-	if elapsed := time.Since(sent); elapsed < testPingInterval {
-		t.Errorf("pinged after %v of silence; want at least PingInterval %v", elapsed, testPingInterval)
+	if elapsed := time.Since(sent); elapsed < testPingInterval/2 {
+		t.Errorf("pinged after %v of silence; want at least half of PingInterval %v", elapsed, testPingInterval)
 	}
 	code, reason := rc.readClose()
 	if code != ws.StatusGoingAway {
@@ -124,5 +124,29 @@ func TestTalkingClientIsNotPinged(t *testing.T) {
 			t.Fatalf("got %v %q after %v of silence; want pong %q (no ping from the server)", h.OpCode, got, silence, payload)
 		}
 		time.Sleep(testPingInterval / 4)
+	}
+}
+
+// TestPingAfterSpreads: each connection's ping comes after a silence of
+// its own in the upper half of PingInterval, so that connections opened
+// together are not pinged in one sweep.
+func TestPingAfterSpreads(t *testing.T) {
+	const interval = 25 * time.Second
+	const buckets = 12 // of about a second each: the default sweep
+	seen := make(map[int64]int)
+	for range 10000 {
+		after := pingAfter(interval)
+		if after < int64(interval/2) || after > int64(interval) {
+			t.Fatalf("pingAfter(%v) = %v; want within [%v, %v]", interval, time.Duration(after), interval/2, interval)
+		}
+		seen[(after-int64(interval/2))*buckets/int64(interval/2+1)]++
+	}
+	for b := range int64(buckets) {
+		if n := seen[b]; n < 10000/buckets/2 {
+			t.Errorf("%d of 10 000 connections in the %d-th twelfth of the range; want about %d", n, b, 10000/buckets)
+		}
+	}
+	if got := pingAfter(0); got != 0 {
+		t.Errorf("pingAfter(0) = %d; want 0", got)
 	}
 }

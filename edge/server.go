@@ -212,7 +212,8 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	l := s.loopOf(c.EventLoop())
 	now := time.Now().UnixNano()
-	cn := &conn{c: c, loop: l, opened: now, lastSeen: now, peer: peer, counted: counted, state: stateHandshake}
+	cn := &conn{c: c, loop: l, opened: now, lastSeen: now, peer: peer, counted: counted, state: stateHandshake,
+		pingAfter: pingAfter(s.cfg.PingInterval)}
 	if len(s.cfg.ProxyProtocol) > 0 {
 		cn.state = stateProxy
 	}

@@ -226,7 +226,7 @@ func (cn *conn) sweepSSE(now int64) {
 	switch {
 	case now-cn.lastSeen > int64(cfg.IdleTimeout):
 		cn.closeWith(ws.StatusGoingAway, "idle timeout")
-	case now-cn.lastPing > int64(cfg.PingInterval):
+	case now-cn.lastPing > cn.pingAfter:
 		cn.lastPing = now
 		cn.send(codec.SSEPing)
 	}

@@ -142,7 +142,7 @@ func edgeFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.edge.HandshakeTimeout, "handshake-timeout", edge.DefaultHandshakeTimeout, "time allowed from connect to a complete upgrade request")
 	fs.IntVar(&o.edge.MaxHandshakeBytes, "max-handshake-bytes", edge.DefaultMaxHandshakeBytes, "largest upgrade request")
 	fs.Int64Var(&o.edge.MaxMessageBytes, "max-message-bytes", edge.DefaultMaxMessageBytes, "largest client WebSocket message (closes with 1009 above)")
-	fs.DurationVar(&o.edge.PingInterval, "ping-interval", edge.DefaultPingInterval, "ping a viewer silent for this long")
+	fs.DurationVar(&o.edge.PingInterval, "ping-interval", edge.DefaultPingInterval, "ping a viewer silent for this long at the most (each connection: between half of it and all of it)")
 	fs.DurationVar(&o.edge.IdleTimeout, "idle-timeout", edge.DefaultIdleTimeout, "close a viewer silent (pongs included) for this long")
 	fs.IntVar(&o.edge.MaxConns, "max-conns", 0, "connections the edge holds; more are refused with 503 (0: the open-files limit less a reserve for the HTTP API and Redis)")
 	fs.IntVar(&o.edge.MaxConnsPerIP, "max-conns-per-ip", 0, "connections from one client address; more are refused with 503 (0: no cap)")
