@@ -12,23 +12,17 @@ import (
 
 // memoryFollower is the Follower of a Memory log. Each followed room holds
 // its registration for as long as it is followed, and every Append to it
-// marks it and wakes the follower. A Read looks only at the rooms marked
-// since the last one (and those just followed, or whose last page was
-// full), so it costs in proportion to the rooms with new entries, not to
-// the rooms followed. A followed room is never evicted, as a room a
+// marks it and wakes the follower; so does the follower itself for a room
+// it just followed, or whose last page was full. A Read looks only at the
+// marked rooms, so it costs in proportion to the rooms with new entries,
+// not to the rooms followed. A followed room is never evicted, as a room a
 // blocked Read waits on.
 type memoryFollower struct {
 	m      *Memory
 	signal *followSignal
 	rooms  map[string]*followed
-	// due are the rooms the next Read looks at whatever the marks: just
-	// followed, or with a full last page.
-	due   []*followed
-	look  []*followed // collect's scratch
-	timer *time.Timer
-	// pass numbers the calls of collect, so that a room both due and
-	// marked is read once per Read.
-	pass uint64
+	spare  []*followed // the list collect swaps for the marked one
+	timer  *time.Timer
 }
 
 // followSignal is how the rooms' Appends tell a memoryFollower which of
@@ -45,10 +39,10 @@ type followed struct {
 	signal *followSignal
 	r      *room
 	// Owned by the follower's goroutine.
-	after  codec.ID
-	gone   bool   // unfollowed; a mark taken later is ignored
-	looked uint64 // the pass of collect that last read the room
-	// marked is set by the first Append since the follower took the mark.
+	after codec.ID
+	gone  bool // unfollowed; a mark taken later is ignored
+	// marked is set by the first mark since the follower took the last
+	// one, so that a room is on the marked list once.
 	marked atomic.Bool
 }
 
@@ -61,8 +55,9 @@ func (m *Memory) follower() *memoryFollower {
 	}
 }
 
-// mark records that the room has new entries and wakes the follower, once
-// until the follower takes the mark. Called with the room's lock held.
+// mark records that the room is to be read and wakes the follower, once
+// until the follower takes the mark: by an Append, with the room's lock
+// held, or by the follower itself.
 func (f *followed) mark() {
 	if !f.marked.CompareAndSwap(false, true) {
 		return
@@ -80,7 +75,7 @@ func (f *followed) mark() {
 func (f *memoryFollower) Follow(name string, after codec.ID) {
 	if fl := f.rooms[name]; fl != nil {
 		fl.after = after
-		f.due = append(f.due, fl)
+		fl.mark()
 		return
 	}
 	fl := &followed{signal: f.signal, after: after}
@@ -96,7 +91,7 @@ func (f *memoryFollower) Follow(name string, after codec.ID) {
 		r.mu.Unlock() // evicted meanwhile: look it up again
 	}
 	f.rooms[name] = fl
-	f.due = append(f.due, fl)
+	fl.mark()
 }
 
 func (f *memoryFollower) Unfollow(name string) {
@@ -148,24 +143,19 @@ func (f *memoryFollower) Read(ctx context.Context, count int, block time.Duratio
 	return pages, nil
 }
 
-// collect reads the rooms marked since the last call and the due ones, and
-// returns a page for each that has entries after its position.
+// collect reads the rooms marked since the last call, and returns a page
+// for each that has entries after its position.
 func (f *memoryFollower) collect(count int) []Page {
 	s := f.signal
 	s.mu.Lock()
-	look := append(append(f.look[:0], f.due...), s.marked...)
-	clear(s.marked)
-	s.marked = s.marked[:0]
+	look := s.marked
+	s.marked = f.spare
 	s.mu.Unlock()
-	clear(f.due)
-	f.due = f.due[:0]
-	f.pass++
 	var pages []Page
 	for _, fl := range look {
-		if fl.gone || fl.looked == f.pass {
+		if fl.gone {
 			continue
 		}
-		fl.looked = f.pass
 		// Cleared before the room is read: an Append after this point
 		// marks the room again, so none is missed.
 		fl.marked.Store(false)
@@ -179,10 +169,10 @@ func (f *memoryFollower) collect(count int) []Page {
 		fl.after = entries[len(entries)-1].ID
 		pages = append(pages, Page{Room: r.name, Entries: entries, Gap: gap})
 		if count > 0 && len(entries) == count {
-			f.due = append(f.due, fl) // there may be more
+			fl.mark() // there may be more
 		}
 	}
 	clear(look)
-	f.look = look[:0]
+	f.spare = look[:0]
 	return pages
 }
