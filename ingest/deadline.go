@@ -7,16 +7,17 @@ import (
 )
 
 // startDeadline returns what context.WithTimeout(parent, d) would, for the
-// steps of one post (the hooks, the append), without a timer unless
-// something waits on Done. It takes parent's values (the post's trace
-// span), not its cancellation: a post's parent is never cancelled before
-// its steps end. The built-in hooks and the
-// embedded stream only check Err, and the timer of context.WithTimeout
-// (allocated, added to the runtime's timer heap and taken out again,
-// three times per post) was a third of the server's CPU with batches of
-// 100 comments (see "Ingest CPU" in docs/performance.md). Call cancel
-// once the step is done, as with context.WithTimeout; a method, not a
-// returned func, saves an allocation.
+// steps of one post (the hooks, the append), without a timer of its own:
+// a step that something waits on (Done) shares one with the steps whose
+// deadlines fall in the same deadlineTick (deadlineTimers). It takes
+// parent's values (the post's trace span), not its cancellation: a post's
+// parent is never cancelled before its steps end. The built-in hooks and
+// the embedded stream only check Err, and the timer of
+// context.WithTimeout (allocated, added to the runtime's timer heap and
+// taken out again, three times per post) was a third of the server's CPU
+// with batches of 100 comments (see "Ingest CPU" in docs/performance.md).
+// Call cancel once the step is done, as with context.WithTimeout; a
+// method, not a returned func, saves an allocation.
 func startDeadline(parent context.Context, d time.Duration) *deadline {
 	c := new(deadline)
 	c.start(parent, time.Now().Add(d))
@@ -40,9 +41,9 @@ type deadline struct {
 
 	mu struct {
 		sync.Mutex
-		done  chan struct{} // made by the first Done
-		timer *time.Timer   // started by the first Done before the deadline
-		err   error         // set once: DeadlineExceeded or Canceled
+		done chan struct{} // made by the first Done
+		wait *wheelEntry   // in deadlineTimers from the first Done before the deadline on
+		err  error         // set once: DeadlineExceeded or Canceled
 	}
 }
 
@@ -50,8 +51,8 @@ func (c *deadline) Deadline() (time.Time, bool) { return c.at, true }
 
 func (c *deadline) Value(key any) any { return c.parent.Value(key) }
 
-// Done returns a channel closed at the deadline or on cancel; the first
-// call starts the timer that closes it.
+// Done returns a channel closed on cancel or at the deadline, at most
+// deadlineTick after it; the first call puts c in deadlineTimers.
 func (c *deadline) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -64,11 +65,7 @@ func (c *deadline) Done() <-chan struct{} {
 		case wait <= 0:
 			c.endLocked(context.DeadlineExceeded)
 		default:
-			c.mu.timer = time.AfterFunc(wait, func() {
-				c.mu.Lock()
-				c.endLocked(context.DeadlineExceeded)
-				c.mu.Unlock()
-			})
+			c.mu.wait = deadlineTimers.add(c)
 		}
 	}
 	return c.mu.done
@@ -86,13 +83,17 @@ func (c *deadline) Err() error {
 }
 
 // cancel ends the step: Done is closed, Err is Canceled unless the
-// deadline passed first, and a timer Done started is stopped.
+// deadline passed first, and c leaves deadlineTimers.
 func (c *deadline) cancel() {
 	c.mu.Lock()
-	if c.mu.timer != nil {
-		c.mu.timer.Stop()
-	}
 	c.endLocked(context.Canceled)
+	c.mu.Unlock()
+}
+
+// expire ends c at its deadline, for deadlineTimers.
+func (c *deadline) expire() {
+	c.mu.Lock()
+	c.endLocked(context.DeadlineExceeded)
 	c.mu.Unlock()
 }
 
@@ -101,6 +102,10 @@ func (c *deadline) endLocked(err error) {
 		return
 	}
 	c.mu.err = err
+	if c.mu.wait != nil {
+		deadlineTimers.remove(c.mu.wait)
+		c.mu.wait = nil
+	}
 	if c.mu.done != nil {
 		close(c.mu.done)
 	}

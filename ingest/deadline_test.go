@@ -112,3 +112,24 @@ func BenchmarkTimeout(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTimeoutWaited compares the same for a step whose Done is asked
+// for, as rueidis does for every command it waits on.
+func BenchmarkTimeoutWaited(b *testing.B) {
+	b.Run("startDeadline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx := startDeadline(context.Background(), 2*time.Second)
+			_ = ctx.Done()
+			ctx.cancel()
+		}
+	})
+	b.Run("context.WithTimeout", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = ctx.Done()
+			cancel()
+		}
+	})
+}
