@@ -239,12 +239,7 @@ func (m *Memory) lockRoom(name string, now time.Time) (*room, codec.ID, error) {
 	clock := m.clock(now)
 	m.maybeSweep(clock, m.sweepInterval)
 	for swept := false; ; {
-		r := m.roomFor(name, clock)
-		r.mu.Lock()
-		if r.dead {
-			r.mu.Unlock()
-			continue
-		}
+		r := m.lockLive(name, clock)
 		last := r.last()
 		if r.n == 0 {
 			if !m.reserve() {
@@ -386,6 +381,20 @@ func (m *Memory) readOrWait(r *room, pages []Page, c Cursor, count int, w *waite
 			return pages
 		}
 		r = nil
+	}
+}
+
+// lockLive returns the room named name, created at clock if needed, locked
+// and not evicted: a room evicted between its lookup and its locking is
+// looked up again.
+func (m *Memory) lockLive(name string, clock int64) *room {
+	for {
+		r := m.roomFor(name, clock)
+		r.mu.Lock()
+		if !r.dead {
+			return r
+		}
+		r.mu.Unlock()
 	}
 }
 

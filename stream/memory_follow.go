@@ -78,18 +78,10 @@ func (f *memoryFollower) Follow(name string, after codec.ID) {
 		fl.mark()
 		return
 	}
-	fl := &followed{signal: f.signal, after: after}
-	for {
-		r := f.m.roomFor(name, f.m.clock(time.Now()))
-		r.mu.Lock()
-		if !r.dead {
-			r.followers = append(r.followers, fl)
-			fl.r = r
-			r.mu.Unlock()
-			break
-		}
-		r.mu.Unlock() // evicted meanwhile: look it up again
-	}
+	r := f.m.lockLive(name, f.m.clock(time.Now()))
+	fl := &followed{signal: f.signal, r: r, after: after}
+	r.followers = append(r.followers, fl)
+	r.mu.Unlock()
 	f.rooms[name] = fl
 	fl.mark()
 }
