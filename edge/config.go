@@ -43,8 +43,10 @@ type Config struct {
 	// MaxMessageBytes caps a client message, fragments summed; larger ones
 	// close the connection with 1009. Zero means DefaultMaxMessageBytes.
 	MaxMessageBytes int64
-	// PingInterval is how long a connection may be silent before the
-	// server pings it. Zero means DefaultPingInterval.
+	// PingInterval is how long a connection may be silent, at the most,
+	// before the server pings it: each connection draws its own silence
+	// between half of it and all of it (pingAfter). Zero means
+	// DefaultPingInterval.
 	PingInterval time.Duration
 	// IdleTimeout closes a connection that sent nothing, pongs included,
 	// for this long. Zero means DefaultIdleTimeout.

@@ -214,8 +214,9 @@ func appendSSEResponse(dst []byte, allowed []string, origin string) []byte {
 // sweepSSE keeps an SSE connection alive and ends a dead one. An SSE
 // client sends nothing: it is alive while it reads, which shows as an
 // empty or shrinking backlog. One that has not read for IdleTimeout is
-// closed; a quiet stream gets a heartbeat comment every PingInterval, so
-// that proxies keep it open and a vanished client shows as a backlog.
+// closed; a quiet stream gets a heartbeat comment after its own share of
+// PingInterval (pingAfter), so that proxies keep it open and a vanished
+// client shows as a backlog.
 func (cn *conn) sweepSSE(now int64) {
 	cfg := &cn.loop.server.cfg
 	backlog := cn.c.OutboundBuffered()
